@@ -1,0 +1,32 @@
+# Two entry points (see README): `make run` and `make test`.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PG_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/postgres
+
+.PHONY: setup run test test-sqlite test-postgres test-slow clean
+
+$(BIN)/axis: pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]'
+	@touch $@
+
+setup: $(BIN)/axis
+	@bash scripts/system-deps.sh
+
+run: setup
+	$(BIN)/axis db upgrade
+	$(BIN)/axis keys init
+	$(BIN)/axis agency list
+
+test: setup
+	@bash scripts/ensure-postgres.sh
+	$(BIN)/pytest -q
+	AXIS_TEST_DATABASE_URL=$(PG_URL) $(BIN)/pytest -q
+
+test-slow: setup
+	$(BIN)/pytest -q -m slow
+
+clean:
+	rm -rf $(VENV) var *.egg-info

@@ -1,0 +1,37 @@
+"""Process start-up shared by the CLI and the server: data directory, schema, sessions."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from axis.settings import Settings
+from storage.db import create_engine, session_factory
+from storage.migrate import upgrade
+
+T = TypeVar("T")
+
+
+def prepare_home(settings: Settings) -> None:
+    """Create the data directory; on the embedded SQLite default, migrate it too."""
+    settings.home.mkdir(parents=True, exist_ok=True)
+    if settings.is_embedded_database:
+        upgrade(settings.resolved_database_url)
+
+
+def run_in_session(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    """Run one unit of work in a fresh engine and transaction (CLI commands)."""
+
+    async def main() -> T:
+        engine = create_engine(settings.resolved_database_url)
+        try:
+            async with session_factory(engine)() as session, session.begin():
+                return await work(session)
+        finally:
+            await engine.dispose()
+
+    prepare_home(settings)
+    return asyncio.run(main())

@@ -1,0 +1,109 @@
+"""Settings: config/axis.toml, then AXIS_* environment variables."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+#: The default configuration shipped with the project.
+DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "config" / "axis.toml"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything an axis process needs to know, with defaults."""
+
+    # Data directory (database file, blobs, axis key).
+    home: Path = Path("var")
+    # SQLAlchemy URL; empty means sqlite file under home.
+    database_url: str = ""
+    # Listen address of `axis serve`.
+    host: str = "127.0.0.1"
+    port: int = 8080
+    # Largest request body accepted, checked before parsing.
+    max_message_bytes: int = 200 * 1024 * 1024
+    # Accept SHA-1 XML signatures (legacy DMS software only).
+    legacy_sha1: bool = False
+    # PEM files of CAs trusted to issue agency certificates.
+    ca_certificates: tuple[Path, ...] = ()
+    # Push retry backoff and give-up deadline.
+    retry_base_seconds: float = 5.0
+    retry_max_seconds: float = 600.0
+    delivery_deadline_seconds: float = 86400.0
+    push_timeout_seconds: float = 30.0
+    push_concurrency: int = 8
+    claim_lease_seconds: float = 120.0
+    # Where the values came from, for `axis config` style diagnostics.
+    sources: tuple[str, ...] = field(default=(), compare=False)
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The database URL, defaulting to the embedded SQLite file."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.home / 'axis.db').resolve()}"
+
+    @property
+    def is_embedded_database(self) -> bool:
+        """True when running on the embedded SQLite default."""
+        return self.resolved_database_url.startswith("sqlite")
+
+    @property
+    def blob_dir(self) -> Path:
+        """Directory of the content-addressed blob store."""
+        return self.home / "blobs"
+
+    @property
+    def keys_dir(self) -> Path:
+        """Directory holding the axis key, certificate and development CA."""
+        return self.home / "keys"
+
+
+def _coerce(name: str, raw: Any, home: Path | None) -> Any:
+    kind = {f.name: f.type for f in dataclasses.fields(Settings)}[name]
+    if name == "home":
+        return Path(raw)
+    if name == "ca_certificates":
+        items = raw if isinstance(raw, list) else [p for p in str(raw).split(",") if p]
+        return tuple((home or Path(".")) / Path(p) if not Path(p).is_absolute() else Path(p) for p in items)
+    if kind == "bool":
+        return raw if isinstance(raw, bool) else str(raw).strip().lower() in {"1", "true", "yes", "on"}
+    if kind == "int":
+        return int(raw)
+    if kind == "float":
+        return float(raw)
+    return str(raw)
+
+
+def load_settings(
+    config_file: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+    **overrides: Any,
+) -> Settings:
+    """Read the TOML file, then AXIS_* variables, then explicit overrides."""
+    environ = os.environ if environ is None else environ
+    path = config_file or Path(environ.get("AXIS_CONFIG", DEFAULT_CONFIG))
+    values: dict[str, Any] = {}
+    sources: list[str] = []
+    if path.exists():
+        with path.open("rb") as fh:
+            values.update(tomllib.load(fh))
+        sources.append(str(path))
+    names = {f.name for f in dataclasses.fields(Settings)} - {"sources"}
+    unknown = set(values) - names
+    if unknown:
+        raise ValueError(f"unknown settings in {path}: {', '.join(sorted(unknown))}")
+    for name in names:
+        env_value = environ.get(f"AXIS_{name.upper()}")
+        if env_value is not None:
+            values[name] = env_value
+            sources.append(f"AXIS_{name.upper()}")
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    home = Path(values.get("home", "var"))
+    coerced = {k: _coerce(k, v, home) for k, v in values.items()}
+    return Settings(**coerced, sources=tuple(sources))

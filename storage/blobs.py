@@ -1,0 +1,122 @@
+"""Content-addressed blob store: one file per SHA-256, written atomically."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+CHUNK = 1024 * 1024
+
+
+class BlobError(Exception):
+    """A blob could not be written or read."""
+
+
+class BlobStore:
+    """Files named by the full hex SHA-256 of their bytes under ``root/ab/cd/``."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        self._tmp = self.root / "tmp"
+
+    def path_for(self, sha256: str) -> Path:
+        """Where the blob with this digest lives."""
+        if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):
+            raise ValueError(f"not a sha256 hex digest: {sha256!r}")
+        return self.root / sha256[:2] / sha256[2:4] / sha256
+
+    def exists(self, sha256: str) -> bool:
+        """True when the blob is stored."""
+        return self.path_for(sha256).is_file()
+
+    def put(self, data: bytes) -> str:
+        """Store bytes; return their digest. Storing the same bytes twice is a no-op."""
+        return self.put_chunks([data])[0]
+
+    def put_chunks(self, chunks: Iterable[bytes]) -> tuple[str, int]:
+        """Stream chunks to a temp file, fsync, rename to the digest; return (digest, size)."""
+        self._tmp.mkdir(parents=True, exist_ok=True)
+        digest = hashlib.sha256()
+        size = 0
+        fd, tmp_name = tempfile.mkstemp(dir=self._tmp, prefix="blob-")
+        try:
+            with os.fdopen(fd, "wb") as out:
+                for chunk in chunks:
+                    digest.update(chunk)
+                    size += len(chunk)
+                    out.write(chunk)
+                out.flush()
+                os.fsync(out.fileno())
+            sha = digest.hexdigest()
+            final = self.path_for(sha)
+            if final.is_file():
+                os.unlink(tmp_name)
+                return sha, size
+            final.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(tmp_name, final)
+            _fsync_dir(final.parent)
+            return sha, size
+        except OSError as exc:
+            _unlink_quietly(tmp_name)
+            raise BlobError(f"could not store blob: {exc}") from exc
+        except BaseException:
+            _unlink_quietly(tmp_name)
+            raise
+
+    def open(self, sha256: str) -> BinaryIO:
+        """Open a stored blob for reading."""
+        try:
+            return self.path_for(sha256).open("rb")
+        except FileNotFoundError as exc:
+            raise BlobError(f"blob {sha256} is missing") from exc
+
+    def read(self, sha256: str) -> bytes:
+        """Return a stored blob's bytes."""
+        with self.open(sha256) as fh:
+            return fh.read()
+
+    def iter_chunks(self, sha256: str, chunk_size: int = CHUNK) -> Iterator[bytes]:
+        """Yield a stored blob in chunks."""
+        with self.open(sha256) as fh:
+            while chunk := fh.read(chunk_size):
+                yield chunk
+
+    def rehash(self, sha256: str) -> str | None:
+        """Recompute a stored blob's digest; None when the file is missing."""
+        digest = hashlib.sha256()
+        try:
+            for chunk in self.iter_chunks(sha256):
+                digest.update(chunk)
+        except BlobError:
+            return None
+        return digest.hexdigest()
+
+    def delete(self, sha256: str) -> bool:
+        """Remove a blob (archival disposal only); True if it existed."""
+        path = self.path_for(sha256)
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            return False
+        _fsync_dir(path.parent)
+        return True
+
+
+def _fsync_dir(path: Path) -> None:
+    # The rename is durable only once the directory entry is on disk.
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _unlink_quietly(name: str) -> None:
+    try:
+        os.unlink(name)
+    except OSError:
+        pass

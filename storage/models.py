@@ -1,0 +1,227 @@
+"""SQLAlchemy models: agencies, messages, deliveries, statuses, users, audit log."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime, timezone
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    SmallInteger,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+# Stable constraint names keep migrations identical on SQLite and PostgreSQL.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite keeps no zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(timezone.utc)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
+
+
+class Base(DeclarativeBase):
+    """Declarative base with the naming convention."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: UtcDateTime}
+
+
+def utcnow() -> datetime:
+    """Current time, timezone-aware UTC."""
+    return datetime.now(timezone.utc)
+
+
+class DeliveryMode(str, enum.Enum):
+    """How an agency receives its documents."""
+
+    PUSH = "push"
+    PULL = "pull"
+
+
+class MessageKind(str, enum.Enum):
+    """A document (edoc) or a status message."""
+
+    EDOC = "edoc"
+    STATUS = "status"
+
+
+class DeliveryState(str, enum.Enum):
+    """Life cycle of one (message, recipient) delivery."""
+
+    QUEUED = "queued"
+    PUSHING = "pushing"
+    RETRY_WAIT = "retry_wait"
+    RETRIEVED = "retrieved"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+
+
+class Agency(Base):
+    """A registered agency (mã định danh) with its certificate and token."""
+
+    __tablename__ = "agencies"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(13), unique=True)
+    name: Mapped[str] = mapped_column(String(255))
+    organization_in_charge: Mapped[str] = mapped_column(String(255), default="")
+    certificate_pem: Mapped[str | None] = mapped_column(Text)
+    certificate_fingerprint: Mapped[str | None] = mapped_column(String(64))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    endpoint_url: Mapped[str | None] = mapped_column(String(1024))
+    delivery_mode: Mapped[str] = mapped_column(String(8), default=DeliveryMode.PULL.value)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Message(Base):
+    """One received edXML message; its bytes live in the blob store by sha256."""
+
+    __tablename__ = "messages"
+    __table_args__ = (
+        UniqueConstraint("sender_id", "sha256", name="uq_messages_sender_sha256"),
+        Index("ix_messages_sender_document", "sender_id", "document_id"),
+        Index("ix_messages_sender_received", "sender_id", "received_at"),
+        Index("ix_messages_received_at", "received_at"),
+        Index("ix_messages_response_for", "response_for_id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(26), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8))
+    document_id: Mapped[str] = mapped_column(String(255))
+    sender_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"))
+    business_type: Mapped[int] = mapped_column(SmallInteger, default=0)
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(BigInteger)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Search metadata copied from the verified header (documents only).
+    subject: Mapped[str] = mapped_column(Text, default="")
+    code_number: Mapped[str] = mapped_column(String(64), default="")
+    code_notation: Mapped[str] = mapped_column(String(128), default="")
+    type_name: Mapped[str] = mapped_column(String(128), default="")
+    type_abbreviation: Mapped[str] = mapped_column(String(16), default="")
+    priority: Mapped[int] = mapped_column(SmallInteger, default=0)
+    promulgation_date: Mapped[str | None] = mapped_column(String(10))
+    attachment_count: Mapped[int] = mapped_column(Integer, default=0)
+    # Status messages: their code; documents of types 1-3 and statuses: what they answer.
+    status_code: Mapped[str | None] = mapped_column(String(2))
+    response_for_id: Mapped[str | None] = mapped_column(ForeignKey("messages.id"))
+    # The axis-signed submission receipt returned to the sender.
+    receipt_xml: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # Set when the sender takes the document back (13) or a revoke is agreed (15).
+    revoked_at: Mapped[datetime | None] = mapped_column()
+
+    sender: Mapped[Agency] = relationship(lazy="raise")
+
+
+class Delivery(Base):
+    """One message for one recipient agency, with its own state machine."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        UniqueConstraint("message_id", "recipient_id", name="uq_deliveries_message_recipient"),
+        Index("ix_deliveries_due", "state", "next_attempt_at"),
+        Index("ix_deliveries_inbox", "recipient_id", "state", "message_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    message_id: Mapped[str] = mapped_column(ForeignKey("messages.id"))
+    recipient_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"))
+    mode: Mapped[str] = mapped_column(String(8))
+    state: Mapped[str] = mapped_column(String(16), default=DeliveryState.QUEUED.value)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column()
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claimed_until: Mapped[datetime | None] = mapped_column()
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    retrieved_at: Mapped[datetime | None] = mapped_column()
+    delivered_at: Mapped[datetime | None] = mapped_column()
+    # The recipient's signed status 01 that proves delivery.
+    receipt_message_id: Mapped[str | None] = mapped_column(ForeignKey("messages.id"))
+
+    message: Mapped[Message] = relationship(foreign_keys=[message_id], lazy="raise")
+    recipient: Mapped[Agency] = relationship(lazy="raise")
+
+
+class StatusEvent(Base):
+    """A status (01-06, 13, 15, 16) recorded on a document's timeline."""
+
+    __tablename__ = "statuses"
+    __table_args__ = (Index("ix_statuses_document", "document_message_id", "id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    document_message_id: Mapped[str] = mapped_column(ForeignKey("messages.id"))
+    status_message_id: Mapped[str] = mapped_column(ForeignKey("messages.id"), unique=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"))
+    status_code: Mapped[str] = mapped_column(String(2))
+    description: Mapped[str] = mapped_column(Text, default="")
+    # Time the agency stated in its status (edXML Timestamp) and time the axis got it.
+    stated_at: Mapped[datetime | None] = mapped_column()
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class User(Base):
+    """A person using the web UI on behalf of an agency."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    login: Mapped[str] = mapped_column(String(64), unique=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"))
+    role: Mapped[str] = mapped_column(String(16))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AuditEvent(Base):
+    """Append-only, hash-chained record of every state change and person's read."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    actor: Mapped[str] = mapped_column(String(128))
+    action: Mapped[str] = mapped_column(String(64))
+    subject: Mapped[str] = mapped_column(String(128), default="")
+    details: Mapped[str] = mapped_column(Text, default="{}")
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)

@@ -1,0 +1,131 @@
+"""The agency registry: registration, tokens, certificates."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from envelope.codes import is_agency_code
+from signing.errors import KeyMaterialError
+from signing.keys import certificate_pem, fingerprint, load_certificate
+from storage.audit import append_event
+from storage.models import Agency, DeliveryMode
+
+TOKEN_PREFIX = "axis_"
+
+
+class RegistryError(Exception):
+    """A registration request that cannot be carried out."""
+
+
+class InvalidAgencyCode(RegistryError):
+    """The code does not have the NNN.NN.NN.Xnn shape."""
+
+
+class AgencyExists(RegistryError):
+    """An agency with this code is already registered."""
+
+
+class InvalidCertificate(RegistryError):
+    """The given certificate PEM cannot be read."""
+
+
+def hash_token(token: str) -> str:
+    """Tokens are 256-bit random, so a fast hash is enough to store them."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_token() -> str:
+    """A fresh bearer token, shown once to the agency."""
+    return TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+
+@dataclass(frozen=True)
+class Registration:
+    """A newly registered agency and its one-time token."""
+
+    agency: Agency
+    token: str
+
+
+def _certificate_fields(cert_pem: bytes | str | None) -> tuple[str | None, str | None]:
+    if cert_pem is None:
+        return None, None
+    raw = cert_pem.encode() if isinstance(cert_pem, str) else cert_pem
+    try:
+        cert = load_certificate(raw)
+    except (KeyMaterialError, ValueError) as exc:
+        raise InvalidCertificate(f"cannot read certificate: {exc}") from None
+    return certificate_pem(cert).decode(), fingerprint(cert)
+
+
+async def register_agency(
+    session: AsyncSession,
+    code: str,
+    name: str,
+    *,
+    certificate: bytes | str | None = None,
+    endpoint_url: str | None = None,
+    organization_in_charge: str = "",
+    actor: str = "cli",
+) -> Registration:
+    """Register an agency and issue its token (stored only as a hash)."""
+    if not is_agency_code(code):
+        raise InvalidAgencyCode(f"{code!r} is not an agency code (NNN.NN.NN.Xnn, e.g. 000.00.00.G22)")
+    if not name.strip():
+        raise RegistryError("agency name must not be empty")
+    if await agency_by_code(session, code) is not None:
+        raise AgencyExists(f"agency {code} is already registered")
+    pem, fp = _certificate_fields(certificate)
+    token = new_token()
+    agency = Agency(
+        code=code,
+        name=name.strip(),
+        organization_in_charge=organization_in_charge,
+        certificate_pem=pem,
+        certificate_fingerprint=fp,
+        token_hash=hash_token(token),
+        endpoint_url=endpoint_url or None,
+        delivery_mode=(DeliveryMode.PUSH if endpoint_url else DeliveryMode.PULL).value,
+        active=True,
+    )
+    session.add(agency)
+    try:
+        await session.flush()
+    except IntegrityError:
+        raise AgencyExists(f"agency {code} is already registered") from None
+    await append_event(
+        session,
+        actor=actor,
+        action="agency.registered",
+        subject=code,
+        details={"name": agency.name, "fingerprint": fp, "endpoint": agency.endpoint_url},
+    )
+    return Registration(agency, token)
+
+
+async def agency_by_code(session: AsyncSession, code: str) -> Agency | None:
+    """The agency with this code, or None."""
+    return (await session.execute(select(Agency).where(Agency.code == code))).scalar_one_or_none()
+
+
+async def agency_by_token(session: AsyncSession, token: str) -> Agency | None:
+    """The agency owning this bearer token, or None."""
+    digest = hash_token(token)
+    agency = (await session.execute(select(Agency).where(Agency.token_hash == digest))).scalar_one_or_none()
+    # The lookup is by digest, so timing reveals nothing about the token itself;
+    # the compare guards against a collation-insensitive index match.
+    if agency is not None and hmac.compare_digest(agency.token_hash, digest):
+        return agency
+    return None
+
+
+async def list_agencies(session: AsyncSession) -> list[Agency]:
+    """All agencies ordered by code."""
+    return list((await session.execute(select(Agency).order_by(Agency.code))).scalars())

@@ -1,0 +1,54 @@
+"""Suite-wide fixtures: one migrated database per run, a rolled-back session per test."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from storage.db import create_engine
+from storage.migrate import upgrade
+from tests.databases import backend, fresh_database
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"axis test database backend: {backend()}"
+
+
+@pytest.fixture(scope="session")
+async def database_url(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str]:
+    """A database migrated to head once for the whole run."""
+    async with fresh_database(tmp_path_factory.mktemp("db")) as url:
+        await asyncio.to_thread(upgrade, url)
+        yield url
+
+
+@pytest.fixture(scope="session")
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    """The engine on the run's database."""
+    eng = create_engine(database_url)
+    yield eng
+    await eng.dispose()
+
+
+@pytest.fixture
+async def session(engine: AsyncEngine) -> AsyncIterator[AsyncSession]:
+    """A session whose work is rolled back at the end of the test."""
+    async with engine.connect() as conn:
+        outer = await conn.begin()
+        s = AsyncSession(bind=conn, expire_on_commit=False, join_transaction_mode="create_savepoint")
+        try:
+            yield s
+        finally:
+            await s.close()
+            await outer.rollback()
+
+
+@pytest.fixture
+async def empty_database_url(tmp_path: Path) -> AsyncIterator[str]:
+    """A brand-new, unmigrated database for tests that need their own."""
+    async with fresh_database(tmp_path) as url:
+        yield url

@@ -1,0 +1,46 @@
+"""Fresh test databases: a SQLite file, or a new database on a PostgreSQL server."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import asyncpg
+from sqlalchemy.engine import make_url
+
+#: Set to a PostgreSQL server URL (e.g. postgresql+asyncpg://postgres@127.0.0.1:5432/postgres)
+#: to run the suite against PostgreSQL; unset means SQLite.
+ENV = "AXIS_TEST_DATABASE_URL"
+
+
+def backend() -> str:
+    """'postgresql' or 'sqlite', the backend this test run uses."""
+    return "postgresql" if os.environ.get(ENV) else "sqlite"
+
+
+@contextlib.asynccontextmanager
+async def fresh_database(tmp_dir: Path) -> AsyncIterator[str]:
+    """Yield the URL of a new, empty database; drop it afterwards."""
+    server = os.environ.get(ENV)
+    if not server:
+        yield f"sqlite+aiosqlite:///{tmp_dir / ('axis-' + secrets.token_hex(4) + '.db')}"
+        return
+    url = make_url(server)
+    name = f"axis_test_{secrets.token_hex(6)}"
+    admin_dsn = url.set(drivername="postgresql").render_as_string(hide_password=False)
+    conn = await asyncpg.connect(admin_dsn)
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        conn = await asyncpg.connect(admin_dsn)
+        try:
+            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await conn.close()

@@ -1,0 +1,65 @@
+"""The content-addressed blob store keeps exact bytes under their digest."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+
+from storage.blobs import BlobError, BlobStore
+
+
+def test_stored_bytes_are_exact_and_named_by_digest(tmp_path: Path) -> None:
+    store = BlobStore(tmp_path)
+    data = "Công văn số 12/UBND-VP".encode() + bytes(range(256))
+    sha = store.put(data)
+    assert sha == hashlib.sha256(data).hexdigest()
+    assert store.path_for(sha).name == sha
+    assert store.read(sha) == data
+
+
+def test_same_bytes_twice_are_stored_once(tmp_path: Path) -> None:
+    store = BlobStore(tmp_path)
+    a = store.put(b"x" * 10)
+    b = store.put(b"x" * 10)
+    assert a == b
+    assert len([p for p in tmp_path.rglob("*") if p.is_file()]) == 1
+
+
+def test_streamed_chunks_give_digest_and_size(tmp_path: Path) -> None:
+    store = BlobStore(tmp_path)
+    chunks = [b"a" * 1000, b"b" * 5, b""]
+    sha, size = store.put_chunks(chunks)
+    assert size == 1005
+    assert sha == hashlib.sha256(b"".join(chunks)).hexdigest()
+
+
+def test_failed_write_leaves_no_temp_file(tmp_path: Path) -> None:
+    store = BlobStore(tmp_path)
+
+    def broken():
+        yield b"partial"
+        raise RuntimeError("client went away")
+
+    with pytest.raises(RuntimeError):
+        store.put_chunks(broken())
+    assert [p for p in tmp_path.rglob("*") if p.is_file()] == []
+
+
+def test_rehash_detects_flipped_byte_and_missing_blob(tmp_path: Path) -> None:
+    store = BlobStore(tmp_path)
+    sha = store.put(b"hello archive")
+    assert store.rehash(sha) == sha
+    path = store.path_for(sha)
+    path.write_bytes(b"hellO archive")
+    assert store.rehash(sha) != sha
+    path.unlink()
+    assert store.rehash(sha) is None
+    with pytest.raises(BlobError):
+        store.read(sha)
+
+
+def test_malformed_digest_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValueError):
+        BlobStore(tmp_path).path_for("../../etc/passwd")
