@@ -39,6 +39,31 @@ def cli(ctx: click.Context) -> None:
     ctx.ensure_object(dict)
 
 
+# --- server -----------------------------------------------------------------
+
+
+@cli.command()
+@click.option("--host", help="Listen address (default from settings).")
+@click.option("--port", type=int, help="Listen port (default from settings).")
+@click.pass_context
+def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
+    """Run the API, the web UI, the delivery workers and the scheduler."""
+    import logging
+
+    from aiohttp import web
+
+    from axis.app import create_app
+    from axis.runtime import prepare_home
+
+    settings = _settings(ctx)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    prepare_home(settings)
+    host = host or settings.host
+    port = port or settings.port
+    click.echo(f"axis serving on http://{host}:{port} (database {_redact(settings.resolved_database_url)})")
+    web.run_app(create_app(settings), host=host, port=port, access_log=None, print=None)
+
+
 # --- database ---------------------------------------------------------------
 
 

@@ -38,6 +38,9 @@ class Settings:
     push_timeout_seconds: float = 30.0
     push_concurrency: int = 8
     claim_lease_seconds: float = 120.0
+    # The axis's own agency code and name: the From of the notices it signs itself.
+    axis_code: str = "000.00.00.A00"
+    axis_name: str = "Trục liên thông văn bản quốc gia"
     # Where the values came from, for `axis config` style diagnostics.
     sources: tuple[str, ...] = field(default=(), compare=False)
 

@@ -19,6 +19,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -119,6 +120,15 @@ class Message(Base):
         Index("ix_messages_sender_received", "sender_id", "received_at"),
         Index("ix_messages_received_at", "received_at"),
         Index("ix_messages_response_for", "response_for_id"),
+        # A sender's DocumentId names one new document; revokes and updates refer to it.
+        Index(
+            "uq_messages_new_document",
+            "sender_id",
+            "document_id",
+            unique=True,
+            postgresql_where=text("kind = 'edoc' AND business_type = 0"),
+            sqlite_where=text("kind = 'edoc' AND business_type = 0"),
+        ),
     )
 
     id: Mapped[str] = mapped_column(String(26), primary_key=True)
@@ -174,6 +184,8 @@ class Delivery(Base):
     delivered_at: Mapped[datetime | None] = mapped_column()
     # The recipient's signed status 01 that proves delivery.
     receipt_message_id: Mapped[str | None] = mapped_column(ForeignKey("messages.id"))
+    # Set when this recipient agreed (15) to revoke the document: its copy is frozen.
+    revoked_at: Mapped[datetime | None] = mapped_column()
 
     message: Mapped[Message] = relationship(foreign_keys=[message_id], lazy="raise")
     recipient: Mapped[Agency] = relationship(lazy="raise")

@@ -129,3 +129,28 @@ async def agency_by_token(session: AsyncSession, token: str) -> Agency | None:
 async def list_agencies(session: AsyncSession) -> list[Agency]:
     """All agencies ordered by code."""
     return list((await session.execute(select(Agency).order_by(Agency.code))).scalars())
+
+
+async def ensure_axis_agency(session: AsyncSession, code: str, name: str, certificate: bytes) -> Agency:
+    """The registry row the axis signs its own notices as (inactive: it receives nothing)."""
+    existing = await agency_by_code(session, code)
+    pem, fp = _certificate_fields(certificate)
+    if existing is not None:
+        if existing.certificate_fingerprint != fp:
+            existing.certificate_pem, existing.certificate_fingerprint = pem, fp
+        return existing
+    agency = Agency(
+        code=code,
+        name=name,
+        certificate_pem=pem,
+        certificate_fingerprint=fp,
+        # Nobody holds a token for the axis itself: store an unguessable hash.
+        token_hash=hash_token(new_token()),
+        delivery_mode=DeliveryMode.PULL.value,
+        active=False,
+    )
+    session.add(agency)
+    await session.flush()
+    await append_event(session, actor="axis", action="agency.registered", subject=code,
+                       details={"name": name, "fingerprint": fp, "axis": True})
+    return agency

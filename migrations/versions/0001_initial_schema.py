@@ -77,6 +77,11 @@ def upgrade() -> None:
     op.create_index('ix_messages_response_for', 'messages', ['response_for_id'], unique=False)
     op.create_index('ix_messages_sender_document', 'messages', ['sender_id', 'document_id'], unique=False)
     op.create_index('ix_messages_sender_received', 'messages', ['sender_id', 'received_at'], unique=False)
+    op.create_index(
+        'uq_messages_new_document', 'messages', ['sender_id', 'document_id'], unique=True,
+        postgresql_where=sa.text("kind = 'edoc' AND business_type = 0"),
+        sqlite_where=sa.text("kind = 'edoc' AND business_type = 0"),
+    )
 
     op.create_table('users',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -107,6 +112,7 @@ def upgrade() -> None:
     sa.Column('retrieved_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('delivered_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('receipt_message_id', sa.String(length=26), nullable=True),
+    sa.Column('revoked_at', sa.DateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['message_id'], ['messages.id'], name=op.f('fk_deliveries_message_id_messages')),
     sa.ForeignKeyConstraint(['receipt_message_id'], ['messages.id'], name=op.f('fk_deliveries_receipt_message_id_messages')),
     sa.ForeignKeyConstraint(['recipient_id'], ['agencies.id'], name=op.f('fk_deliveries_recipient_id_agencies')),
@@ -147,6 +153,7 @@ def downgrade() -> None:
     op.drop_table('deliveries')
     op.drop_table('users')
     op.drop_index('ix_messages_sender_received', table_name='messages')
+    op.drop_index('uq_messages_new_document', table_name='messages')
     op.drop_index('ix_messages_sender_document', table_name='messages')
     op.drop_index('ix_messages_response_for', table_name='messages')
     op.drop_index('ix_messages_received_at', table_name='messages')

@@ -1,0 +1,156 @@
+"""The aiohttp application factory: API, middlewares, workers, scheduler."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+from aiohttp import web
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+
+from axis.api import routes as api_routes
+from axis.delivery import delivery_worker_ctx
+from axis.auth import AGENCY_KEY
+from axis.appkeys import CONTEXT, METRICS, PUSH_WAKEUP, SETTINGS
+from axis.context import AxisContext, Clock, system_clock
+from axis.identity import KeyFiles, load_or_create_axis_identity
+from axis.metrics import Metrics
+from axis.problems import (
+    ApiProblem,
+    InternalProblem,
+    MethodNotAllowedProblem,
+    NotFoundProblem,
+    SizeLimitProblem,
+    UnavailableProblem,
+    problem_for,
+    problem_response,
+)
+from axis.settings import Settings
+from signing.keys import certificate_pem, load_certificates
+from signing.verifier import VerifyPolicy
+from storage.blobs import BlobError, BlobStore
+from storage.db import create_engine, session_factory
+from storage.registry import ensure_axis_agency
+
+log = logging.getLogger("axis.access")
+errors_log = logging.getLogger("axis.errors")
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@web.middleware
+async def problem_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Turn every error into problem+json."""
+    try:
+        return await handler(request)
+    except web.HTTPRequestEntityTooLarge as exc:
+        problem: ApiProblem = SizeLimitProblem(exc.text or "body too large")
+    except web.HTTPNotFound:
+        problem = NotFoundProblem(f"no such resource: {request.path}")
+    except web.HTTPMethodNotAllowed:
+        problem = MethodNotAllowedProblem(f"{request.method} is not allowed on {request.path}")
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        problem = ApiProblem(exc.reason)
+        problem.status = exc.status  # type: ignore[misc]
+    except (OperationalError, DBAPIError, OSError, BlobError, ConnectionError) as exc:
+        # Database or disk trouble: refuse the work, acknowledge nothing.
+        errors_log.warning("unavailable: %s %s: %r", request.method, request.path, exc)
+        problem = UnavailableProblem("storage is unavailable; retry later")
+    except Exception as exc:  # noqa: BLE001 - the server must keep serving
+        mapped = problem_for(exc)
+        if mapped is None:
+            errors_log.exception("unhandled error on %s %s", request.method, request.path)
+            mapped = InternalProblem("internal error; it has been logged")
+        problem = mapped
+    return problem_response(problem, instance=request.path)
+
+
+@web.middleware
+async def access_log_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """One structured log line per request, and the latency histogram."""
+    started = time.perf_counter()
+    status = 500
+    try:
+        response = await handler(request)
+        status = response.status
+        return response
+    finally:
+        elapsed = time.perf_counter() - started
+        route = request.match_info.route.resource.canonical if request.match_info.route.resource else "unmatched"
+        request.app[METRICS].requests.labels(route, request.method, str(status)).observe(elapsed)
+        agency = request.get(AGENCY_KEY)
+        log.info(json.dumps({
+            "event": "request", "method": request.method, "path": request.path, "status": status,
+            "ms": round(elapsed * 1000, 2), "agency": agency.code if agency is not None else None,
+        }))
+
+
+@web.middleware
+async def security_headers_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Headers every response carries."""
+    response = await handler(request)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "no-referrer")
+    return response
+
+
+def build_context(settings: Settings, clock: Clock = system_clock) -> AxisContext:
+    """Engine, blob store, axis identity and trust policy from the settings."""
+    engine = create_engine(settings.resolved_database_url)
+    identity, _ = load_or_create_axis_identity(KeyFiles(settings.keys_dir))
+    cas: list = []
+    for path in settings.ca_certificates:
+        cas.extend(load_certificates(path.read_bytes()))
+    policy = VerifyPolicy(legacy_sha1=settings.legacy_sha1, ca_certificates=tuple(cas))
+    return AxisContext(
+        settings=settings,
+        engine=engine,
+        sessions=session_factory(engine),
+        blobs=BlobStore(settings.blob_dir),
+        identity=identity,
+        policy=policy,
+        clock=clock,
+    )
+
+
+async def register_axis_itself(ctx: AxisContext) -> None:
+    """Make sure the registry knows the axis's own code (the signer of its notices)."""
+    for _ in range(3):
+        try:
+            async with ctx.sessions() as session, session.begin():
+                await ensure_axis_agency(session, ctx.settings.axis_code, ctx.settings.axis_name,
+                                         certificate_pem(ctx.identity.certificate))
+            return
+        except IntegrityError:
+            continue  # another node registered it at the same moment
+
+
+def create_app(settings: Settings, *, clock: Clock = system_clock, workers: bool = True) -> web.Application:
+    """Build the axis application; engine and workers live in ``cleanup_ctx``."""
+    # aiohttp's own limit backs ours up; bodies are also counted while streaming.
+    app = web.Application(
+        middlewares=[access_log_middleware, problem_middleware, security_headers_middleware],
+        client_max_size=settings.max_message_bytes + 1,
+    )
+    app[SETTINGS] = settings
+    app[METRICS] = Metrics()
+    app[PUSH_WAKEUP] = asyncio.Event()
+
+    async def context_ctx(app: web.Application) -> AsyncIterator[None]:
+        settings.home.mkdir(parents=True, exist_ok=True)
+        ctx = await asyncio.to_thread(build_context, settings, clock)
+        await register_axis_itself(ctx)
+        app[CONTEXT] = ctx
+        yield
+        await ctx.engine.dispose()
+
+    app.cleanup_ctx.append(context_ctx)
+    if workers:
+        app.cleanup_ctx.append(delivery_worker_ctx)
+    app.add_routes(api_routes)
+    return app

@@ -1,0 +1,17 @@
+"""Typed keys for what the aiohttp application holds."""
+
+from __future__ import annotations
+
+import asyncio
+
+from aiohttp import web
+
+from axis.context import AxisContext
+from axis.metrics import Metrics
+from axis.settings import Settings
+
+SETTINGS = web.AppKey("settings", Settings)
+CONTEXT = web.AppKey("context", AxisContext)
+METRICS = web.AppKey("metrics", Metrics)
+#: Set when new push work is committed, so the delivery worker wakes at once.
+PUSH_WAKEUP = web.AppKey("push_wakeup", asyncio.Event)

@@ -1,0 +1,40 @@
+"""What the exchange needs at run time, built once per process."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+from cryptography.x509 import Certificate
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from axis.settings import Settings
+from signing.keys import IssuedIdentity
+from signing.verifier import VerifyPolicy
+from storage.blobs import BlobStore
+
+Clock = Callable[[], datetime]
+
+
+def system_clock() -> datetime:
+    """Wall-clock time, UTC."""
+    return datetime.now(timezone.utc)
+
+
+@dataclass(frozen=True)
+class AxisContext:
+    """Engine, sessions, blobs, the axis identity and trust policy, and the clock."""
+
+    settings: Settings
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    blobs: BlobStore
+    identity: IssuedIdentity
+    policy: VerifyPolicy
+    clock: Clock = field(default=system_clock)
+
+    @property
+    def axis_certificate(self) -> Certificate:
+        """The certificate that signs submission receipts."""
+        return self.identity.certificate

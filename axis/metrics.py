@@ -1,0 +1,43 @@
+"""Prometheus metrics of one axis process (own registry, so tests can build many apps)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
+DELIVERY_BUCKETS = (0.05, 0.1, 0.5, 1, 5, 15, 60, 300, 900, 3600, 4 * 3600, 86400)
+
+
+@dataclass
+class Metrics:
+    """The counters, gauges and histograms the axis exports on /metrics."""
+
+    registry: CollectorRegistry = field(default_factory=CollectorRegistry)
+
+    def __post_init__(self) -> None:
+        r = self.registry
+        self.submissions = Counter(
+            "axis_submissions", "Submissions by kind and outcome code", ["kind", "outcome"], registry=r
+        )
+        self.requests = Histogram(
+            "axis_request_seconds", "HTTP request latency", ["route", "method", "status"],
+            buckets=LATENCY_BUCKETS, registry=r,
+        )
+        self.submit_latency = Histogram(
+            "axis_submit_seconds", "Time to accept a submission", ["kind"], buckets=LATENCY_BUCKETS, registry=r
+        )
+        self.push_attempts = Counter(
+            "axis_push_attempts", "Push delivery attempts by outcome", ["outcome"], registry=r
+        )
+        self.retries = Counter("axis_delivery_retries", "Push deliveries scheduled for a retry", registry=r)
+        self.delivery_latency = Histogram(
+            "axis_delivery_seconds", "Submission to signed receipt 01", buckets=DELIVERY_BUCKETS, registry=r
+        )
+        self.deliveries = Gauge("axis_deliveries", "Deliveries by state", ["state"], registry=r)
+        self.job_runs = Counter("axis_job_runs", "Scheduler job runs by job and outcome", ["job", "outcome"], registry=r)
+
+    def render(self) -> bytes:
+        """Text exposition format."""
+        return generate_latest(self.registry)

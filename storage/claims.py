@@ -1,0 +1,54 @@
+"""Claiming due push deliveries so that no two workers take the same one."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Delivery, DeliveryMode, DeliveryState
+
+
+def _due(now: datetime):  # type: ignore[no-untyped-def]
+    return and_(
+        Delivery.mode == DeliveryMode.PUSH.value,
+        or_(
+            and_(
+                Delivery.state.in_((DeliveryState.QUEUED.value, DeliveryState.RETRY_WAIT.value)),
+                Delivery.next_attempt_at <= now,
+            ),
+            # A worker that died mid-push leaves its claim; it lapses with the lease.
+            and_(Delivery.state == DeliveryState.PUSHING.value, Delivery.claimed_until < now),
+        ),
+    )
+
+
+async def claim_due_deliveries(
+    session: AsyncSession, *, worker: str, now: datetime, lease: timedelta, limit: int
+) -> list[int]:
+    """Mark up to ``limit`` due push deliveries as ours (state pushing); return their ids.
+
+    Run it inside a transaction. On PostgreSQL rows are locked with
+    ``FOR UPDATE SKIP LOCKED`` so concurrent workers take disjoint sets; on
+    SQLite the transaction holds the database write lock (BEGIN IMMEDIATE),
+    which serialises claimers just as well.
+    """
+    query = select(Delivery.id).where(_due(now)).order_by(Delivery.next_attempt_at, Delivery.id).limit(limit)
+    if session.bind.dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    ids = list((await session.execute(query)).scalars())
+    if not ids:
+        return []
+    await session.execute(
+        update(Delivery)
+        .where(Delivery.id.in_(ids))
+        .values(
+            state=DeliveryState.PUSHING.value,
+            claimed_by=worker,
+            claimed_until=now + lease,
+            attempts=Delivery.attempts + 1,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return ids
