@@ -16,9 +16,8 @@ setup: $(BIN)/axis
 	@bash scripts/system-deps.sh
 
 run: setup
-	$(BIN)/axis db upgrade
 	$(BIN)/axis keys init
-	$(BIN)/axis agency list
+	$(BIN)/axis serve
 
 test: setup
 	@bash scripts/ensure-postgres.sh
