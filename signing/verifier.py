@@ -1,0 +1,79 @@
+"""Verify signed edXML messages strictly (SPEC §4) and hand back only what the signature covers."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from lxml import etree
+
+from envelope.xml import DEFAULT_MAX_SIZE, parse_xml
+from signing.keys import Certificate, organ_id_of
+from signing.location import SIGNATURE_PARENT_PATH, located_signature
+from signing.trust import TrustPath, check_time, check_trust
+from signing.xmldsig import algorithm_policy, inspect_signature, short_name, signer_certificate, verify_signed
+
+
+@dataclass(frozen=True)
+class VerifyPolicy:
+    """Operator settings for verification."""
+
+    #: Accept RSA-SHA1 signatures and SHA-1 digests from old agency software.
+    legacy_sha1: bool = False
+    #: CAs whose directly issued certificates are trusted (never the system bundle).
+    ca_certificates: tuple[Certificate, ...] = ()
+
+
+@dataclass(frozen=True)
+class VerifiedEnvelope:
+    """The outcome of a successful verification."""
+
+    #: The signed content only (signxml's ``signed_xml``: the canonicalised
+    #: message without its signature). Read fields from this, never from the
+    #: bytes that came in.
+    root: etree._Element
+    #: The signer's certificate, taken from KeyInfo and checked against trust.
+    certificate: Certificate
+    #: Short algorithm names, e.g. ``rsa-sha256`` / ``ecdsa-sha256`` and ``sha256``.
+    signature_algorithm: str
+    digest_algorithm: str
+    #: How trust was established: ``pinned`` or ``ca``.
+    trusted_by: TrustPath = "pinned"
+
+    @property
+    def signer_organ_id(self) -> str | None:
+        """The agency code in the signer certificate's subject, if any."""
+        return organ_id_of(self.certificate)
+
+
+def verify_envelope(
+    data: bytes | etree._Element,
+    *,
+    pinned: Sequence[Certificate] = (),
+    policy: VerifyPolicy = VerifyPolicy(),
+    at: dt.datetime | None = None,
+    max_size: int = DEFAULT_MAX_SIZE,
+) -> VerifiedEnvelope:
+    """Verify a signed edXML message: one signature in its fixed place, allowed algorithms, trusted and valid signer."""
+    # Bytes are parsed with the safe parser (no DTD, no entities, size-capped);
+    # an element is assumed to come from that same parser.
+    root = parse_xml(bytes(data), max_size=max_size) if isinstance(data, (bytes, bytearray, memoryview)) else data
+    when = check_time(at)
+    signature = located_signature(root)
+    algorithms = algorithm_policy(legacy_sha1=policy.legacy_sha1)
+    shape = inspect_signature(signature, algorithms)
+    certificate = signer_certificate(shape.certificates)
+    # Trust and time first, so an untrusted signer learns nothing about
+    # whether its signature is otherwise correct.
+    trusted_by = check_trust(certificate, pinned=pinned, ca_certificates=policy.ca_certificates, at=when)
+    signed = verify_signed(
+        root, certificate=certificate, location=SIGNATURE_PARENT_PATH, algorithms=algorithms, at=when
+    )
+    return VerifiedEnvelope(
+        root=signed,
+        certificate=certificate,
+        signature_algorithm=short_name(shape.signature_method),
+        digest_algorithm=short_name(shape.digest_algorithm),
+        trusted_by=trusted_by,
+    )
