@@ -9,13 +9,13 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from storage.db import create_engine
-from storage.models import Base
+from storage.schema import metadata
 
 # Any constant works; it only has to be the same in every axis process.
 MIGRATION_LOCK_ID = 0x0A815_0001
 
 config = context.config
-target_metadata = Base.metadata
+target_metadata = metadata
 
 
 def _url() -> str:

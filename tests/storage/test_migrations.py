@@ -10,7 +10,7 @@ from sqlalchemy import inspect
 
 from storage.db import create_engine
 from storage.migrate import current_head, upgrade
-from storage.models import Base
+from storage.schema import metadata
 
 
 async def _diff(url: str) -> list[object]:
@@ -18,7 +18,7 @@ async def _diff(url: str) -> list[object]:
     try:
         async with engine.connect() as conn:
             return await conn.run_sync(
-                lambda c: compare_metadata(MigrationContext.configure(c, opts={"compare_type": True}), Base.metadata)
+                lambda c: compare_metadata(MigrationContext.configure(c, opts={"compare_type": True}), metadata)
             )
     finally:
         await engine.dispose()

@@ -1,0 +1,8 @@
+"""Every table of the axis, in one MetaData (for migrations and drift checks)."""
+
+from storage import models
+from storage.archive import models as archive_models
+
+metadata = models.Base.metadata
+
+__all__ = ["metadata", "models", "archive_models"]
