@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from typing import Any
@@ -31,11 +32,17 @@ def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -
     )
 
 
-async def read_body(request: web.Request) -> bytes:
-    """The request body, refused with 413 before reading when it is too large."""
+def check_declared_size(request: web.Request) -> None:
+    """Refuse with 413 a body whose Content-Length is over the limit, before reading it."""
     limit = request.app[CONTEXT].settings.max_message_bytes
     if request.content_length is not None and request.content_length > limit:
         raise SizeLimitProblem(f"body is {request.content_length} bytes, limit is {limit}")
+
+
+async def read_body(request: web.Request) -> bytes:
+    """The request body, counted while streaming (chunked bodies have no Content-Length)."""
+    check_declared_size(request)
+    limit = request.app[CONTEXT].settings.max_message_bytes
     buf = bytearray()
     async for chunk in request.content.iter_chunked(1 << 20):
         buf += chunk
@@ -51,8 +58,11 @@ async def _submit(request: web.Request, kind: str) -> web.Response:
     metrics = request.app[METRICS]
     started = time.perf_counter()
     try:
-        raw = await read_body(request)
+        # Declared size first (cheapest), then who is calling, and only then read the body:
+        # an anonymous caller must not make the axis read 200 MB.
+        check_declared_size(request)
         caller = await authenticate(request)
+        raw = await read_body(request)
         accept = submit_document if kind == "edoc" else submit_status
         result: Submission = await accept(ctx, caller, raw)
     except Exception as exc:
@@ -102,10 +112,11 @@ async def get_message(request: web.Request) -> web.StreamResponse:
     etag = f'"{message.sha256}"'
     if request.headers.get("If-None-Match") == etag:
         return web.Response(status=304, headers={"ETag": etag})
-    path = ctx.blobs.path_for(message.sha256)
-    response = web.FileResponse(path, headers={"ETag": etag, "Content-Type": "application/xml",
-                                               "X-Axis-Message-Id": message.id})
-    return response
+    # A file-object body is streamed and closed by aiohttp. Not FileResponse: it replaces
+    # the ETag with its own mtime-size tag and answers conditional requests by that tag.
+    blob = await asyncio.to_thread(ctx.blobs.open, message.sha256)
+    return web.Response(body=blob, headers={"ETag": etag, "Content-Type": "application/xml",
+                                            "X-Axis-Message-Id": message.id})
 
 
 @routes.post("/api/v1/inbox/{id}/ack")

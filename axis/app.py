@@ -13,6 +13,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from axis.api import routes as api_routes
 from axis.delivery import delivery_worker_ctx
+from axis.scheduler import scheduler_ctx
 from axis.auth import AGENCY_KEY
 from axis.appkeys import CONTEXT, METRICS, PUSH_WAKEUP, SETTINGS
 from axis.context import AxisContext, Clock, system_clock
@@ -50,8 +51,11 @@ async def problem_middleware(request: web.Request, handler: Handler) -> web.Stre
         problem: ApiProblem = SizeLimitProblem(exc.text or "body too large")
     except web.HTTPNotFound:
         problem = NotFoundProblem(f"no such resource: {request.path}")
-    except web.HTTPMethodNotAllowed:
+    except web.HTTPMethodNotAllowed as exc:
         problem = MethodNotAllowedProblem(f"{request.method} is not allowed on {request.path}")
+        response = problem_response(problem, instance=request.path)
+        response.headers["Allow"] = ", ".join(sorted(exc.allowed_methods))  # RFC 9110 §15.5.6
+        return response
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
@@ -134,7 +138,8 @@ def create_app(settings: Settings, *, clock: Clock = system_clock, workers: bool
     """Build the axis application; engine and workers live in ``cleanup_ctx``."""
     # aiohttp's own limit backs ours up; bodies are also counted while streaming.
     app = web.Application(
-        middlewares=[access_log_middleware, problem_middleware, security_headers_middleware],
+        # Outermost first: problem responses get the security headers and the access log too.
+        middlewares=[access_log_middleware, security_headers_middleware, problem_middleware],
         client_max_size=settings.max_message_bytes + 1,
     )
     app[SETTINGS] = settings
@@ -152,5 +157,6 @@ def create_app(settings: Settings, *, clock: Clock = system_clock, workers: bool
     app.cleanup_ctx.append(context_ctx)
     if workers:
         app.cleanup_ctx.append(delivery_worker_ctx)
+        app.cleanup_ctx.append(scheduler_ctx)
     app.add_routes(api_routes)
     return app

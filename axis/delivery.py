@@ -42,7 +42,8 @@ IDLE_POLL_SECONDS = 1.0
 
 def backoff_seconds(attempts: int, base: float, cap: float, rng: random.Random | None = None) -> float:
     """Exponential backoff with full jitter in [50 %, 100 %] of the step."""
-    step = min(cap, base * (2 ** max(0, attempts - 1)))
+    # Past 2**62 steps every sane cap is reached; a larger power would overflow a float.
+    step = min(cap, base * 2.0 ** min(max(0, attempts - 1), 62))
     return step * (0.5 + 0.5 * (rng or random).random())
 
 

@@ -79,6 +79,7 @@ def _item(m: Message, sender_code: str) -> dict[str, Any]:
     }
     if m.status_code:
         item["status_code"] = m.status_code
+    if m.response_for_id:
         item["response_for"] = m.response_for_id
     return item
 

@@ -155,9 +155,10 @@ async def submit_document(ctx: AxisContext, caller: Agency, raw: bytes) -> Submi
     sha256 = _sha256(raw)
 
     async with ctx.sessions() as session:
-        recipients = await _recipients(session, codes)
+        # A repeat first: its answer stands even if a recipient was disabled since.
         if (existing := await _same_bytes(session, caller, sha256)) is not None:
             return Submission(False, await reply_for(session, existing))
+        recipients = await _recipients(session, codes)
         original = await _check_document_id(session, caller, doc)
 
     now = ctx.clock()

@@ -1,0 +1,92 @@
+"""Scheduled jobs (APScheduler): each run takes a database lease, so one node runs it at a time."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from aiohttp import web
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from axis.appkeys import CONTEXT, METRICS
+from axis.context import AxisContext
+from storage.jobs import finish_run, release_lease, start_run, try_lease
+
+log = logging.getLogger("axis.jobs")
+
+JobFunc = Callable[[AxisContext], Awaitable[str]]
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """A periodic job: its name, how often, and what it does (returns a one-line summary)."""
+
+    name: str
+    interval_seconds: float
+    run: JobFunc
+    description: str = ""
+
+
+#: Jobs every axis process schedules; later modules append to it via ``register_job``.
+JOBS: dict[str, JobSpec] = {}
+
+
+def register_job(spec: JobSpec) -> JobSpec:
+    """Add a job to the schedule."""
+    JOBS[spec.name] = spec
+    return spec
+
+
+def node_name() -> str:
+    """This process, as it appears in job runs and leases."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+async def run_job(ctx: AxisContext, spec: JobSpec, *, node: str | None = None) -> str | None:
+    """Run a job once if this node gets its lease; return its summary, or None when skipped."""
+    node = node or node_name()
+    now = ctx.clock()
+    # The lease outlives any sane run; a node that dies mid-run frees it when it lapses.
+    ttl = timedelta(seconds=max(300.0, spec.interval_seconds * 2))
+    if not await try_lease(ctx.sessions, spec.name, node, now, ttl):
+        return None
+    run_id = await start_run(ctx.sessions, spec.name, node, now)
+    try:
+        summary = await spec.run(ctx)
+    except Exception as exc:
+        log.exception("job %s failed", spec.name)
+        await finish_run(ctx.sessions, run_id, "error", f"{type(exc).__name__}: {exc}", ctx.clock())
+        raise
+    finally:
+        await release_lease(ctx.sessions, spec.name, node)
+    await finish_run(ctx.sessions, run_id, "ok", summary, ctx.clock())
+    return summary
+
+
+async def scheduler_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Start APScheduler with every registered job for the application's lifetime."""
+    ctx = app[CONTEXT]
+    metrics = app[METRICS]
+    scheduler = AsyncIOScheduler(timezone="UTC")
+
+    def make(spec: JobSpec) -> Callable[[], Awaitable[None]]:
+        async def tick() -> None:
+            try:
+                summary = await run_job(ctx, spec)
+            except Exception:  # noqa: BLE001 - logged and recorded in run_job
+                metrics.job_runs.labels(spec.name, "error").inc()
+                return
+            metrics.job_runs.labels(spec.name, "skipped" if summary is None else "ok").inc()
+
+        return tick
+
+    for spec in JOBS.values():
+        scheduler.add_job(make(spec), "interval", seconds=spec.interval_seconds, id=spec.name,
+                          max_instances=1, coalesce=True)
+    scheduler.start()
+    yield
+    scheduler.shutdown(wait=False)
