@@ -1,0 +1,148 @@
+"""Attachments: what a sender supplies, what a parsed message holds, base64 in chunks."""
+
+from __future__ import annotations
+
+import binascii
+import hashlib
+import unicodedata
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from envelope.errors import InvalidEnvelope
+from envelope.text import NfcFields
+
+#: Base64 characters decoded per step; a multiple of 4 keeps chunks on quantum boundaries.
+CHUNK_CHARS = 4 * 256 * 1024
+#: Longest safe file name, in characters (most file systems allow 255 bytes).
+_MAX_NAME = 200
+# XML whitespace is allowed inside base64 text (MIME-style line breaks).
+_DROP_WHITESPACE = str.maketrans("", "", " \t\r\n")
+
+
+def safe_attachment_name(name: str) -> str:
+    """Return a file name safe to write to disk: no directories, control or format characters."""
+    base = name.replace("\\", "/").rsplit("/", 1)[-1]
+    # Cc are control characters; Cf includes bidi overrides used to disguise extensions.
+    base = "".join(ch for ch in base if unicodedata.category(ch) not in ("Cc", "Cf"))
+    base = base.strip().lstrip(".").strip()
+    if len(base) > _MAX_NAME:
+        stem, dot, ext = base.rpartition(".")
+        if dot and 0 < len(ext) <= 16:
+            base = stem[: _MAX_NAME - len(ext) - 1] + "." + ext
+        else:
+            base = base[:_MAX_NAME]
+    return base or "attachment"
+
+
+def iter_base64_chunks(
+    encoded: str, *, field: str | None = None, chunk_chars: int = CHUNK_CHARS
+) -> Iterator[bytes]:
+    """Decode base64 text piece by piece, raising InvalidEnvelope(field) if it is not base64."""
+    carry = ""
+    finished = False
+    for start in range(0, len(encoded), chunk_chars):
+        piece = carry + encoded[start : start + chunk_chars].translate(_DROP_WHITESPACE)
+        usable = len(piece) - len(piece) % 4
+        carry = piece[usable:]
+        if not usable:
+            continue
+        if finished:
+            # Padding already ended the data; anything after it is garbage.
+            raise InvalidEnvelope("data after base64 padding", field=field)
+        try:
+            yield binascii.a2b_base64(piece[:usable], strict_mode=True)
+        except (binascii.Error, ValueError) as exc:
+            raise InvalidEnvelope(f"invalid base64: {exc}", field=field) from None
+        finished = piece[usable - 1] == "="
+    if carry:
+        raise InvalidEnvelope("base64 text length is not a multiple of 4", field=field)
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment(NfcFields):
+    """A file to send, with its bytes in memory."""
+
+    content_id: str
+    name: str
+    content_type: str
+    data: bytes = field(repr=False)
+    description: str = ""
+
+    @property
+    def safe_name(self) -> str:
+        """The attachment name reduced to a safe bare file name."""
+        return safe_attachment_name(self.name)
+
+    @property
+    def size(self) -> int:
+        """Number of bytes."""
+        return len(self.data)
+
+    @property
+    def sha256(self) -> str:
+        """SHA-256 of the bytes, lowercase hex."""
+        return hashlib.sha256(self.data).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedAttachment(NfcFields):
+    """An attachment read from a message: its base64 text kept, bytes decoded on demand."""
+
+    content_id: str
+    name: str
+    content_type: str
+    description: str
+    size: int
+    sha256: str
+    # Equality goes by size and sha256, which already stand for the content.
+    encoded: str = field(default="", repr=False, compare=False, metadata={"verbatim": True})
+
+    @classmethod
+    def from_encoded(
+        cls,
+        *,
+        content_id: str,
+        name: str,
+        content_type: str,
+        description: str,
+        encoded: str,
+        field: str | None = None,
+    ) -> ParsedAttachment:
+        """Check base64 text and measure it (size, sha256) without keeping the decoded bytes."""
+        digest = hashlib.sha256()
+        size = 0
+        for chunk in iter_base64_chunks(encoded, field=field):
+            digest.update(chunk)
+            size += len(chunk)
+        return cls(
+            content_id=content_id,
+            name=name,
+            content_type=content_type,
+            description=description,
+            size=size,
+            sha256=digest.hexdigest(),
+            encoded=encoded,
+        )
+
+    @property
+    def safe_name(self) -> str:
+        """The attachment name reduced to a safe bare file name."""
+        return safe_attachment_name(self.name)
+
+    def iter_chunks(self, chunk_chars: int = CHUNK_CHARS) -> Iterator[bytes]:
+        """Yield the decoded bytes piece by piece."""
+        return iter_base64_chunks(self.encoded, chunk_chars=chunk_chars)
+
+    def data(self) -> bytes:
+        """Decode and return all the bytes."""
+        return b"".join(self.iter_chunks())
+
+    def to_attachment(self) -> Attachment:
+        """Return an Attachment holding the decoded bytes."""
+        return Attachment(
+            content_id=self.content_id,
+            name=self.name,
+            content_type=self.content_type,
+            data=self.data(),
+            description=self.description,
+        )

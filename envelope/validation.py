@@ -1,0 +1,135 @@
+"""edXML rules a message must keep, checked before building and after parsing."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from envelope.codes import BusinessType, StatusCode, is_agency_code, parse_document_id
+from envelope.errors import InvalidEnvelope
+from envelope.model import (
+    DocumentMessage,
+    Organization,
+    ResponseFor,
+    StatusMessage,
+    TraceHeader,
+)
+
+#: Largest whole number a numeric edXML field may carry (nine digits).
+MAX_NUMBER = 999_999_999
+
+
+def validate_document(msg: DocumentMessage) -> None:
+    """Raise InvalidEnvelope (with the field at fault) if the document breaks an edXML rule."""
+    _organization(msg.from_, "MessageHeader/From", name_required=True)
+    if not msg.to:
+        raise InvalidEnvelope("a document needs at least one recipient", field="MessageHeader/To")
+    for i, org in enumerate(msg.to, 1):
+        _organization(org, f"MessageHeader/To[{i}]", name_required=False)
+    _required(msg.code.code_number, "MessageHeader/Code/CodeNumber")
+    if "/" in msg.code.code_number:
+        # DocumentId splits Number/Notation at the first slash.
+        raise InvalidEnvelope(
+            "CodeNumber must not contain '/'", field="MessageHeader/Code/CodeNumber"
+        )
+    _required(msg.code.code_notation, "MessageHeader/Code/CodeNotation")
+    _required(msg.subject, "MessageHeader/Subject")
+    _document_id(msg)
+    for i, ref in enumerate(msg.response_for, 1):
+        _response_for(ref, f"MessageHeader/ResponseFor[{i}]")
+    if msg.business_type != BusinessType.NEW and not msg.response_for:
+        # Revoke, update and replace must say which earlier document they act on.
+        raise InvalidEnvelope(
+            f"business type {int(msg.business_type)} needs a ResponseFor",
+            field="MessageHeader/ResponseFor",
+        )
+    _numbers(msg)
+    if not msg.trace_headers:
+        raise InvalidEnvelope(
+            "a document needs at least one TraceHeader", field="TraceHeaderList/TraceHeader"
+        )
+    _trace_headers(msg.trace_headers)
+    _attachments(msg)
+
+
+def validate_status(msg: StatusMessage) -> None:
+    """Raise InvalidEnvelope (with the field at fault) if the status breaks an edXML rule."""
+    _organization(msg.from_, "MessageHeader/From", name_required=True)
+    _response_for(msg.response_for, "MessageHeader/ResponseFor")
+    if msg.status_code == StatusCode.REFUSED and not msg.description.strip():
+        raise InvalidEnvelope("a refusal must give its reason", field="MessageHeader/Description")
+    _trace_headers(msg.trace_headers)
+
+
+def _required(value: str, field: str) -> None:
+    if not value.strip():
+        raise InvalidEnvelope(f"{field} is empty", field=field)
+
+
+def _agency_code(value: str, field: str) -> None:
+    if not is_agency_code(value):
+        raise InvalidEnvelope(f"{value!r} is not an agency code like 000.00.00.G22", field=field)
+
+
+def _organization(org: Organization, path: str, *, name_required: bool) -> None:
+    _agency_code(org.organ_id, f"{path}/OrganId")
+    if name_required:
+        _required(org.organ_name, f"{path}/OrganName")
+
+
+def _document_id(msg: DocumentMessage) -> None:
+    field = "MessageHeader/DocumentId"
+    try:
+        organ_id, day, number, notation = parse_document_id(msg.document_id)
+    except InvalidEnvelope as exc:
+        raise InvalidEnvelope(str(exc), field=field) from None
+    expected = (
+        msg.from_.organ_id,
+        msg.promulgation.promulgation_date,
+        msg.code.code_number,
+        msg.code.code_notation,
+    )
+    if (organ_id, day, number, notation) != expected:
+        raise InvalidEnvelope(
+            f"DocumentId {msg.document_id!r} does not match From, PromulgationDate and Code",
+            field=field,
+        )
+
+
+def _response_for(ref: ResponseFor, path: str) -> None:
+    _agency_code(ref.organ_id, f"{path}/OrganId")
+    try:
+        parse_document_id(ref.document_id)
+    except InvalidEnvelope as exc:
+        raise InvalidEnvelope(str(exc), field=f"{path}/DocumentId") from None
+
+
+def _numbers(msg: DocumentMessage) -> None:
+    checks = (
+        (msg.other_info.promulgation_amount, "MessageHeader/OtherInfo/PromulgationAmount"),
+        (msg.other_info.page_amount, "MessageHeader/OtherInfo/PageAmount"),
+        (msg.steering_type, "MessageHeader/SteeringType"),
+        (msg.document_type.type, "MessageHeader/DocumentType/Type"),
+        (msg.document_type.type_detail, "MessageHeader/DocumentType/TypeDetail"),
+        (msg.bussiness.paper, "TraceHeaderList/Bussiness/Paper"),
+    )
+    for value, field in checks:
+        if value is not None and not 0 <= value <= MAX_NUMBER:
+            raise InvalidEnvelope(f"{field} must be between 0 and {MAX_NUMBER}", field=field)
+
+
+def _trace_headers(headers: Iterable[TraceHeader]) -> None:
+    for i, th in enumerate(headers, 1):
+        _agency_code(th.organ_id, f"TraceHeaderList/TraceHeader[{i}]/OrganId")
+
+
+def _attachments(msg: DocumentMessage) -> None:
+    seen: set[str] = set()
+    for i, att in enumerate(msg.attachments, 1):
+        path = f"edXMLManifest/Reference[{i}]"
+        _required(att.content_id, f"{path}/ContentId")
+        _required(att.name, f"{path}/AttachmentName")
+        if att.content_id in seen:
+            raise InvalidEnvelope(
+                f"ContentId {att.content_id!r} is used twice", field=f"{path}/ContentId"
+            )
+        seen.add(att.content_id)
