@@ -294,3 +294,6 @@ def envelope_show(infile: Path, as_json: bool) -> None:
 def main() -> None:
     """Console-script entry point."""
     cli(obj={})
+
+
+import axis.commands_exchange  # noqa: E402,F401  (registers send, inbox, fetch, status, ack, trace, demo)

@@ -11,7 +11,7 @@ from typing import Any
 import aiohttp
 
 from envelope.builder import build_document, build_status
-from envelope.codes import BusinessType, Priority, StatusCode, document_type_by_abbreviation
+from envelope.codes import VN_TZ, BusinessType, Priority, StatusCode, document_type_by_abbreviation
 from envelope.model import (
     Attachment,
     Bussiness,
@@ -59,7 +59,8 @@ def compose_document(
         from_=sender,
         to=to,
         code=DocumentCode(number, notation),
-        promulgation=PromulgationInfo(place, promulgation_date or date.today()),
+        # The document's date is the Vietnamese calendar date, whatever the host's zone.
+        promulgation=PromulgationInfo(place, promulgation_date or datetime.now(VN_TZ).date()),
         document_type=DocumentType.from_abbreviation(type_abbreviation),
         subject=subject,
         content=content,

@@ -36,6 +36,10 @@ class InvalidCertificate(RegistryError):
     """The given certificate PEM cannot be read."""
 
 
+class UnknownAgency(RegistryError):
+    """No agency with this code is registered."""
+
+
 def hash_token(token: str) -> str:
     """Tokens are 256-bit random, so a fast hash is enough to store them."""
     return hashlib.sha256(token.encode()).hexdigest()
@@ -126,6 +130,19 @@ async def agency_by_token(session: AsyncSession, token: str) -> Agency | None:
     return None
 
 
+async def rotate_token(session: AsyncSession, code: str, *, actor: str = "cli") -> str:
+    """Issue a new token for a registered agency; the old one stops working at commit."""
+    agency = await agency_by_code(session, code)
+    if agency is None:
+        raise UnknownAgency(f"no agency {code} is registered")
+    token = new_token()
+    agency.token_hash = hash_token(token)
+    await session.flush()
+    # The details name no token or hash: the audit log is readable by operators.
+    await append_event(session, actor=actor, action="agency.token_rotated", subject=code, details={})
+    return token
+
+
 async def list_agencies(session: AsyncSession) -> list[Agency]:
     """All agencies ordered by code."""
     return list((await session.execute(select(Agency).order_by(Agency.code))).scalars())
@@ -153,4 +170,32 @@ async def ensure_axis_agency(session: AsyncSession, code: str, name: str, certif
     await session.flush()
     await append_event(session, actor="axis", action="agency.registered", subject=code,
                        details={"name": name, "fingerprint": fp, "axis": True})
+    return agency
+
+
+async def set_agency_active(session: AsyncSession, code: str, active: bool, *, actor: str = "cli") -> Agency:
+    """Enable or disable an agency: a disabled one can neither call the API nor be sent to."""
+    agency = await agency_by_code(session, code)
+    if agency is None:
+        raise UnknownAgency(f"no agency {code} is registered")
+    if agency.active != active:
+        agency.active = active
+        await session.flush()
+        await append_event(session, actor=actor, action="agency.enabled" if active else "agency.disabled",
+                           subject=code, details={})
+    return agency
+
+
+async def replace_certificate(session: AsyncSession, code: str, certificate: bytes | str, *,
+                              actor: str = "cli") -> Agency:
+    """Pin a new signing certificate for an agency (e.g. before the old one expires)."""
+    agency = await agency_by_code(session, code)
+    if agency is None:
+        raise UnknownAgency(f"no agency {code} is registered")
+    pem, fp = _certificate_fields(certificate)
+    previous = agency.certificate_fingerprint
+    agency.certificate_pem, agency.certificate_fingerprint = pem, fp
+    await session.flush()
+    await append_event(session, actor=actor, action="agency.certificate_replaced", subject=code,
+                       details={"previous": previous, "fingerprint": fp})
     return agency
