@@ -24,8 +24,11 @@ test: setup
 	$(BIN)/pytest -q
 	AXIS_TEST_DATABASE_URL=$(PG_URL) $(BIN)/pytest -q
 
+# The long robustness runs (kill -9 under 1,000 documents, two nodes on PostgreSQL, cluster restart).
 test-slow: setup
-	$(BIN)/pytest -q -m slow
+	@bash scripts/ensure-postgres.sh
+	$(BIN)/pytest -q -s -m slow
+	AXIS_TEST_DATABASE_URL=$(PG_URL) $(BIN)/pytest -q -s -m slow
 
 clean:
 	rm -rf $(VENV) var *.egg-info

@@ -12,6 +12,7 @@ from aiohttp import web
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from axis.api import routes as api_routes
+from axis.archive_api import routes as archive_routes
 from axis.delivery import delivery_worker_ctx
 from axis.scheduler import scheduler_ctx
 from axis.auth import AGENCY_KEY
@@ -30,6 +31,7 @@ from axis.problems import (
     problem_response,
 )
 from axis.settings import Settings
+from axis.web import setup_web
 from signing.keys import certificate_pem, load_certificates
 from signing.verifier import VerifyPolicy
 from storage.blobs import BlobError, BlobStore
@@ -159,4 +161,6 @@ def create_app(settings: Settings, *, clock: Clock = system_clock, workers: bool
         app.cleanup_ctx.append(delivery_worker_ctx)
         app.cleanup_ctx.append(scheduler_ctx)
     app.add_routes(api_routes)
+    app.add_routes(archive_routes)
+    setup_web(app)
     return app

@@ -13,6 +13,7 @@ from sqlalchemy.orm import aliased
 from axis.context import AxisContext
 from axis.problems import ConflictProblem, NotFoundProblem, ValidationProblem
 from envelope.codes import STATUS_LABELS, StatusCode
+from storage.archive.retention import check_payload_kept
 from storage.audit import append_event
 from storage.ids import is_id
 from storage.models import Agency, Delivery, DeliveryMode, DeliveryState, Message, MessageKind, StatusEvent
@@ -106,6 +107,7 @@ async def fetch(ctx: AxisContext, caller: Agency, message_id: str) -> Message:
     """The message row for a download; a recipient's first fetch marks it retrieved."""
     async with ctx.sessions() as session, session.begin():
         message, delivery = await _readable(session, caller, message_id)
+        await check_payload_kept(session, message)
         if delivery is not None and delivery.state == DeliveryState.QUEUED.value and delivery.mode == "pull":
             now = ctx.clock()
             delivery.state = DeliveryState.RETRIEVED.value

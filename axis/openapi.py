@@ -18,6 +18,7 @@ from storage.models import DeliveryMode, DeliveryState, MessageKind
 AGENCY_CODE_PATTERN = r"^\d{3}\.\d{2}\.\d{2}\.[A-Z]\d{2}$"
 SHA256_PATTERN = r"^[0-9a-f]{64}$"
 MESSAGE_ID_PATTERN = r"^[0-9A-HJKMNP-TV-Z]{26}$"
+MONTH_PATTERN = r"^\d{4}-(0[1-9]|1[0-2])$"
 
 Schema = dict[str, Any]
 
@@ -150,7 +151,12 @@ def _schemas() -> dict[str, Schema]:
                 "recipients": {"type": "array", "items": {"type": "string"},
                                "description": "AXIS.UnknownRecipient: the codes not registered or not active."},
                 "message_id": {**_ref("MessageId"),
-                               "description": "AXIS.Duplicate: the message already sent under this DocumentId."},
+                               "description": "AXIS.Duplicate: the message already sent under this DocumentId; "
+                                              "AXIS.Disposed: the disposed message."},
+                "disposed_at": {"type": "string", "format": "date-time",
+                                "description": "AXIS.Disposed: when the payload was destroyed."},
+                "disposal_id": {"type": ["integer", "null"],
+                                "description": "AXIS.Disposed: the disposal list it was destroyed under."},
             },
             "additionalProperties": True,
         },
@@ -254,6 +260,62 @@ def _schemas() -> dict[str, Schema]:
         }),
         "AgencyList": _object({"items": {"type": "array", "items": _ref("Agency"),
                                          "description": "Ordered by code."}}),
+        "MonthlyReportRow": _object({
+            "agency": _ref("AgencyCode"),
+            "month": {"type": "string", "pattern": MONTH_PATTERN},
+            **{name: {"type": "integer", "minimum": 0, "description": text} for name, text in (
+                ("sent", "Documents the agency submitted in the month."),
+                ("received", "Deliveries to the agency of documents submitted in the month."),
+                ("delivered", "Deliveries of its documents of the month that have the recipient's signed 01."),
+                ("refused", "Deliveries of its documents of the month refused with a status 02."),
+                ("failed", "Deliveries of its documents of the month the axis gave up on."),
+                ("bytes_in", "Bytes of every message the agency submitted in the month."),
+                ("disposed", "Its documents whose payload was disposed of in the month."),
+            )},
+            "median_receipt_s": {**_nullable({"type": "number"}),
+                                 "description": "Median seconds from submission to the signed 01."},
+            "p95_receipt_s": {**_nullable({"type": "number"}),
+                              "description": "95th percentile (nearest rank) of the same."},
+            "storage_growth_bytes": {"type": "integer",
+                                     "description": "bytes_in minus the payload bytes disposed of in the month."},
+        }),
+        "MonthlyReport": _object({
+            "month": {"type": "string", "pattern": MONTH_PATTERN},
+            "items": {"type": "array", "items": _ref("MonthlyReportRow"),
+                      "description": "The calling agency's row (months are Vietnam time, UTC+7)."},
+        }),
+        "RegisterEntry": {
+            "type": "object",
+            "description": "One line of a register (Decree 30/2020, Appendix IV). Incoming: arrival_date, "
+                           "arrival_number, author, number_and_symbol, date, type_and_summary, receiving_unit, "
+                           "notes. Outgoing: number, number_and_symbol, date, type_and_summary, recipients, "
+                           "copies, sent_date, notes. Both: document_id, message_id.",
+            "required": ["number_and_symbol", "date", "type_and_summary", "notes", "document_id", "message_id"],
+            "properties": {
+                "arrival_date": {"type": "string", "format": "date"},
+                "arrival_number": {"type": "integer", "minimum": 1},
+                "author": {"type": "string"},
+                "receiving_unit": {"type": "string"},
+                "number": {"type": "integer", "minimum": 1},
+                "recipients": {"type": "string"},
+                "copies": {"type": "integer", "minimum": 0},
+                "sent_date": {"type": "string", "format": "date"},
+                "number_and_symbol": {"type": "string"},
+                "date": {"type": "string"},
+                "type_and_summary": {"type": "string"},
+                "notes": {"type": "string"},
+                "document_id": _ref("DocumentId"),
+                "message_id": _ref("MessageId"),
+            },
+            "additionalProperties": False,
+        },
+        "Register": _object({
+            "agency": _ref("AgencyCode"),
+            "direction": {"type": "string", "enum": ["incoming", "outgoing"]},
+            "year": {"type": "integer"},
+            "items": {"type": "array", "items": _ref("RegisterEntry"),
+                      "description": "By number: consecutive from 1 within the agency, direction and year."},
+        }),
         "HealthOk": _object({
             "status": {"type": "string", "const": "ok"},
             "database": {"type": "string", "const": "ok"},
@@ -420,6 +482,9 @@ def _paths() -> dict[str, Any]:
                     },
                     "304": {"description": "Not modified: If-None-Match matched.", "headers": {"ETag": etag}},
                     "404": _r("NotFound"),
+                    "410": _problem_response("The payload was destroyed by an approved disposal under a retention "
+                                             "schedule; its residual metadata (trace) remains.", 410,
+                                             ["AXIS.Disposed"]),
                     **AGENCY_ERRORS,
                 },
             }
@@ -462,6 +527,60 @@ def _paths() -> dict[str, Any]:
                 "summary": "The registry of agencies",
                 "security": [{"bearerAuth": []}],
                 "responses": {"200": _json("All agencies, ordered by code.", _ref("AgencyList")), **AGENCY_ERRORS},
+            }
+        },
+        "/api/v1/reports/monthly": {
+            "get": {
+                "operationId": "monthlyReport",
+                "tags": ["archive"],
+                "summary": "Throughput of the calling agency in one month",
+                "description": "Figures are kept as aggregates, recomputed for the current and previous month by a "
+                               "scheduled job and computed on first request for any other month.",
+                "security": [{"bearerAuth": []}],
+                "parameters": [
+                    {"name": "month", "in": "query", "required": True,
+                     "schema": {"type": "string", "pattern": MONTH_PATTERN}},
+                    {"name": "format", "in": "query", "required": False,
+                     "schema": {"type": "string", "enum": ["json", "csv"], "default": "json"}},
+                ],
+                "responses": {
+                    "200": {
+                        "description": "The report: JSON, or CSV with a header line (same columns as a row).",
+                        "content": {"application/json": {"schema": _ref("MonthlyReport")},
+                                    "text/csv": {"schema": {"type": "string"}}},
+                    },
+                    "400": _r("BadRequest"),
+                    **AGENCY_ERRORS,
+                },
+            }
+        },
+        "/api/v1/registers/{direction}": {
+            "get": {
+                "operationId": "register",
+                "tags": ["archive"],
+                "summary": "The calling agency's register of incoming or outgoing documents for one year",
+                "description": "Outgoing numbers are taken when the axis accepts a document; incoming (arrival) "
+                               "numbers when the agency's signed status 01 is recorded.",
+                "security": [{"bearerAuth": []}],
+                "parameters": [
+                    {"name": "direction", "in": "path", "required": True,
+                     "schema": {"type": "string", "enum": ["incoming", "outgoing"]}},
+                    {"name": "year", "in": "query", "required": True,
+                     "schema": {"type": "string", "pattern": r"^\d{4}$"}},
+                    {"name": "format", "in": "query", "required": False,
+                     "schema": {"type": "string", "enum": ["json", "csv"], "default": "json"}},
+                ],
+                "responses": {
+                    "200": {
+                        "description": "The register: JSON, or CSV with a header line.",
+                        "content": {"application/json": {"schema": _ref("Register")},
+                                    "text/csv": {"schema": {"type": "string"}}},
+                    },
+                    "400": _r("BadRequest"),
+                    "404": _problem_response("No such register (incoming or outgoing only).", 404,
+                                             ["AXIS.NotFound"]),
+                    **AGENCY_ERRORS,
+                },
             }
         },
         "/api/v1/certificate": {
@@ -540,6 +659,7 @@ def openapi_document() -> dict[str, Any]:
             {"name": "messages", "description": "Submitting documents and statuses, tracing documents."},
             {"name": "inbox", "description": "What waits for the calling agency."},
             {"name": "registry", "description": "Agencies and the axis certificate."},
+            {"name": "archive", "description": "Monthly throughput report and statutory registers."},
             {"name": "operations", "description": "Health, metrics and this description."},
         ],
         "security": [{"bearerAuth": []}],

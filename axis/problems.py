@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import json
 from typing import Any, ClassVar
+from urllib.parse import quote
 
+import asyncpg
 from aiohttp import web
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from envelope.errors import EnvelopeError, EnvelopeTooLarge
 from signing.errors import SignatureError
+from storage.archive.errors import PayloadDisposed
 
 PROBLEM_TYPE_BASE = "https://axis.gov.vn/problems/"
 
@@ -36,7 +40,8 @@ class ApiProblem(Exception):
             **self.extra,
         }
         if instance:
-            doc["instance"] = instance
+            # The decoded request path, percent-encoded again: the field is a URI reference.
+            doc["instance"] = quote(instance, safe="/:@!$&'()*+,;=-._~", errors="replace")
         return doc
 
 
@@ -80,6 +85,10 @@ class ConflictProblem(ApiProblem):
     status, code, title = 409, "AXIS.Conflict", "The request conflicts with the current state"
 
 
+class DisposedProblem(ApiProblem):
+    status, code, title = 410, "AXIS.Disposed", "The payload was destroyed under a retention schedule"
+
+
 class MethodNotAllowedProblem(ApiProblem):
     status, code, title = 405, "AXIS.MethodNotAllowed", "Method not allowed"
 
@@ -100,8 +109,16 @@ def problem_for(exc: BaseException) -> ApiProblem | None:
         return SizeLimitProblem(str(exc))
     if isinstance(exc, EnvelopeError):
         return ValidationProblem(str(exc), field=exc.field)
+    if isinstance(exc, PayloadDisposed):
+        return DisposedProblem(str(exc), message_id=exc.message_id,
+                               disposed_at=exc.disposed_at.isoformat() if exc.disposed_at else None,
+                               disposal_id=exc.disposal_id)
     if isinstance(exc, SignatureError):
         return SignatureProblem(str(exc), reason=getattr(exc, "reason", type(exc).__name__))
+    if isinstance(exc, (asyncpg.PostgresError, asyncpg.InterfaceError, PoolTimeout)):
+        # SQLAlchemy wraps statement errors, not the driver's refusals while connecting
+        # (database shutting down, starting up, not accepting connections) nor an exhausted pool.
+        return UnavailableProblem("storage is unavailable; retry later")
     return None
 
 

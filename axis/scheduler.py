@@ -14,6 +14,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from axis.appkeys import CONTEXT, METRICS
 from axis.context import AxisContext
+from axis.settings import Settings
 from storage.jobs import finish_run, release_lease, start_run, try_lease
 
 log = logging.getLogger("axis.jobs")
@@ -29,6 +30,14 @@ class JobSpec:
     interval_seconds: float
     run: JobFunc
     description: str = ""
+    #: A Settings attribute that overrides ``interval_seconds`` (so operators configure it).
+    interval_setting: str = ""
+
+    def interval_for(self, settings: Settings) -> float:
+        """Seconds between runs under these settings."""
+        if self.interval_setting:
+            return float(getattr(settings, self.interval_setting))
+        return self.interval_seconds
 
 
 #: Jobs every axis process schedules; later modules append to it via ``register_job``.
@@ -51,7 +60,7 @@ async def run_job(ctx: AxisContext, spec: JobSpec, *, node: str | None = None) -
     node = node or node_name()
     now = ctx.clock()
     # The lease outlives any sane run; a node that dies mid-run frees it when it lapses.
-    ttl = timedelta(seconds=max(300.0, spec.interval_seconds * 2))
+    ttl = timedelta(seconds=max(300.0, spec.interval_for(ctx.settings) * 2))
     if not await try_lease(ctx.sessions, spec.name, node, now, ttl):
         return None
     run_id = await start_run(ctx.sessions, spec.name, node, now)
@@ -85,7 +94,7 @@ async def scheduler_ctx(app: web.Application) -> AsyncIterator[None]:
         return tick
 
     for spec in JOBS.values():
-        scheduler.add_job(make(spec), "interval", seconds=spec.interval_seconds, id=spec.name,
+        scheduler.add_job(make(spec), "interval", seconds=spec.interval_for(ctx.settings), id=spec.name,
                           max_instances=1, coalesce=True)
     scheduler.start()
     yield

@@ -41,6 +41,23 @@ class Settings:
     # The axis's own agency code and name: the From of the notices it signs itself.
     axis_code: str = "000.00.00.A00"
     axis_name: str = "Trục liên thông văn bản quốc gia"
+    # Web UI: mark the session cookie Secure (and __Host-); turn on whenever served over HTTPS.
+    cookie_secure: bool = False
+    # Web UI: an undelivered delivery older than this many minutes is listed as stuck to operators.
+    stuck_after_minutes: float = 60.0
+    # Archive: retention schedules file; empty means config/retention.toml shipped with the axis.
+    retention_file: str = ""
+    # Archive: how often the fixity job runs, how many blobs one run re-hashes at most, and the age
+    # (days since the last check) from which a blob is due for re-hashing.
+    fixity_interval_seconds: float = 3600.0
+    fixity_batch: int = 10000
+    fixity_max_age_days: int = 30
+    # Archive: how often schedules are assigned and event-triggered due dates computed.
+    retention_interval_seconds: float = 3600.0
+    # Archive: how often the monthly report aggregates of the current and previous month are recomputed.
+    report_interval_seconds: float = 900.0
+    # Archive: how often the audit chain head is signed by the axis key.
+    audit_head_interval_seconds: float = 600.0
     # Where the values came from, for `axis config` style diagnostics.
     sources: tuple[str, ...] = field(default=(), compare=False)
 
@@ -55,6 +72,14 @@ class Settings:
     def is_embedded_database(self) -> bool:
         """True when running on the embedded SQLite default."""
         return self.resolved_database_url.startswith("sqlite")
+
+    @property
+    def retention_path(self) -> Path:
+        """The retention schedules file (relative paths are under home)."""
+        if not self.retention_file:
+            return DEFAULT_CONFIG.parent / "retention.toml"
+        path = Path(self.retention_file)
+        return path if path.is_absolute() else self.home / path
 
     @property
     def blob_dir(self) -> Path:

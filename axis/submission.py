@@ -30,6 +30,8 @@ from envelope.xml import parse_xml
 from signing.keys import load_certificate
 from signing.receipt import SubmissionReceipt, build_submission_receipt
 from signing.verifier import VerifiedEnvelope, verify_envelope
+from storage.archive.intake import record_arrival
+from storage.archive.registers import register_incoming
 from storage.audit import append_event
 from storage.blobs import BlobStore
 from storage.ids import new_id
@@ -259,6 +261,7 @@ async def _commit(
                     session.add(status)
                 if apply is not None:
                     await apply(session)
+                await record_arrival(session, message, ctx.settings.retention_path)
                 await session.flush()
                 await append_event(session, actor=caller.code, action=f"{message.kind}.received",
                                    subject=message.id, details=audit, at=message.received_at)
@@ -392,6 +395,7 @@ async def _apply_status(
             fresh.receipt_message_id = status_message_id
             fresh.claimed_by = None
             fresh.claimed_until = None
+            await register_incoming(session, fresh, now=now)
             await append_event(session, actor="axis", action="delivery.delivered", subject=doc.id,
                                details={"delivery": fresh.id, "receipt": status_message_id}, at=now)
     elif code == StatusCode.REVOKE_AGREED and own is not None and doc.response_for_id:

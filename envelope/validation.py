@@ -16,6 +16,11 @@ from envelope.model import (
 
 #: Largest whole number a numeric edXML field may carry (nine digits).
 MAX_NUMBER = 999_999_999
+#: Longest CodeNumber, CodeNotation and TypeName, in characters: they are identifiers and
+#: code-list names the archive indexes, not prose (DocumentId stays under 255 characters).
+MAX_CODE_NUMBER = 64
+MAX_CODE_NOTATION = 128
+MAX_TYPE_NAME = 128
 
 
 def validate_document(msg: DocumentMessage) -> None:
@@ -32,6 +37,9 @@ def validate_document(msg: DocumentMessage) -> None:
             "CodeNumber must not contain '/'", field="MessageHeader/Code/CodeNumber"
         )
     _required(msg.code.code_notation, "MessageHeader/Code/CodeNotation")
+    _max_length(msg.code.code_number, MAX_CODE_NUMBER, "MessageHeader/Code/CodeNumber")
+    _max_length(msg.code.code_notation, MAX_CODE_NOTATION, "MessageHeader/Code/CodeNotation")
+    _max_length(msg.document_type.type_name, MAX_TYPE_NAME, "MessageHeader/DocumentType/TypeName")
     _required(msg.subject, "MessageHeader/Subject")
     _document_id(msg)
     for i, ref in enumerate(msg.response_for, 1):
@@ -63,6 +71,11 @@ def validate_status(msg: StatusMessage) -> None:
 def _required(value: str, field: str) -> None:
     if not value.strip():
         raise InvalidEnvelope(f"{field} is empty", field=field)
+
+
+def _max_length(value: str, limit: int, field: str) -> None:
+    if len(value) > limit:
+        raise InvalidEnvelope(f"{field} is {len(value)} characters long, at most {limit} allowed", field=field)
 
 
 def _agency_code(value: str, field: str) -> None:

@@ -1,0 +1,134 @@
+"""Deliveries that need an operator: failed or stuck ones, and sending them again."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from storage.audit import append_event
+from storage.models import Agency, Delivery, DeliveryState, Message
+
+#: States in which a delivery is still on its way.
+UNDELIVERED = (
+    DeliveryState.QUEUED.value,
+    DeliveryState.PUSHING.value,
+    DeliveryState.RETRY_WAIT.value,
+    DeliveryState.RETRIEVED.value,
+)
+MAX_REASON = 500
+
+
+class ResendError(Exception):
+    """A resend request that cannot be carried out."""
+
+
+@dataclass(frozen=True)
+class TroubledDelivery:
+    """A delivery that failed, or that has not arrived long after it was queued."""
+
+    delivery_id: int
+    message_id: str
+    kind: str
+    document_id: str
+    code: str
+    sender_code: str
+    sender_name: str
+    recipient_code: str
+    recipient_name: str
+    mode: str
+    state: str
+    attempts: int
+    created_at: datetime
+    next_attempt_at: datetime | None
+    last_error: str | None
+    failed: bool
+
+
+async def troubled_deliveries(
+    session: AsyncSession, now: datetime, stuck_after: timedelta, *, limit: int = 500
+) -> list[TroubledDelivery]:
+    """Failed deliveries and undelivered ones older than ``stuck_after``, newest first."""
+    sender, recipient = aliased(Agency), aliased(Agency)
+    rows = (
+        await session.execute(
+            select(Delivery, Message, sender.code, sender.name, recipient.code, recipient.name)
+            .join(Message, Message.id == Delivery.message_id)
+            .join(sender, sender.id == Message.sender_id)
+            .join(recipient, recipient.id == Delivery.recipient_id)
+            .where(
+                Delivery.revoked_at.is_(None),
+                or_(
+                    Delivery.state == DeliveryState.FAILED.value,
+                    and_(Delivery.state.in_(UNDELIVERED), Delivery.created_at < now - stuck_after),
+                ),
+            )
+            .order_by(Delivery.created_at.desc(), Delivery.id.desc())
+            .limit(limit)
+        )
+    ).all()
+    return [
+        TroubledDelivery(
+            delivery_id=d.id, message_id=m.id, kind=m.kind, document_id=m.document_id,
+            code=f"{m.code_number}/{m.code_notation}" if m.code_number else "",
+            sender_code=s, sender_name=sn, recipient_code=r, recipient_name=rn, mode=d.mode, state=d.state,
+            attempts=d.attempts, created_at=d.created_at, next_attempt_at=d.next_attempt_at, last_error=d.last_error,
+            failed=d.state == DeliveryState.FAILED.value,
+        )
+        for d, m, s, sn, r, rn in rows
+    ]
+
+
+async def resend_deliveries(
+    session: AsyncSession, delivery_ids: Sequence[int], *, reason: str, actor: str, now: datetime
+) -> list[int]:
+    """Queue deliveries again at once (attempts kept, error cleared), each audited with the reason."""
+    reason = reason.strip()
+    if not reason:
+        raise ResendError("a reason is required to resend a delivery")
+    if len(reason) > MAX_REASON:
+        raise ResendError(f"the reason is longer than {MAX_REASON} characters")
+    if not delivery_ids:
+        raise ResendError("no delivery selected")
+    rows = (
+        await session.execute(
+            select(Delivery, Agency.code)
+            .join(Agency, Agency.id == Delivery.recipient_id)
+            .where(Delivery.id.in_(list(delivery_ids)))
+            .order_by(Delivery.id)
+            .with_for_update()
+        )
+    ).all()
+    resent: list[int] = []
+    for delivery, recipient_code in rows:
+        if delivery.state == DeliveryState.DELIVERED.value or delivery.revoked_at is not None:
+            continue  # arrived (or withdrawn) in the meantime: nothing to resend
+        if delivery.state == DeliveryState.PUSHING.value and delivery.claimed_until and delivery.claimed_until > now:
+            continue  # a worker is pushing it right now; its outcome decides
+        previous = delivery.state
+        delivery.state = DeliveryState.QUEUED.value
+        delivery.next_attempt_at = now
+        delivery.last_error = None
+        delivery.claimed_by = None
+        delivery.claimed_until = None
+        resent.append(delivery.id)
+        await session.flush()
+        await append_event(
+            session, actor=actor, action="delivery.resent", subject=delivery.message_id,
+            details={"delivery": delivery.id, "recipient": recipient_code, "previous_state": previous,
+                     "attempts": delivery.attempts, "reason": reason},
+            at=now,
+        )
+    return resent
+
+
+async def delivery_counts(session: AsyncSession) -> dict[str, int]:
+    """How many deliveries are in each state."""
+    rows = (await session.execute(select(Delivery.state, func.count()).group_by(Delivery.state))).all()
+    counts = {state.value: 0 for state in DeliveryState}
+    counts.update({state: int(n) for state, n in rows})
+    return counts

@@ -1,0 +1,138 @@
+"""Signing in and out, and choosing the UI language."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from axis.appkeys import CONTEXT
+from axis.web.auth import (
+    LANGUAGE_COOKIE,
+    PRELOGIN_CSRF_COOKIE,
+    checked_form,
+    clear_session_cookie,
+    current_user,
+    language_of,
+    safe_next,
+    set_cookie,
+    set_session_cookie,
+)
+from axis.web.i18n import LANGUAGES, Translator
+from axis.web.rendering import render
+from storage.audit import append_event
+from storage.users import (
+    clear_login_failures,
+    close_session,
+    login_locked_until,
+    normalise_login,
+    open_session,
+    record_login_failure,
+    password_matches,
+    set_session_language,
+    user_by_login,
+)
+
+routes = web.RouteTableDef()
+
+
+def _address(request: web.Request) -> str:
+    # The peer address; a proxy in front must be trusted explicitly before X-Forwarded-For means anything.
+    return request.remote or "unknown"
+
+
+@routes.get("/")
+async def home(request: web.Request) -> web.StreamResponse:
+    """The front door: the inbox for people who are signed in."""
+    raise web.HTTPSeeOther("/inbox" if current_user(request) else "/login")
+
+
+@routes.get("/login")
+async def login_form(request: web.Request) -> web.Response:
+    """The sign-in form."""
+    if current_user(request) is not None:
+        raise web.HTTPSeeOther(safe_next(request.query.get("next")))
+    return render(request, "login.html", {"next": safe_next(request.query.get("next")), "error": None,
+                                          "login": ""})
+
+
+@routes.post("/login")
+async def login_submit(request: web.Request) -> web.Response:
+    """Check the password (throttled) and start a session."""
+    form = await checked_form(request)
+    login = normalise_login(form.get("login", ""))
+    password = form.get("password", "")
+    target = safe_next(form.get("next"))
+    ctx = request.app[CONTEXT]
+    address = _address(request)
+    now = ctx.clock()
+    t = Translator(language_of(request))
+
+    async with ctx.sessions() as session, session.begin():
+        locked = await login_locked_until(session, login, address, now)
+    if locked is not None:
+        # Refused before the password is even checked, so guessing gains nothing while locked.
+        return render(request, "login.html", {"next": target, "login": login,
+                                              "error": t("login.locked", until=t.when(locked))}, status=429)
+
+    async with ctx.sessions() as session:
+        user = await user_by_login(session, login)
+    ok = await password_matches(user, password)
+    cookie: str | None = None
+    async with ctx.sessions() as session, session.begin():
+        if user is None or not ok:
+            await record_login_failure(session, login, address, now)
+            await append_event(session, actor=f"user:{login}"[:128], action="web.login_failed", subject=login[:128],
+                               details={"address": address}, at=now)
+        else:
+            await clear_login_failures(session, login)
+            cookie, _ = await open_session(session, user, now, language=language_of(request))
+            await append_event(session, actor=f"user:{user.login}", action="web.login", subject=user.login,
+                               details={"address": address}, at=now)
+    if cookie is None:
+        async with ctx.sessions() as session:
+            locked = await login_locked_until(session, login, address, now)
+        message = t("login.locked", until=t.when(locked)) if locked else t("login.failed")
+        return render(request, "login.html", {"next": target, "login": login, "error": message},
+                      status=429 if locked else 401)
+    response = web.HTTPSeeOther(target)
+    set_session_cookie(request, response, cookie)
+    response.del_cookie(PRELOGIN_CSRF_COOKIE, path="/")
+    raise response
+
+
+@routes.get("/logout")
+async def logout_form(request: web.Request) -> web.Response:
+    """Ask before logging out (logging out is a POST with a CSRF token)."""
+    return render(request, "logout.html", {"done": current_user(request) is None})
+
+
+@routes.post("/logout")
+async def logout_submit(request: web.Request) -> web.Response:
+    """End the session and forget the cookie."""
+    await checked_form(request)
+    user = current_user(request)
+    if user is not None:
+        ctx = request.app[CONTEXT]
+        async with ctx.sessions() as session, session.begin():
+            await close_session(session, user.session_id)
+            await append_event(session, actor=user.actor, action="web.logout", subject=user.login, at=ctx.clock())
+    response = web.HTTPSeeOther("/logout")
+    clear_session_cookie(request, response)
+    raise response
+
+
+@routes.post("/language")
+async def choose_language(request: web.Request) -> web.Response:
+    """Switch the UI between Vietnamese and English."""
+    form = await checked_form(request)
+    lang = form.get("lang", "")
+    if lang not in LANGUAGES:
+        raise web.HTTPBadRequest()
+    user = current_user(request)
+    if user is not None:
+        ctx = request.app[CONTEXT]
+        async with ctx.sessions() as session, session.begin():
+            await set_session_language(session, user.session_id, lang)
+    response = web.HTTPSeeOther(safe_next(form.get("next"), "/login" if user is None else "/inbox"))
+    # Also kept in a cookie, so the sign-in page speaks the same language after logout.
+    set_cookie(request, response, LANGUAGE_COOKIE, lang, max_age=365 * 86400)
+    raise response

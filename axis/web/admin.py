@@ -1,0 +1,192 @@
+"""Operator pages: health panel, agency registry, failed and stuck deliveries with resend."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from aiohttp import web
+
+from axis.appkeys import CONTEXT, PUSH_WAKEUP
+from axis.redelivery import UNDELIVERED, ResendError, delivery_counts, resend_deliveries, troubled_deliveries
+from axis.scheduler import JOBS
+from axis.web.auth import checked_form, require_user
+from axis.web.rendering import render
+from storage.jobs import last_runs
+from storage.models import Agency
+from storage.registry import (
+    RegistryError,
+    agency_by_code,
+    list_agencies,
+    register_agency,
+    replace_certificate,
+    rotate_token,
+    set_agency_active,
+)
+from storage.users import Role
+
+routes = web.RouteTableDef()
+OPERATOR = Role.OPERATOR
+
+
+@routes.get("/admin")
+async def health_page(request: web.Request) -> web.Response:
+    """Queue depth, deliveries per state and the last run of each scheduled job."""
+    require_user(request, OPERATOR)
+    ctx = request.app[CONTEXT]
+    async with ctx.sessions() as session:
+        counts = await delivery_counts(session)
+        runs = await last_runs(session)
+    jobs = sorted(set(JOBS) | set(runs))
+    return render(request, "admin_health.html", {
+        "counts": counts,
+        "queue": sum(counts.get(s, 0) for s in UNDELIVERED),
+        "jobs": [(name, JOBS.get(name), runs.get(name)) for name in jobs],
+    }, active="admin")
+
+
+async def _registry(request: web.Request, *, status: int = 200, error: str | None = None,
+                    form: dict[str, str] | None = None) -> web.Response:
+    ctx = request.app[CONTEXT]
+    async with ctx.sessions() as session:
+        agencies = await list_agencies(session)
+    return render(request, "admin_agencies.html", {
+        "agencies": agencies, "axis_code": ctx.settings.axis_code, "error": error,
+        "saved": request.query.get("saved", "")[:13], "form": form or {},
+    }, status=status, active="admin")
+
+
+@routes.get("/admin/agencies")
+async def agencies_page(request: web.Request) -> web.Response:
+    """The registry, with a form to register an agency."""
+    require_user(request, OPERATOR)
+    return await _registry(request)
+
+
+def _token_page(request: web.Request, agency: Agency, token: str, *, registered: bool) -> web.Response:
+    return render(request, "admin_token.html", {"agency": agency, "token": token, "registered": registered},
+                  active="admin")
+
+
+@routes.post("/admin/agencies")
+async def agency_add(request: web.Request) -> web.Response:
+    """Register an agency; its token is shown on this one answer only."""
+    user = require_user(request, OPERATOR)
+    form = await checked_form(request)
+    ctx = request.app[CONTEXT]
+    fields = {k: form.get(k, "").strip() for k in ("code", "name", "endpoint", "certificate")}
+    try:
+        async with ctx.sessions() as session, session.begin():
+            reg = await register_agency(
+                session, fields["code"], fields["name"], certificate=fields["certificate"] or None,
+                endpoint_url=fields["endpoint"] or None, actor=user.actor,
+            )
+    except RegistryError as exc:
+        return await _registry(request, status=400, error=str(exc), form=fields)
+    return _token_page(request, reg.agency, reg.token, registered=True)
+
+
+async def _agency_or_404(request: web.Request) -> Agency:
+    ctx = request.app[CONTEXT]
+    code = request.match_info["code"]
+    async with ctx.sessions() as session:
+        agency = await agency_by_code(session, code)
+    # The axis's own row is managed by the axis, not from this page.
+    if agency is None or agency.code == ctx.settings.axis_code:
+        raise web.HTTPNotFound()
+    return agency
+
+
+@routes.post("/admin/agencies/{code}/active")
+async def agency_active(request: web.Request) -> web.Response:
+    """Disable or enable an agency."""
+    user = require_user(request, OPERATOR)
+    form = await checked_form(request)
+    agency = await _agency_or_404(request)
+    ctx = request.app[CONTEXT]
+    async with ctx.sessions() as session, session.begin():
+        await set_agency_active(session, agency.code, form.get("active") == "1", actor=user.actor)
+    raise web.HTTPSeeOther(f"/admin/agencies?saved={agency.code}")
+
+
+@routes.post("/admin/agencies/{code}/token")
+async def agency_token(request: web.Request) -> web.Response:
+    """Issue a new token (the old one stops working); shown once."""
+    user = require_user(request, OPERATOR)
+    await checked_form(request)
+    agency = await _agency_or_404(request)
+    ctx = request.app[CONTEXT]
+    async with ctx.sessions() as session, session.begin():
+        token = await rotate_token(session, agency.code, actor=user.actor)
+    return _token_page(request, agency, token, registered=False)
+
+
+@routes.post("/admin/agencies/{code}/certificate")
+async def agency_certificate(request: web.Request) -> web.Response:
+    """Pin a new signing certificate for an agency."""
+    user = require_user(request, OPERATOR)
+    form = await checked_form(request)
+    agency = await _agency_or_404(request)
+    ctx = request.app[CONTEXT]
+    try:
+        async with ctx.sessions() as session, session.begin():
+            await replace_certificate(session, agency.code, form.get("certificate", "").strip(), actor=user.actor)
+    except RegistryError as exc:
+        return await _registry(request, status=400, error=f"{agency.code}: {exc}")
+    raise web.HTTPSeeOther(f"/admin/agencies?saved={agency.code}")
+
+
+def _threshold(request: web.Request) -> float:
+    default = request.app[CONTEXT].settings.stuck_after_minutes
+    try:
+        minutes = float(request.query.get("minutes", default))
+    except ValueError:
+        return default
+    return minutes if 0 < minutes <= 60 * 24 * 365 else default
+
+
+async def _deliveries(request: web.Request, *, status: int = 200, error_key: str | None = None) -> web.Response:
+    ctx = request.app[CONTEXT]
+    minutes = _threshold(request)
+    async with ctx.sessions() as session:
+        rows = await troubled_deliveries(session, ctx.clock(), timedelta(minutes=minutes))
+    try:
+        resent = int(request.query.get("resent", ""))
+    except ValueError:
+        resent = None
+    return render(request, "admin_deliveries.html", {
+        "rows": rows, "minutes": minutes, "resent": resent, "error_key": error_key,
+    }, status=status, active="admin")
+
+
+@routes.get("/admin/deliveries")
+async def deliveries_page(request: web.Request) -> web.Response:
+    """Deliveries that failed or are stuck past the threshold."""
+    require_user(request, OPERATOR)
+    return await _deliveries(request)
+
+
+@routes.post("/admin/deliveries/resend")
+async def deliveries_resend(request: web.Request) -> web.Response:
+    """Queue one (the row's button) or the selected deliveries again; the reason is audited."""
+    user = require_user(request, OPERATOR)
+    form = await checked_form(request)
+    only = form.get("only", "")
+    raw_ids = [only] if only else form.getall("ids", [])
+    try:
+        ids = sorted({int(i) for i in raw_ids})
+    except ValueError:
+        raise web.HTTPBadRequest() from None
+    reason = form.get("reason", "")
+    if not ids:
+        return await _deliveries(request, status=400, error_key="failed.need_selection")
+    if not reason.strip():
+        return await _deliveries(request, status=400, error_key="failed.need_reason")
+    ctx = request.app[CONTEXT]
+    try:
+        async with ctx.sessions() as session, session.begin():
+            resent = await resend_deliveries(session, ids, reason=reason, actor=user.actor, now=ctx.clock())
+    except ResendError:
+        return await _deliveries(request, status=400, error_key="failed.need_reason")
+    if resent:
+        request.app[PUSH_WAKEUP].set()
+    raise web.HTTPSeeOther(f"/admin/deliveries?resent={len(resent)}")

@@ -1,0 +1,197 @@
+"""One document as a clerk sees it: metadata, attachments, signature, deliveries, timeline, receipt."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote
+
+from aiohttp import web
+from sqlalchemy import select
+
+from axis import mailbox
+from axis.appkeys import CONTEXT
+from axis.context import AxisContext
+from axis.web.auth import WebUser, require_user
+from axis.web.rendering import render
+from envelope.errors import EnvelopeError
+from envelope.model import DocumentMessage, ParsedAttachment
+from envelope.parser import document_from_tree, parse_document
+from signing.errors import SignatureError
+from signing.keys import common_name_of, fingerprint, load_certificate, organ_id_of
+from signing.receipt import SubmissionReceipt, verify_submission_receipt
+from signing.verifier import VerifyPolicy, verify_envelope
+from storage.audit import append_event
+from storage.models import Agency, Message
+
+routes = web.RouteTableDef()
+
+# Declared content types are echoed only when they look like a plain MIME type.
+_MIME_RE = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*$", re.ASCII)
+
+
+@dataclass(frozen=True)
+class SignatureCheck:
+    """The outcome of re-checking a stored document's signature, for display."""
+
+    valid: bool
+    reason: str = ""
+    signer: str | None = None
+    organ_id: str | None = None
+    issuer: str | None = None
+    serial: str | None = None
+    not_before: datetime | None = None
+    not_after: datetime | None = None
+    fingerprint: str | None = None
+    algorithm: str = ""
+    trusted_by: str = ""
+
+
+def check_document(raw: bytes, certificate_pem: str | None, policy: VerifyPolicy, at: datetime,
+                   max_size: int) -> tuple[SignatureCheck, DocumentMessage | None]:
+    """Verify the stored bytes against the sender's registered certificate; parse what is signed."""
+    pinned = [load_certificate(certificate_pem.encode())] if certificate_pem else []
+    try:
+        verified = verify_envelope(raw, pinned=pinned, policy=policy, at=at, max_size=max_size)
+    except (SignatureError, EnvelopeError) as exc:
+        try:
+            doc: DocumentMessage | None = parse_document(raw, max_size=max_size)
+        except EnvelopeError:
+            doc = None
+        return SignatureCheck(False, reason=f"{type(exc).__name__}: {exc}"), doc
+    cert = verified.certificate
+    check = SignatureCheck(
+        valid=True,
+        signer=common_name_of(cert) or cert.subject.rfc4514_string(),
+        organ_id=organ_id_of(cert),
+        issuer=cert.issuer.rfc4514_string(),
+        serial=format(cert.serial_number, "x"),
+        not_before=cert.not_valid_before_utc,
+        not_after=cert.not_valid_after_utc,
+        fingerprint=fingerprint(cert),
+        algorithm=f"{verified.signature_algorithm} / {verified.digest_algorithm}",
+        trusted_by=verified.trusted_by,
+    )
+    # Fields are read only from what the signature covers.
+    return check, document_from_tree(verified.root)
+
+
+async def _readable_message(ctx: AxisContext, user: WebUser, message_id: str) -> tuple[Message, Agency, dict[str, Any]]:
+    """The document, its sender and its trace if the user's agency sent or received it; else 404."""
+    # trace() applies the API's rule (same answer as for a missing id) and refuses status messages.
+    trace = await mailbox.trace(ctx, user.agency, message_id)
+    async with ctx.sessions() as session:
+        message = await session.get(Message, message_id)
+        assert message is not None
+        sender = await session.get(Agency, message.sender_id)
+        assert sender is not None
+    return message, sender, trace
+
+
+async def _audit(ctx: AxisContext, user: WebUser, action: str, message_id: str, **details: Any) -> None:
+    async with ctx.sessions() as session, session.begin():
+        await append_event(session, actor=user.actor, action=action, subject=message_id,
+                           details={"agency": user.agency.code, "via": "web", **details}, at=ctx.clock())
+
+
+def _receipt(raw: bytes | None, ctx: AxisContext) -> tuple[SubmissionReceipt | None, bool]:
+    if not raw:
+        return None, False
+    try:
+        return verify_submission_receipt(raw, ctx.axis_certificate), True
+    except Exception:  # noqa: BLE001 - any failure is shown as "could not be verified"
+        return None, False
+
+
+def _with_times(entry: dict[str, Any]) -> dict[str, Any]:
+    """A trace entry with its ``*_at`` ISO strings turned back into datetimes for display."""
+    return {k: datetime.fromisoformat(v) if k.endswith("_at") and isinstance(v, str) else v
+            for k, v in entry.items()}
+
+
+@routes.get("/documents/{id}")
+async def document_page(request: web.Request) -> web.Response:
+    """Everything about one document the user's agency sent or received (each view is audited)."""
+    user = require_user(request)
+    ctx = request.app[CONTEXT]
+    message_id = request.match_info["id"]
+    message, sender, trace = await _readable_message(ctx, user, message_id)
+    raw = await asyncio.to_thread(ctx.blobs.read, message.sha256)
+    check, doc = await asyncio.to_thread(
+        check_document, raw, sender.certificate_pem, ctx.policy, message.received_at, ctx.settings.max_message_bytes
+    )
+    receipt, receipt_ok = _receipt(message.receipt_xml, ctx)
+    async with ctx.sessions() as session:
+        names = dict((await session.execute(select(Agency.code, Agency.name))).all())
+        related = None
+        if message.response_for_id:
+            related = await session.get(Message, message.response_for_id)
+    await _audit(ctx, user, "document.viewed", message.id)
+    return render(request, "document.html", {
+        "message": message,
+        "sender": sender,
+        "doc": doc,
+        "check": check,
+        "recipients": [_with_times(r) for r in trace["recipients"]],
+        "timeline": [_with_times(e) for e in trace["timeline"]],
+        "names": names,
+        "receipt": receipt,
+        "receipt_ok": receipt_ok,
+        "related": related,
+        "outgoing": message.sender_id == user.agency.id,
+    }, active="outbox" if message.sender_id == user.agency.id else "inbox")
+
+
+def _download(body: bytes, filename: str, content_type: str) -> web.Response:
+    ascii_name = filename.encode("ascii", "replace").decode().replace("?", "_").replace('"', "_")
+    response = web.Response(body=body, headers={
+        "Content-Type": content_type if _MIME_RE.fullmatch(content_type.lower()) else "application/octet-stream",
+        # RFC 6266: a plain fallback name, then the real (Vietnamese) name in UTF-8.
+        "Content-Disposition": f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename, safe='')}",
+    })
+    # A downloaded file never runs as a page of this site, whatever it claims to be.
+    response.headers["Content-Security-Policy"] = "sandbox; default-src 'none'"
+    return response
+
+
+@routes.get("/documents/{id}/attachments/{n:\\d+}")
+async def attachment_download(request: web.Request) -> web.Response:
+    """One attachment, byte for byte as the sender attached it (audited)."""
+    user = require_user(request)
+    ctx = request.app[CONTEXT]
+    message, _, _ = await _readable_message(ctx, user, request.match_info["id"])
+    raw = await asyncio.to_thread(ctx.blobs.read, message.sha256)
+    doc = await asyncio.to_thread(parse_document, raw, max_size=ctx.settings.max_message_bytes)
+    index = int(request.match_info["n"])
+    if not 1 <= index <= len(doc.attachments):
+        raise web.HTTPNotFound()
+    attachment = doc.attachments[index - 1]
+    data = await asyncio.to_thread(attachment.data) if isinstance(attachment, ParsedAttachment) else attachment.data
+    await _audit(ctx, user, "document.attachment_downloaded", message.id, attachment=attachment.name,
+                 sha256=attachment.sha256)
+    return _download(data, attachment.safe_name, attachment.content_type)
+
+
+@routes.get("/documents/{id}/edxml")
+async def edxml_download(request: web.Request) -> web.Response:
+    """The signed edXML message exactly as received (audited)."""
+    user = require_user(request)
+    ctx = request.app[CONTEXT]
+    message, _, _ = await _readable_message(ctx, user, request.match_info["id"])
+    raw = await asyncio.to_thread(ctx.blobs.read, message.sha256)
+    await _audit(ctx, user, "document.downloaded", message.id, sha256=message.sha256)
+    return _download(raw, f"{message.id}.edxml.xml", "application/xml")
+
+
+@routes.get("/documents/{id}/receipt")
+async def receipt_download(request: web.Request) -> web.Response:
+    """The axis-signed submission receipt of the document."""
+    user = require_user(request)
+    ctx = request.app[CONTEXT]
+    message, _, _ = await _readable_message(ctx, user, request.match_info["id"])
+    if not message.receipt_xml:
+        raise web.HTTPNotFound()
+    return _download(message.receipt_xml, f"{message.id}.receipt.xml", "application/xml")

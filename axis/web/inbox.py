@@ -1,0 +1,264 @@
+"""The agency's inbox and outbox: paged, filtered tables of documents, newest first."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+from aiohttp import web
+from sqlalchemy import Select, and_, exists, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+from sqlalchemy.sql.elements import ColumnElement
+
+from axis.appkeys import CONTEXT
+from axis.redelivery import UNDELIVERED
+from axis.web.auth import require_user
+from axis.web.rendering import render
+from envelope.codes import DOCUMENT_TYPES, VN_TZ, Priority
+from storage.models import Agency, Delivery, DeliveryState, Message, MessageKind
+
+routes = web.RouteTableDef()
+
+PAGE_SIZE = 25
+#: The states a clerk filters by; each stands for a set of delivery states.
+STATE_CHOICES = ("pending", "delivered", "failed")
+_MAX_TEXT = 200
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What the clerk asked to see."""
+
+    date_from: date | None = None
+    date_to: date | None = None
+    counterpart: str = ""
+    doc_type: str = ""
+    priority: str = ""
+    state: str = ""
+    q: str = ""
+    page: int = 1
+    bad_date: bool = field(default=False, compare=False)
+
+    def query_string(self, **changes: Any) -> str:
+        """The URL query for these filters (only what is set), with ``changes`` applied."""
+        f = replace(self, **changes)
+        pairs = {
+            "from": f.date_from.isoformat() if f.date_from else "",
+            "to": f.date_to.isoformat() if f.date_to else "",
+            "counterpart": f.counterpart, "type": f.doc_type, "priority": f.priority, "state": f.state,
+            "q": f.q, "page": str(f.page) if f.page > 1 else "",
+        }
+        return urlencode({k: v for k, v in pairs.items() if v})
+
+    @property
+    def any_set(self) -> bool:
+        """True when some filter narrows the list."""
+        return bool(self.date_from or self.date_to or self.counterpart or self.doc_type or self.priority
+                    or self.state or self.q)
+
+
+def _day(raw: str) -> tuple[date | None, bool]:
+    if not raw:
+        return None, False
+    try:
+        return date.fromisoformat(raw), False
+    except ValueError:
+        return None, True
+
+
+def parse_filters(query: Mapping[str, str]) -> Filters:
+    """Read filters from the query string; anything malformed is ignored rather than refused."""
+    date_from, bad_from = _day(query.get("from", "").strip())
+    date_to, bad_to = _day(query.get("to", "").strip())
+    priority = query.get("priority", "")
+    if priority not in {"urgent", *(str(p.value) for p in Priority)}:
+        priority = ""
+    state = query.get("state", "")
+    try:
+        page = max(1, min(int(query.get("page", "1")), 100_000))
+    except ValueError:
+        page = 1
+    return Filters(
+        date_from=date_from, date_to=date_to, counterpart=query.get("counterpart", "").strip()[:13],
+        doc_type=query.get("type", "").strip()[:128], priority=priority,
+        state=state if state in STATE_CHOICES else "", q=query.get("q", "").strip()[:_MAX_TEXT], page=page,
+        bad_date=bad_from or bad_to,
+    )
+
+
+def _local_midnight(d: date) -> datetime:
+    # Clerks think in Vietnam days; the database holds UTC.
+    return datetime.combine(d, time.min, tzinfo=VN_TZ)
+
+
+def _common(f: Filters) -> list[ColumnElement[bool]]:
+    """Conditions shared by inbox and outbox."""
+    where: list[ColumnElement[bool]] = [Message.kind == MessageKind.EDOC.value]
+    if f.date_from:
+        where.append(Message.received_at >= _local_midnight(f.date_from))
+    if f.date_to:
+        where.append(Message.received_at < _local_midnight(f.date_to + timedelta(days=1)))
+    if f.doc_type:
+        where.append(Message.type_name == f.doc_type)
+    if f.priority == "urgent":
+        where.append(Message.priority >= Priority.URGENT.value)
+    elif f.priority:
+        where.append(Message.priority == int(f.priority))
+    if f.q:
+        where.append(or_(Message.subject.icontains(f.q, autoescape=True),
+                         Message.document_id.icontains(f.q, autoescape=True)))
+    return where
+
+
+@dataclass(frozen=True)
+class Row:
+    """One line of the inbox or outbox."""
+
+    message: Message
+    counterparts: list[tuple[str, str]]  # (code, name)
+    state: str  # pending | delivered | failed | revoked
+    done: int = 0
+    total: int = 0
+    urgent: bool = False
+
+
+@dataclass(frozen=True)
+class Listing:
+    """One page of rows and how many there are in all."""
+
+    rows: list[Row]
+    total: int
+    page: int
+    pages: int
+
+
+async def _page(session: AsyncSession, query: Select[Any], f: Filters) -> tuple[list[Any], int, int, int]:
+    counted = query.with_only_columns(Message.id).order_by(None).subquery()
+    total = int((await session.execute(select(func.count()).select_from(counted))).scalar_one())
+    pages = max(1, math.ceil(total / PAGE_SIZE))
+    page = min(f.page, pages)
+    rows = (await session.execute(query.offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE))).all()
+    return list(rows), total, page, pages
+
+
+def _inbox_state(delivery: Delivery, message: Message) -> str:
+    if delivery.revoked_at or message.revoked_at:
+        return "revoked"
+    if delivery.state == DeliveryState.DELIVERED.value:
+        return "delivered"
+    if delivery.state == DeliveryState.FAILED.value:
+        return "failed"
+    return "pending"
+
+
+async def inbox_listing(session: AsyncSession, agency: Agency, f: Filters) -> Listing:
+    """Documents addressed to ``agency`` matching the filters, newest first."""
+    sender = aliased(Agency)
+    where = _common(f)
+    if f.counterpart:
+        where.append(sender.code == f.counterpart)
+    if f.state == "pending":
+        where.append(Delivery.state.in_(UNDELIVERED))
+    elif f.state:
+        where.append(Delivery.state == f.state)
+    query = (
+        select(Message, Delivery, sender.code, sender.name)
+        .join(Delivery, and_(Delivery.message_id == Message.id, Delivery.recipient_id == agency.id))
+        .join(sender, sender.id == Message.sender_id)
+        .where(*where)
+        .order_by(Message.received_at.desc(), Message.id.desc())
+    )
+    rows, total, page, pages = await _page(session, query, f)
+    return Listing(
+        [Row(m, [(code, name)], _inbox_state(d, m), urgent=m.priority >= Priority.URGENT.value)
+         for m, d, code, name in rows],
+        total, page, pages,
+    )
+
+
+def _has_delivery(*conditions: ColumnElement[bool]) -> ColumnElement[bool]:
+    return exists(select(Delivery.id).where(Delivery.message_id == Message.id, *conditions))
+
+
+async def outbox_listing(session: AsyncSession, agency: Agency, f: Filters) -> Listing:
+    """Documents ``agency`` sent matching the filters, newest first, with their recipients."""
+    where = _common(f)
+    where.append(Message.sender_id == agency.id)
+    if f.counterpart:
+        where.append(_has_delivery(Delivery.recipient_id.in_(select(Agency.id).where(Agency.code == f.counterpart))))
+    if f.state == "delivered":
+        where.append(~_has_delivery(Delivery.state != DeliveryState.DELIVERED.value))
+    elif f.state == "failed":
+        where.append(_has_delivery(Delivery.state == DeliveryState.FAILED.value))
+    elif f.state == "pending":
+        where.append(_has_delivery(Delivery.state.in_(UNDELIVERED)))
+    query = select(Message).where(*where).order_by(Message.received_at.desc(), Message.id.desc())
+    rows, total, page, pages = await _page(session, query, f)
+    messages = [r[0] for r in rows]
+    recipients: dict[str, list[tuple[str, str, str]]] = {m.id: [] for m in messages}
+    if messages:
+        for message_id, state, code, name in (
+            await session.execute(
+                select(Delivery.message_id, Delivery.state, Agency.code, Agency.name)
+                .join(Agency, Agency.id == Delivery.recipient_id)
+                .where(Delivery.message_id.in_(list(recipients)))
+                .order_by(Delivery.id)
+            )
+        ).all():
+            recipients[message_id].append((code, name, state))
+    out: list[Row] = []
+    for m in messages:
+        states = [s for _, _, s in recipients[m.id]]
+        done = sum(1 for s in states if s == DeliveryState.DELIVERED.value)
+        if m.revoked_at:
+            state = "revoked"
+        elif DeliveryState.FAILED.value in states:
+            state = "failed"
+        elif states and done == len(states):
+            state = "delivered"
+        else:
+            state = "pending"
+        out.append(Row(m, [(c, n) for c, n, _ in recipients[m.id]], state, done, len(states),
+                       urgent=m.priority >= Priority.URGENT.value))
+    return Listing(out, total, page, pages)
+
+
+async def _show(request: web.Request, box: str) -> web.Response:
+    user = require_user(request)
+    f = parse_filters(request.query)
+    ctx = request.app[CONTEXT]
+    async with ctx.sessions() as session:
+        listing = await (inbox_listing if box == "inbox" else outbox_listing)(session, user.agency, f)
+        agencies = (
+            await session.execute(
+                select(Agency.code, Agency.name)
+                .where(Agency.code != user.agency.code, Agency.code != ctx.settings.axis_code)
+                .order_by(Agency.code)
+            )
+        ).all()
+    return render(request, "mailbox.html", {
+        "box": box,
+        "listing": listing,
+        "filters": f,
+        "agencies": agencies,
+        "document_types": [t.name_vi for t in DOCUMENT_TYPES],
+        "priorities": [p.value for p in Priority],
+        "states": STATE_CHOICES,
+    }, active=box)
+
+
+@routes.get("/inbox")
+async def inbox_page(request: web.Request) -> web.Response:
+    """Documents that came in to the user's agency."""
+    return await _show(request, "inbox")
+
+
+@routes.get("/outbox")
+async def outbox_page(request: web.Request) -> web.Response:
+    """Documents the user's agency sent, and whether they arrived."""
+    return await _show(request, "outbox")

@@ -1,0 +1,150 @@
+"""Measurement: monthly report aggregation and reads on a large archive, SQLite or PostgreSQL.
+
+Not a test (no ``test_`` prefix, so pytest does not collect it). It seeds one month of traffic
+straight into a fresh database (documents from 100 agencies to two recipients each, every
+delivery confirmed by a status 01), then times recomputing the month's aggregates (what the
+scheduled job does), reading the report from them (what the API and the CLI do) and exporting
+one agency's register. Run from the repository root:
+
+    .venv/bin/python tests/archive/measure_reports.py [--documents N]
+    AXIS_TEST_DATABASE_URL=postgresql+asyncpg://postgres@127.0.0.1:5432/postgres \\
+        .venv/bin/python tests/archive/measure_reports.py [--documents N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import sys
+import tempfile
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+# Runnable as a plain script: make the repo root importable.
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from sqlalchemy import insert  # noqa: E402
+
+from storage.archive.calendar import month_bounds  # noqa: E402
+from storage.archive.models import RegisterEntry  # noqa: E402
+from storage.archive.registers import register_rows  # noqa: E402
+from storage.archive.reports import compute_month, monthly_report  # noqa: E402
+from storage.db import create_engine, session_factory  # noqa: E402
+from storage.ids import new_id  # noqa: E402
+from storage.migrate import upgrade  # noqa: E402
+from storage.models import Agency, Delivery, Message  # noqa: E402
+from tests.databases import backend, fresh_database  # noqa: E402
+
+MONTH = "2031-03"
+AGENCIES = 100
+BATCH = 5000
+
+
+async def seed(url: str, documents: int) -> None:
+    """Insert agencies, documents, their status 01 receipts, deliveries and outgoing register lines."""
+    rng = random.Random(7)
+    engine = create_engine(url)
+    start, end = month_bounds(MONTH)
+    span = (end - start).total_seconds() - 3600
+    async with engine.begin() as conn:
+        await conn.execute(insert(Agency), [
+            {"id": i, "code": f"{i:03d}.00.00.H{i % 100:02d}", "name": f"Cơ quan {i}", "token_hash": f"{i:064x}",
+             "delivery_mode": "pull", "active": True, "organization_in_charge": "", "created_at": start}
+            for i in range(1, AGENCIES + 1)])
+    messages: list[dict[str, object]] = []
+    deliveries: list[dict[str, object]] = []
+    registers: list[dict[str, object]] = []
+    numbers = {i: 0 for i in range(1, AGENCIES + 1)}
+
+    async def flush() -> None:
+        async with engine.begin() as conn:
+            if messages:
+                await conn.execute(insert(Message), messages)
+            if deliveries:
+                await conn.execute(insert(Delivery), deliveries)
+            if registers:
+                await conn.execute(insert(RegisterEntry), registers)
+        messages.clear(), deliveries.clear(), registers.clear()
+
+    for n in range(documents):
+        sender = rng.randint(1, AGENCIES)
+        at = start + timedelta(seconds=rng.uniform(0, span))
+        doc_id = new_id(int(at.timestamp() * 1000))
+        messages.append({"id": doc_id, "kind": "edoc", "document_id": f"{sender},{n}", "sender_id": sender,
+                         "business_type": 0, "sha256": f"d{n:063x}", "size": rng.randint(20_000, 400_000),
+                         "received_at": at, "subject": f"Văn bản {n}", "code_number": str(n),
+                         "code_notation": "VPCP", "type_name": "Công văn", "type_abbreviation": "", "priority": 0,
+                         "promulgation_date": at.date().isoformat(), "attachment_count": 1,
+                         "status_code": None, "response_for_id": None})
+        numbers[sender] += 1
+        registers.append({"agency_id": sender, "direction": "out", "year": 2031, "number": numbers[sender],
+                          "message_id": doc_id, "registered_at": at})
+        for recipient in rng.sample([a for a in range(1, AGENCIES + 1) if a != sender], 2):
+            receipt_at = at + timedelta(seconds=rng.expovariate(1 / 120))
+            status_id = new_id(int(receipt_at.timestamp() * 1000))
+            messages.append({"id": status_id, "kind": "status", "document_id": f"{sender},{n}",
+                             "sender_id": recipient, "business_type": 0, "sha256": f"e{n:055x}{recipient:08x}",
+                             "size": 6000, "received_at": receipt_at, "subject": "Đã nhận", "code_number": "",
+                             "code_notation": "", "type_name": "", "type_abbreviation": "", "priority": 0,
+                             "promulgation_date": None, "attachment_count": 0, "status_code": "01",
+                             "response_for_id": doc_id})
+            # Statuses go in first: the delivery refers to its receipt.
+            deliveries.append({"message_id": doc_id, "recipient_id": recipient, "mode": "pull",
+                               "state": "delivered", "attempts": 0, "created_at": at, "delivered_at": receipt_at,
+                               "receipt_message_id": status_id})
+        if len(messages) >= BATCH:
+            await flush()
+    await flush()
+    await engine.dispose()
+
+
+async def timed(label: str, work, rounds: int = 3) -> None:  # type: ignore[no-untyped-def]
+    samples = []
+    for _ in range(rounds):
+        t = time.perf_counter()
+        await work()
+        samples.append(time.perf_counter() - t)
+    print(f"  {label:<48} best {min(samples) * 1000:9.1f} ms")
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--documents", type=int, default=50_000)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        async with fresh_database(Path(tmp)) as url:
+            await asyncio.to_thread(upgrade, url)
+            t = time.perf_counter()
+            await seed(url, args.documents)
+            print(f"{backend()}: {args.documents} documents, {2 * args.documents} deliveries and receipts "
+                  f"in {MONTH}, {AGENCIES} agencies (seeded in {time.perf_counter() - t:.1f} s)")
+            engine = create_engine(url)
+            sessions = session_factory(engine)
+
+            async def recompute() -> None:
+                async with sessions() as s, s.begin():
+                    await compute_month(s, MONTH, now=datetime.now(timezone.utc))
+
+            async def read_all() -> None:
+                async with sessions() as s, s.begin():
+                    assert len(await monthly_report(s, MONTH)) == AGENCIES
+
+            async def read_one() -> None:
+                async with sessions() as s, s.begin():
+                    assert len(await monthly_report(s, MONTH, agency_code="001.00.00.H01")) == 1
+
+            async def register_export() -> None:
+                async with sessions() as s:
+                    await register_rows(s, "001.00.00.H01", "outgoing", 2031)
+
+            await timed("recompute the month (scheduled job)", recompute)
+            await timed("report, all agencies, from aggregates", read_all, rounds=20)
+            await timed("report, one agency (API), from aggregates", read_one, rounds=20)
+            await timed("outgoing register of one agency for the year", register_export)
+            await engine.dispose()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
