@@ -151,6 +151,9 @@ def create_app(settings: Settings, *, clock: Clock = system_clock, workers: bool
     async def context_ctx(app: web.Application) -> AsyncIterator[None]:
         settings.home.mkdir(parents=True, exist_ok=True)
         ctx = await asyncio.to_thread(build_context, settings, clock)
+        swept = await asyncio.to_thread(ctx.blobs.sweep_temp)
+        if swept:
+            errors_log.warning("removed %d temp files left by an interrupted blob write", swept)
         await register_axis_itself(ctx)
         app[CONTEXT] = ctx
         yield

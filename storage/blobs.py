@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO
@@ -94,6 +95,22 @@ class BlobStore:
         except BlobError:
             return None
         return digest.hexdigest()
+
+    def sweep_temp(self, older_than_seconds: float = 3600.0) -> int:
+        """Remove temp files a crashed writer left behind; return how many."""
+        if not self._tmp.is_dir():
+            return 0
+        cutoff = time.time() - older_than_seconds
+        removed = 0
+        for path in self._tmp.glob("blob-*"):
+            try:
+                # Younger files may belong to a write in progress in another process.
+                if path.stat().st_mtime < cutoff:
+                    path.unlink()
+                    removed += 1
+            except FileNotFoundError:
+                continue
+        return removed
 
     def delete(self, sha256: str) -> bool:
         """Remove a blob (archival disposal only); True if it existed."""

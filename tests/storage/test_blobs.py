@@ -63,3 +63,19 @@ def test_rehash_detects_flipped_byte_and_missing_blob(tmp_path: Path) -> None:
 def test_malformed_digest_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError):
         BlobStore(tmp_path).path_for("../../etc/passwd")
+
+
+def test_sweep_removes_only_old_temp_files(tmp_path: Path) -> None:
+    import os
+    import time
+
+    store = BlobStore(tmp_path)
+    sha = store.put(b"kept")
+    (tmp_path / "tmp").mkdir(exist_ok=True)
+    old, fresh = tmp_path / "tmp" / "blob-old", tmp_path / "tmp" / "blob-fresh"
+    old.write_bytes(b"half")
+    fresh.write_bytes(b"in progress")
+    an_hour_ago = time.time() - 7200
+    os.utime(old, (an_hour_ago, an_hour_ago))
+    assert store.sweep_temp(older_than_seconds=3600) == 1
+    assert not old.exists() and fresh.exists() and store.read(sha) == b"kept"
