@@ -9,7 +9,9 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 from aiohttp import web
+import asyncpg
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import TimeoutError as SqlTimeoutError
 
 from axis.api import routes as api_routes
 from axis.archive_api import routes as archive_routes
@@ -63,7 +65,8 @@ async def problem_middleware(request: web.Request, handler: Handler) -> web.Stre
             raise
         problem = ApiProblem(exc.reason)
         problem.status = exc.status  # type: ignore[misc]
-    except (OperationalError, DBAPIError, OSError, BlobError, ConnectionError) as exc:
+    except (OperationalError, DBAPIError, SqlTimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError,
+            OSError, BlobError, ConnectionError) as exc:
         # Database or disk trouble: refuse the work, acknowledge nothing.
         errors_log.warning("unavailable: %s %s: %r", request.method, request.path, exc)
         problem = UnavailableProblem("storage is unavailable; retry later")
