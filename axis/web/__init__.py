@@ -12,7 +12,7 @@ from aiohttp import web
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from axis.problems import ApiProblem
-from axis.web import account, admin, documents, inbox, reports
+from axis.web import account, admin, archive, documents, holds, inbox, registers, reports
 from axis.web.auth import CsrfRefused, apply_security_headers, load_user
 from axis.web.rendering import render_error
 from storage.blobs import BlobError
@@ -22,8 +22,8 @@ __all__ = ["setup_web"]
 log = logging.getLogger("axis.web")
 HERE = Path(__file__).resolve().parent
 # Paths served by the UI; everything else (the API, /healthz, /metrics) keeps problem+json answers.
-WEB_PREFIXES = ("/login", "/logout", "/language", "/inbox", "/outbox", "/documents/", "/reports", "/admin",
-                "/static")
+WEB_PREFIXES = ("/login", "/logout", "/language", "/inbox", "/outbox", "/documents/", "/reports", "/registers/",
+                "/archive/", "/admin", "/static")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -74,7 +74,7 @@ def setup_web(app: web.Application) -> None:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    for module in (account, inbox, documents, reports, admin):
+    for module in (account, inbox, documents, registers, reports, archive, holds, admin):
         app.add_routes(module.routes)
     app.router.add_static("/static/", HERE / "static", name="static", append_version=False)
     # Innermost: it sees the UI's errors before the API's problem+json middleware does.

@@ -61,6 +61,16 @@ class WebUser:
         """Operators manage the registry and deliveries."""
         return self.role == Role.OPERATOR.value
 
+    @property
+    def is_archivist(self) -> bool:
+        """Archivists run retention: holds, disposal lists, approvals."""
+        return self.role == Role.ARCHIVIST.value
+
+    @property
+    def sees_archive(self) -> bool:
+        """Archivists and operators see the archive pages and every agency's figures."""
+        return self.is_archivist or self.is_operator
+
 
 WEB_USER = web.RequestKey("web_user", WebUser)
 

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from urllib.parse import quote
 
 from aiohttp import web
 from sqlalchemy import select
@@ -15,8 +13,9 @@ from sqlalchemy import select
 from axis import mailbox
 from axis.appkeys import CONTEXT
 from axis.context import AxisContext
+from axis.web.audit import audit_person
 from axis.web.auth import WebUser, require_user
-from axis.web.rendering import render
+from axis.web.rendering import download, render
 from envelope.errors import EnvelopeError
 from envelope.model import DocumentMessage, ParsedAttachment
 from envelope.parser import document_from_tree, parse_document
@@ -24,13 +23,11 @@ from signing.errors import SignatureError
 from signing.keys import common_name_of, fingerprint, load_certificate, organ_id_of
 from signing.receipt import SubmissionReceipt, verify_submission_receipt
 from signing.verifier import VerifyPolicy, verify_envelope
-from storage.audit import append_event
+from storage.archive import retention
+from storage.archive.errors import PayloadDisposed, RetentionConfigError, UnknownRecord
 from storage.models import Agency, Message
 
 routes = web.RouteTableDef()
-
-# Declared content types are echoed only when they look like a plain MIME type.
-_MIME_RE = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*$", re.ASCII)
 
 
 @dataclass(frozen=True)
@@ -91,12 +88,6 @@ async def _readable_message(ctx: AxisContext, user: WebUser, message_id: str) ->
     return message, sender, trace
 
 
-async def _audit(ctx: AxisContext, user: WebUser, action: str, message_id: str, **details: Any) -> None:
-    async with ctx.sessions() as session, session.begin():
-        await append_event(session, actor=user.actor, action=action, subject=message_id,
-                           details={"agency": user.agency.code, "via": "web", **details}, at=ctx.clock())
-
-
 def _receipt(raw: bytes | None, ctx: AxisContext) -> tuple[SubmissionReceipt | None, bool]:
     if not raw:
         return None, False
@@ -112,6 +103,29 @@ def _with_times(entry: dict[str, Any]) -> dict[str, Any]:
             for k, v in entry.items()}
 
 
+async def _retention(ctx: AxisContext, message: Message) -> tuple[retention.RetentionInfo | None,
+                                                                  tuple[datetime, int | None] | None]:
+    """The document's schedule, due date and holds (None if it has none yet), and its disposal if any."""
+    async with ctx.sessions() as session:
+        disposed = await retention.disposal_of_message(session, message)
+        try:
+            info = await retention.retention_of(session, message.id,
+                                                retention.load_schedules(ctx.settings.retention_path))
+        except (UnknownRecord, RetentionConfigError):
+            info = None
+    return info, disposed
+
+
+async def _payload(ctx: AxisContext, message: Message) -> bytes:
+    """The stored signed bytes; 410 Gone once a disposal destroyed them."""
+    async with ctx.sessions() as session:
+        try:
+            await retention.check_payload_kept(session, message)
+        except PayloadDisposed:
+            raise web.HTTPGone() from None
+    return await asyncio.to_thread(ctx.blobs.read, message.sha256)
+
+
 @routes.get("/documents/{id}")
 async def document_page(request: web.Request) -> web.Response:
     """Everything about one document the user's agency sent or received (each view is audited)."""
@@ -119,42 +133,42 @@ async def document_page(request: web.Request) -> web.Response:
     ctx = request.app[CONTEXT]
     message_id = request.match_info["id"]
     message, sender, trace = await _readable_message(ctx, user, message_id)
-    raw = await asyncio.to_thread(ctx.blobs.read, message.sha256)
-    check, doc = await asyncio.to_thread(
-        check_document, raw, sender.certificate_pem, ctx.policy, message.received_at, ctx.settings.max_message_bytes
-    )
+    kept, disposed = await _retention(ctx, message)
+    check: SignatureCheck | None = None
+    doc: DocumentMessage | None = None
+    if disposed is None:
+        # Only the residual metadata of a disposed document is left to show.
+        raw = await asyncio.to_thread(ctx.blobs.read, message.sha256)
+        check, doc = await asyncio.to_thread(
+            check_document, raw, sender.certificate_pem, ctx.policy, message.received_at,
+            ctx.settings.max_message_bytes
+        )
     receipt, receipt_ok = _receipt(message.receipt_xml, ctx)
     async with ctx.sessions() as session:
         names = dict((await session.execute(select(Agency.code, Agency.name))).all())
         related = None
         if message.response_for_id:
             related = await session.get(Message, message.response_for_id)
-    await _audit(ctx, user, "document.viewed", message.id)
+    await audit_person(ctx, user, "document.viewed", message.id)
+    recipients = [_with_times(r) for r in trace["recipients"]]
+    own_copy = next((r for r in recipients if r["organ_id"] == user.agency.code), None)
     return render(request, "document.html", {
         "message": message,
         "sender": sender,
         "doc": doc,
         "check": check,
-        "recipients": [_with_times(r) for r in trace["recipients"]],
+        "recipients": recipients,
         "timeline": [_with_times(e) for e in trace["timeline"]],
         "names": names,
         "receipt": receipt,
         "receipt_ok": receipt_ok,
         "related": related,
         "outgoing": message.sender_id == user.agency.id,
+        "retention": kept,
+        "disposed": disposed,
+        # Revoked for everyone by its sender, or this recipient's copy frozen by a recall.
+        "revoked_at": message.revoked_at or (own_copy["revoked_at"] if own_copy else None),
     }, active="outbox" if message.sender_id == user.agency.id else "inbox")
-
-
-def _download(body: bytes, filename: str, content_type: str) -> web.Response:
-    ascii_name = filename.encode("ascii", "replace").decode().replace("?", "_").replace('"', "_")
-    response = web.Response(body=body, headers={
-        "Content-Type": content_type if _MIME_RE.fullmatch(content_type.lower()) else "application/octet-stream",
-        # RFC 6266: a plain fallback name, then the real (Vietnamese) name in UTF-8.
-        "Content-Disposition": f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename, safe='')}",
-    })
-    # A downloaded file never runs as a page of this site, whatever it claims to be.
-    response.headers["Content-Security-Policy"] = "sandbox; default-src 'none'"
-    return response
 
 
 @routes.get("/documents/{id}/attachments/{n:\\d+}")
@@ -163,16 +177,16 @@ async def attachment_download(request: web.Request) -> web.Response:
     user = require_user(request)
     ctx = request.app[CONTEXT]
     message, _, _ = await _readable_message(ctx, user, request.match_info["id"])
-    raw = await asyncio.to_thread(ctx.blobs.read, message.sha256)
+    raw = await _payload(ctx, message)
     doc = await asyncio.to_thread(parse_document, raw, max_size=ctx.settings.max_message_bytes)
     index = int(request.match_info["n"])
     if not 1 <= index <= len(doc.attachments):
         raise web.HTTPNotFound()
     attachment = doc.attachments[index - 1]
     data = await asyncio.to_thread(attachment.data) if isinstance(attachment, ParsedAttachment) else attachment.data
-    await _audit(ctx, user, "document.attachment_downloaded", message.id, attachment=attachment.name,
+    await audit_person(ctx, user, "document.attachment_downloaded", message.id, attachment=attachment.name,
                  sha256=attachment.sha256)
-    return _download(data, attachment.safe_name, attachment.content_type)
+    return download(data, attachment.safe_name, attachment.content_type)
 
 
 @routes.get("/documents/{id}/edxml")
@@ -181,17 +195,18 @@ async def edxml_download(request: web.Request) -> web.Response:
     user = require_user(request)
     ctx = request.app[CONTEXT]
     message, _, _ = await _readable_message(ctx, user, request.match_info["id"])
-    raw = await asyncio.to_thread(ctx.blobs.read, message.sha256)
-    await _audit(ctx, user, "document.downloaded", message.id, sha256=message.sha256)
-    return _download(raw, f"{message.id}.edxml.xml", "application/xml")
+    raw = await _payload(ctx, message)
+    await audit_person(ctx, user, "document.downloaded", message.id, sha256=message.sha256)
+    return download(raw, f"{message.id}.edxml.xml", "application/xml")
 
 
 @routes.get("/documents/{id}/receipt")
 async def receipt_download(request: web.Request) -> web.Response:
-    """The axis-signed submission receipt of the document."""
+    """The axis-signed submission receipt of the document (audited, like every download)."""
     user = require_user(request)
     ctx = request.app[CONTEXT]
     message, _, _ = await _readable_message(ctx, user, request.match_info["id"])
     if not message.receipt_xml:
         raise web.HTTPNotFound()
-    return _download(message.receipt_xml, f"{message.id}.receipt.xml", "application/xml")
+    await audit_person(ctx, user, "document.receipt_downloaded", message.id)
+    return download(message.receipt_xml, f"{message.id}.receipt.xml", "application/xml")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import date, datetime
 from typing import Final
 
 from envelope.codes import (
@@ -28,6 +28,8 @@ CATALOGUE: Final[Mapping[str, tuple[str, str]]] = {
     "nav.inbox": ("Văn bản đến", "Inbox"),
     "nav.outbox": ("Văn bản đi", "Outbox"),
     "nav.reports": ("Báo cáo", "Reports"),
+    "nav.registers": ("Sổ đăng ký", "Registers"),
+    "nav.archive": ("Lưu trữ", "Archive"),
     "nav.admin": ("Quản trị", "Administration"),
     "nav.logout": ("Đăng xuất", "Log out"),
     "nav.language": ("Ngôn ngữ", "Language"),
@@ -60,6 +62,11 @@ CATALOGUE: Final[Mapping[str, tuple[str, str]]] = {
     "error.403": ("Bạn không có quyền truy cập trang này.", "You are not allowed to see this page."),
     "error.404": ("Không tìm thấy trang hoặc văn bản.", "Page or document not found."),
     "error.405": ("Phương thức không được phép.", "Method not allowed."),
+    "error.409": ("Không thực hiện được thao tác này ở trạng thái hiện tại.", "This cannot be done in the current state."),
+    "error.410": (
+        "Nội dung văn bản đã bị hủy theo thời hạn bảo quản; chỉ còn thông tin mô tả.",
+        "The document's content was destroyed under its retention schedule; only its description remains.",
+    ),
     "error.413": ("Dữ liệu gửi lên quá lớn.", "Request too large."),
     "error.429": ("Quá nhiều yêu cầu. Vui lòng thử lại sau.", "Too many requests. Please try again later."),
     "error.500": ("Lỗi hệ thống; sự cố đã được ghi lại.", "Internal error; it has been logged."),
@@ -221,15 +228,214 @@ CATALOGUE: Final[Mapping[str, tuple[str, str]]] = {
     # reports
     "reports.title": ("Báo cáo", "Reports"),
     "reports.month": ("Tháng", "Month"),
+    "reports.agency": ("Cơ quan", "Agency"),
+    "reports.all_agencies": ("— Tất cả cơ quan —", "— All agencies —"),
     "reports.show": ("Xem", "Show"),
-    "reports.unavailable": (
-        "Chức năng báo cáo chưa sẵn sàng trên máy chủ này.",
-        "Reports are not yet available on this server.",
-    ),
     "reports.monthly": ("Báo cáo tháng {month}", "Monthly report {month}"),
     "reports.series": ("12 tháng gần nhất", "Last 12 months"),
+    "reports.series_totals": (
+        "Tổng của mọi cơ quan; thời gian báo nhận chỉ có khi chọn một cơ quan.",
+        "Totals of all agencies; receipt times are shown when one agency is chosen.",
+    ),
     "reports.none": ("Không có số liệu.", "No figures."),
+    "reports.total": ("Tổng cộng", "Total"),
+    "reports.download_csv": ("Tải báo cáo (CSV)", "Download the report (CSV)"),
     "reports.bad_month": ("Tháng không hợp lệ; dùng dạng YYYY-MM.", "Invalid month; use YYYY-MM."),
+    "reports.unknown_agency": ("Không có cơ quan mã {code}.", "No agency with code {code}."),
+    "report.agency": ("Cơ quan", "Agency"),
+    "report.month": ("Tháng", "Month"),
+    "report.sent": ("Văn bản gửi đi", "Sent"),
+    "report.received": ("Văn bản đến", "Received"),
+    "report.delivered": ("Có báo nhận (01)", "Delivered (signed 01)"),
+    "report.refused": ("Bị từ chối (02)", "Refused (02)"),
+    "report.failed": ("Chuyển thất bại", "Failed"),
+    "report.median_receipt_s": ("Thời gian báo nhận (trung vị)", "Median time to receipt"),
+    "report.p95_receipt_s": ("Thời gian báo nhận (p95)", "95th percentile time to receipt"),
+    "report.bytes_in": ("Dung lượng nhận vào", "Bytes in"),
+    "report.storage_growth_bytes": ("Tăng dung lượng lưu trữ", "Storage growth"),
+    "report.disposed": ("Đã hủy", "Disposed"),
+    "chart.title": ("Lưu lượng văn bản 12 tháng, {first} – {last}", "Document throughput over 12 months, {first} – {last}"),
+    "chart.desc": (
+        "Biểu đồ cột: số văn bản gửi đi, văn bản đến và số lượt có báo nhận theo tháng; "
+        "đường: thời gian báo nhận trung vị. Số liệu chi tiết ở bảng bên dưới.",
+        "Bars: documents sent, received and delivered per month; line: median time to receipt. "
+        "The figures are in the table below.",
+    ),
+    "chart.axis_month": ("Tháng", "Month"),
+    "chart.axis_count": ("Số văn bản", "Documents"),
+    "chart.axis_time_s": ("Báo nhận trung vị (giây)", "Median receipt (seconds)"),
+    "chart.axis_time_min": ("Báo nhận trung vị (phút)", "Median receipt (minutes)"),
+    "chart.axis_time_h": ("Báo nhận trung vị (giờ)", "Median receipt (hours)"),
+    "duration.s": ("{s} giây", "{s} s"),
+    "duration.m_s": ("{m} phút {s} giây", "{m} min {s} s"),
+    "duration.h_m": ("{h} giờ {m} phút", "{h} h {m} min"),
+    # statutory registers
+    "registers.title_incoming": ("Sổ đăng ký văn bản đến năm {year}", "Register of incoming documents, {year}"),
+    "registers.title_outgoing": ("Sổ đăng ký văn bản đi năm {year}", "Register of outgoing documents, {year}"),
+    "registers.incoming": ("Sổ văn bản đến", "Incoming register"),
+    "registers.outgoing": ("Sổ văn bản đi", "Outgoing register"),
+    "registers.year": ("Năm", "Year"),
+    "registers.basis": ("Mẫu sổ theo Phụ lục IV, Nghị định số 30/2020/NĐ-CP.",
+                        "Layout of Decree 30/2020/NĐ-CP, Appendix IV."),
+    "registers.count": ("{count} văn bản", "{count} documents"),
+    "registers.download_csv": ("Tải sổ (CSV)", "Download the register (CSV)"),
+    "registers.empty": ("Sổ chưa có văn bản nào trong năm này.", "No entries in this year."),
+    "registers.bad_year": ("Năm không hợp lệ; dùng dạng YYYY.", "Invalid year; use YYYY."),
+    "reg.arrival_date": ("Ngày đến", "Arrival date"),
+    "reg.arrival_number": ("Số đến", "Arrival no."),
+    "reg.author": ("Tác giả", "Author"),
+    "reg.number_and_symbol": ("Số, ký hiệu", "Number and symbol"),
+    "reg.date": ("Ngày tháng văn bản", "Document date"),
+    "reg.type_and_summary": ("Tên loại và trích yếu nội dung", "Type and summary"),
+    "reg.receiving_unit": ("Đơn vị hoặc người nhận", "Receiving unit or person"),
+    "reg.notes": ("Ghi chú", "Notes"),
+    "reg.number": ("Số", "No."),
+    "reg.recipients": ("Nơi nhận văn bản", "Recipients"),
+    "reg.copies": ("Số lượng bản", "Copies"),
+    "reg.sent_date": ("Ngày chuyển", "Date sent"),
+    # archive: retention, disposal, legal holds
+    "archive.title": ("Lưu trữ", "Archive"),
+    "archive.nav_disposals": ("Danh sách hủy", "Disposal lists"),
+    "archive.nav_due": ("Tài liệu hết hạn bảo quản", "Due for disposal"),
+    "archive.nav_holds": ("Lệnh tạm giữ", "Legal holds"),
+    "archive.refused": ("Không thực hiện được: {detail}", "Refused: {detail}"),
+    "archive.read_only": ("Chỉ người làm lưu trữ mới thực hiện được thao tác này; bạn chỉ được xem.",
+                          "Only archivists can act here; you may view."),
+    "retention.action.destroy": ("Hủy", "Destroy"),
+    "retention.action.transfer": ("Nộp lưu lịch sử", "Transfer"),
+    "retention.action.review": ("Xem xét lại", "Review"),
+    "retention.trigger.document_date": ("Từ ngày văn bản", "From the document date"),
+    "retention.trigger.received": ("Từ ngày nhận", "From receipt"),
+    "retention.trigger.handling_completed": ("Từ khi giải quyết xong (06)", "From completion of handling (06)"),
+    "retention.years": ("{n} năm", "{n} years"),
+    "retention.permanent": ("Vĩnh viễn", "Permanent"),
+    "disposals.title": ("Danh sách tài liệu hủy ({count})", "Disposal lists ({count})"),
+    "disposals.id": ("Danh sách", "List"),
+    "disposals.items": ("Số tài liệu", "Documents"),
+    "disposals.approvals": ("Phê duyệt", "Approvals"),
+    "disposals.approvals_of": ("{n}/2", "{n} of 2"),
+    "disposals.proposed_by": ("Người lập", "Proposed by"),
+    "disposals.proposed_at": ("Lập lúc", "Proposed at"),
+    "disposals.executed_at": ("Thực hiện lúc", "Executed at"),
+    "disposals.certificate": ("Biên bản hủy", "Certificate"),
+    "disposals.none": ("Chưa có danh sách hủy nào.", "No disposal lists yet."),
+    "disposals.to_due": ("Xem tài liệu hết hạn và lập danh sách hủy", "See what is due and propose a list"),
+    "disposal.state.proposed": ("Chờ phê duyệt / thực hiện", "Awaiting approval"),
+    "disposal.state.executed": ("Đã thực hiện", "Executed"),
+    "disposal.state.void": ("Không hủy tài liệu nào", "Void (nothing destroyed)"),
+    "disposal.outcome.destroyed": ("Đã hủy", "Destroyed"),
+    "disposal.outcome.held": ("Bị tạm giữ, không hủy", "Held, left alone"),
+    "disposal.outcome.not_due": ("Chưa đến hạn, không hủy", "Not due, left alone"),
+    "disposal.outcome.already_disposed": ("Đã hủy trước đó", "Already disposed"),
+    "disposal.outcome.not_destroy": ("Không thuộc diện hủy", "Not under a destroy schedule"),
+    "disposal.title": ("Danh sách hủy số {id}", "Disposal list {id}"),
+    "disposal.back": ("« Danh sách hủy", "« Disposal lists"),
+    "disposal.state": ("Trạng thái", "State"),
+    "disposal.approvals": ("Phê duyệt ({n}/2)", "Approvals ({n} of 2)"),
+    "disposal.approver": ("Người phê duyệt", "Archivist"),
+    "disposal.agency": ("Cơ quan", "Agency"),
+    "disposal.approved_at": ("Phê duyệt lúc", "Approved at"),
+    "disposal.no_approvals": ("Chưa có ai phê duyệt.", "Nobody has approved it yet."),
+    "disposal.need_two": ("Cần hai người làm lưu trữ khác nhau phê duyệt trước khi thực hiện hủy.",
+                          "Two different archivists must approve before the list is executed."),
+    "disposal.approve": ("Phê duyệt danh sách này", "Approve this list"),
+    "disposal.you_approved": ("Bạn đã phê duyệt; cần một người làm lưu trữ khác phê duyệt.",
+                              "You have approved it; another archivist must approve too."),
+    "disposal.execute": ("Thực hiện hủy", "Execute the disposal"),
+    "disposal.execute_warning": (
+        "Nội dung các tài liệu sẽ bị xóa vĩnh viễn; chỉ giữ lại thông tin mô tả và biên bản hủy có chữ ký số. "
+        "Lệnh tạm giữ được kiểm tra lại khi thực hiện.",
+        "The payloads are deleted for good; only the residual metadata and the signed certificate remain. "
+        "Legal holds are checked again at execution.",
+    ),
+    "disposal.items": ("Tài liệu trong danh sách ({count})", "Documents on the list ({count})"),
+    "disposal.message": ("Mã thông điệp", "Message id"),
+    "disposal.document": ("Văn bản", "Document"),
+    "disposal.sender": ("Nơi gửi", "Sender"),
+    "disposal.sha256": ("SHA-256 và dung lượng", "SHA-256 and size"),
+    "disposal.schedule": ("Thời hạn bảo quản", "Schedule"),
+    "disposal.due": ("Hết hạn", "Due"),
+    "disposal.holds": ("Tạm giữ", "Holds"),
+    "disposal.outcome": ("Kết quả", "Outcome"),
+    "disposal.not_executed": ("Chưa thực hiện", "Not executed yet"),
+    "disposal.schedules": ("Căn cứ thời hạn bảo quản", "Schedules and legal basis"),
+    "disposal.download_certificate": ("Tải biên bản hủy (XML có chữ ký số)", "Download the signed destruction certificate (XML)"),
+    "disposal.approved_flash": ("Đã ghi nhận phê duyệt ({n}/2).", "Approval recorded ({n} of 2)."),
+    "disposal.executed_flash": ("Đã thực hiện: hủy {destroyed} tài liệu, giữ lại {kept}.",
+                                "Executed: {destroyed} destroyed, {kept} left alone."),
+    "disposal.proposed_flash": ("Đã lập danh sách hủy; cần hai người làm lưu trữ phê duyệt.",
+                                "Disposal list proposed; two archivists must approve it."),
+    "due.title": ("Tài liệu hết hạn bảo quản ({count})", "Due for disposal ({count})"),
+    "due.as_of": ("Tính đến ngày", "As of"),
+    "due.summary": (
+        "Đến ngày {day}: {destroy} tài liệu thuộc diện hủy ({held} đang bị tạm giữ), {other} nộp lưu hoặc xem xét lại.",
+        "As of {day}: {destroy} to destroy ({held} held), {other} to transfer or review.",
+    ),
+    "due.action": ("Xử lý", "Action"),
+    "due.subject": ("Trích yếu", "Subject"),
+    "due.on_list": ("Trong danh sách {id}", "On list {id}"),
+    "due.propose": ("Lập danh sách hủy", "Propose a disposal list"),
+    "due.propose_note": (
+        "Danh sách gồm các tài liệu hết hạn đến hôm nay ({day}), thuộc diện hủy, không bị tạm giữ và chưa có "
+        "trong danh sách khác: {n} tài liệu.",
+        "The list takes every document due by today ({day}) under a destroy schedule, not held and not on "
+        "another list: {n} documents.",
+    ),
+    "due.nothing": ("Không có tài liệu nào để lập danh sách hủy.", "Nothing to put on a disposal list."),
+    "due.none": ("Không có tài liệu nào hết hạn bảo quản.", "Nothing is due."),
+    "holds.title": ("Lệnh tạm giữ tài liệu ({count})", "Legal holds ({count})"),
+    "holds.id": ("Số", "No."),
+    "holds.name": ("Tên", "Name"),
+    "holds.authority": ("Cơ quan yêu cầu", "Authority"),
+    "holds.reason": ("Lý do", "Reason"),
+    "holds.scope": ("Phạm vi", "Applies to"),
+    "holds.documents": ("{n} tài liệu", "{n} documents"),
+    "holds.placed_by": ("Đặt bởi", "Placed by"),
+    "holds.released_by": ("Gỡ bởi {login} lúc {at}", "Released by {login} at {at}"),
+    "holds.active": ("Đang hiệu lực", "Active"),
+    "holds.release": ("Gỡ tạm giữ", "Release"),
+    "holds.show_all": ("Hiện cả lệnh đã gỡ", "Include released holds"),
+    "holds.show_active": ("Chỉ lệnh đang hiệu lực", "Active holds only"),
+    "holds.add": ("Đặt lệnh tạm giữ mới", "Place a legal hold"),
+    "holds.document_ids": ("Mã thông điệp các tài liệu (mỗi dòng một mã)", "Message ids of documents (one per line)"),
+    "holds.search_intro": ("và/hoặc giữ mọi tài liệu khớp các điều kiện sau, kể cả tài liệu đến sau này:",
+                           "and/or hold every document matching all of these, now and later:"),
+    "holds.s_sender": ("Mã nơi gửi", "Sender code"),
+    "holds.s_recipient": ("Mã nơi nhận", "Recipient code"),
+    "holds.s_type": ("Loại văn bản (QĐ, Công văn…)", "Document type (QĐ, Công văn…)"),
+    "holds.s_text": ("Từ trong trích yếu hoặc số, ký hiệu", "Words in the subject or number"),
+    "holds.s_document_id": ("Mã văn bản (DocumentId)", "DocumentId"),
+    "holds.s_date_from": ("Ngày văn bản: từ ngày", "Document date: from"),
+    "holds.s_date_to": ("Ngày văn bản: đến ngày", "Document date: to"),
+    "holds.submit": ("Đặt tạm giữ", "Place the hold"),
+    "holds.placed": ("Đã đặt lệnh tạm giữ số {id}.", "Legal hold {id} placed."),
+    "holds.released_flash": ("Đã gỡ lệnh tạm giữ số {id}.", "Legal hold {id} released."),
+    "holds.none": ("Không có lệnh tạm giữ nào.", "No legal holds."),
+    # retention on the document page
+    "doc.section_retention": ("Bảo quản", "Retention"),
+    "ret.schedule": ("Thời hạn bảo quản", "Schedule"),
+    "ret.legal_basis": ("Căn cứ", "Legal basis"),
+    "ret.period": ("Thời hạn", "Period"),
+    "ret.trigger": ("Tính từ", "Counted from"),
+    "ret.action": ("Khi hết hạn", "When due"),
+    "ret.due_date": ("Hết hạn ngày", "Due on"),
+    "ret.not_yet": ("Chưa xác định (chờ sự kiện bắt đầu tính)", "Not yet known (waiting for the trigger event)"),
+    "ret.never": ("Không hết hạn", "Never"),
+    "ret.holds": ("Lệnh tạm giữ", "Legal holds"),
+    "ret.no_holds": ("Không có", "None"),
+    "ret.state": ("Tình trạng", "State"),
+    "ret.kept": ("Đang lưu giữ", "Kept"),
+    "ret.disposed": ("Đã hủy nội dung", "Payload disposed of"),
+    "ret.revoked": ("Đã thu hồi", "Revoked"),
+    "ret.unassigned": ("Chưa được gán thời hạn bảo quản.", "No retention schedule assigned yet."),
+    "ret.disposed_alert": (
+        "Nội dung văn bản đã bị hủy lúc {at} theo danh sách hủy số {id}; chỉ còn thông tin mô tả.",
+        "The payload was destroyed at {at} under disposal list {id}; only the residual metadata remains.",
+    ),
+    "ret.open_list": ("Xem danh sách hủy", "Open the disposal list"),
+    "doc.payload_destroyed": ("Nội dung đã bị hủy; không còn kiểm tra lại được chữ ký.",
+                              "The payload was destroyed; the signature can no longer be re-checked."),
+    "att.destroyed": ("Tệp đính kèm đã bị hủy cùng nội dung văn bản.", "The attachments were destroyed with the payload."),
     # administration
     "admin.title": ("Quản trị", "Administration"),
     "admin.nav_health": ("Tình trạng hệ thống", "Health"),
@@ -356,6 +562,30 @@ class Translator:
         if self.language == "vi":
             return local.strftime("%d/%m/%Y %H:%M")
         return local.strftime("%Y-%m-%d %H:%M")
+
+    def day(self, value: date | None) -> str:
+        """A calendar date as people write it in this language."""
+        if value is None:
+            return "—"
+        return value.strftime("%d/%m/%Y") if self.language == "vi" else value.isoformat()
+
+    def number(self, value: float | None) -> str:
+        """A count with thousands grouped the local way (1.234 in Vietnamese, 1,234 in English)."""
+        if value is None:
+            return "—"
+        text = f"{value:,}" if isinstance(value, int) else f"{value:,.1f}"
+        return text.translate(str.maketrans(",.", ".,")) if self.language == "vi" else text
+
+    def duration(self, seconds: float | None) -> str:
+        """A span of seconds for people: 45 s, 3 min 20 s, 2 h 05 min."""
+        if seconds is None:
+            return "—"
+        total = int(round(seconds))
+        if total < 60:
+            return self("duration.s", s=total)
+        if total < 3600:
+            return self("duration.m_s", m=total // 60, s=f"{total % 60:02d}")
+        return self("duration.h_m", h=self.number(total // 3600), m=f"{total % 3600 // 60:02d}")
 
     def when_seconds(self, value: datetime | None) -> str:
         """A moment in Vietnam time, to the second (timelines)."""

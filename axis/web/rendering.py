@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
+from urllib.parse import quote
 
 import aiohttp_jinja2
 from aiohttp import web
 
 from axis.web.auth import CSRF_FIELD, PRELOGIN_CSRF_COOKIE, csrf_token_for, current_user, language_of, set_cookie
 from axis.web.i18n import Translator, size_text
+
+# Declared content types are echoed only when they look like a plain MIME type.
+_MIME_RE = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*$", re.ASCII)
 
 
 def render(request: web.Request, template: str, context: dict[str, Any] | None = None, *,
@@ -45,3 +50,17 @@ def render_error(request: web.Request, status: int, message_key: str | None = No
     except KeyError:
         key = "error.400" if status < 500 else "error.500"
     return render(request, "error.html", {"status": status, "message_key": key}, status=status)
+
+
+def download(body: bytes, filename: str, content_type: str, *, charset: str | None = None) -> web.Response:
+    """A file to save, never to render as a page of this site (attachment, sandboxing CSP)."""
+    ascii_name = filename.encode("ascii", "replace").decode().replace("?", "_").replace('"', "_")
+    kind = content_type if _MIME_RE.fullmatch(content_type.lower()) else "application/octet-stream"
+    response = web.Response(body=body, headers={
+        "Content-Type": f"{kind}; charset={charset}" if charset else kind,
+        # RFC 6266: a plain fallback name, then the real (Vietnamese) name in UTF-8.
+        "Content-Disposition": f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename, safe='')}",
+    })
+    # A downloaded file never runs as a page of this site, whatever it claims to be.
+    response.headers["Content-Security-Policy"] = "sandbox; default-src 'none'"
+    return response

@@ -66,11 +66,16 @@ class World:
 
 
 async def start_world(tmp_path: Path, db_template: DatabaseTemplate, test_ca: DevelopmentCA,
-                      identities: dict[str, IssuedIdentity], **overrides: Any) -> AsyncIterator[World]:
-    """Start a server (push failures give up after one second) with A, B, C and a clerk each."""
+                      identities: dict[str, IssuedIdentity], *, clock: Any = None,
+                      **overrides: Any) -> AsyncIterator[World]:
+    """Start a server (push failures give up after one second) with A, B, C and a clerk each.
+
+    ``clock`` (a callable returning aware datetimes) replaces the server's wall clock.
+    """
     async with db_template.clone(tmp_path) as url:
         settings = server_settings(tmp_path / "home", url, delivery_deadline_seconds=1.0, **overrides)
-        harness, server = await start_server(settings, test_ca, identities)
+        harness, server = await start_server(settings, test_ca, identities,
+                                             **({"clock": clock} if clock is not None else {}))
         try:
             world = World(harness, await harness.register(A), await harness.register(B), await harness.register(C))
             await world.add_user("vanthu.g22", A)

@@ -11,7 +11,8 @@ from yarl import URL
 from storage.models import LoginAttempt, WebSession
 from tests.web.conftest import PASSWORD, A, B, World
 
-PAGES = ["/inbox", "/outbox", "/reports", "/admin", "/admin/agencies", "/admin/deliveries"]
+PAGES = ["/inbox", "/outbox", "/reports", "/registers/incoming", "/registers/outgoing", "/archive/disposals", "/archive/due",
+         "/archive/holds", "/admin", "/admin/agencies", "/admin/deliveries"]
 ADMIN_PAGES = ["/admin", "/admin/agencies", "/admin/deliveries"]
 
 

@@ -1,21 +1,19 @@
-"""What the pages show and do: inbox/outbox filters and paging, document detail, operator actions, reports."""
+"""What the pages show and do: inbox/outbox filters and paging, document detail, operator actions.
+
+The archive's pages (reports, registers, disposal, holds) are in test_web_archive.py.
+"""
 
 from __future__ import annotations
 
 import re
-import sys
-import types
-from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 import pytest
 from sqlalchemy import select
 
 import axis.web.inbox
-import axis.web.reports
 from axis.redelivery import resend_deliveries
 from envelope.codes import VN_TZ, Priority, StatusCode
 from storage.jobs import finish_run, start_run
@@ -282,40 +280,6 @@ async def test_health_panel_shows_queue_states_and_last_job_runs(world: World, b
     assert "fixity" in html and "checked 12 blobs" in html and "node-1" in html
 
 
-@dataclass
-class _Month:
-    agency: str | None
-    sent: int
-    received: int
-
-
-async def test_reports_page_uses_the_archive_report_module_when_present(world: World, browser_for,
-                                                                        monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
-    calls: list[tuple[Any, ...]] = []
-
-    async def monthly_report(session: Any, month: str, agency_code: str | None = None) -> _Month:
-        calls.append(("monthly", month, agency_code))
-        return _Month(agency_code, 7, 9)
-
-    async def report_series(session: Any, agency_code: str | None, until: str, months: int = 12) -> list[_Month]:
-        calls.append(("series", until, agency_code, months))
-        return [_Month(agency_code, i, i * 2) for i in range(3)]
-
-    fake = types.ModuleType("fake_reports")
-    fake.monthly_report = monthly_report  # type: ignore[attr-defined]
-    fake.report_series = report_series  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "fake_reports", fake)
-    monkeypatch.setattr(axis.web.reports, "REPORTS_MODULE", "fake_reports")
-    clerk = await browser_for("vanthu.h29")
-    status, html, _ = await clerk.get("/reports?month=2026-10")
-    assert status == 200 and 'id="monthly"' in html and 'id="series"' in html and "<td>9</td>" in html
-    assert calls == [("monthly", "2026-10", B), ("series", "2026-10", B, 12)]
-
-    monkeypatch.setattr(axis.web.reports, "REPORTS_MODULE", "storage.archive.no_such_module")
-    status, html, _ = await clerk.get("/reports?month=2026-13")
-    assert status == 200 and "chưa sẵn sàng" in html and "Tháng không hợp lệ" in html
-
-
 async def test_language_choice_follows_the_person_and_the_sign_in_page(world: World, browser_for) -> None:  # type: ignore[no-untyped-def]
     anonymous = await browser_for()
     token = await anonymous.csrf("/login")
@@ -337,19 +301,27 @@ async def test_language_choice_follows_the_person_and_the_sign_in_page(world: Wo
 def test_every_string_the_templates_use_is_in_the_catalogue_in_both_languages() -> None:
     from axis.web.i18n import CATALOGUE
     from axis.web.inbox import STATE_CHOICES
+    from storage.archive.retention import ACTIONS, OPEN, SEARCH_KEYS, TRIGGERS
     from storage.models import DeliveryMode, DeliveryState, MessageKind
     from storage.users import Role
 
+    # What storage.archive.retention writes into disposal lists and their items.
+    DISPOSAL_STATES = (OPEN, "executed", "void")
+    DISPOSAL_OUTCOMES = ("destroyed", "held", "not_due", "already_disposed", "not_destroy")
     used: set[str] = set()
     for template in TEMPLATES.glob("*.html"):
         used |= set(re.findall(r"""\bt\(\s*["']([a-z_]+\.[a-z0-9_.]+)["']""", template.read_text()))
     assert used, "no catalogue keys found in the templates"
     # Keys completed at render time ("state." ~ row.state) must exist for every value they can take.
     dynamic = {k for k in used if k.endswith(".")}
-    assert dynamic <= {"state.", "dlv.mode.", "sig.trust.", "kind.", "role."}
+    assert dynamic <= {"state.", "dlv.mode.", "sig.trust.", "kind.", "role.", "disposal.state.", "disposal.outcome.",
+                       "retention.action.", "retention.trigger."}
     expected = {f"state.{s.value}" for s in DeliveryState} | {f"state.{s}" for s in STATE_CHOICES} | \
         {"state.revoked"} | {f"dlv.mode.{m.value}" for m in DeliveryMode} | {"sig.trust.pinned", "sig.trust.ca"} | \
-        {f"kind.{k.value}" for k in MessageKind} | {f"role.{r.value}" for r in Role}
+        {f"kind.{k.value}" for k in MessageKind} | {f"role.{r.value}" for r in Role} | \
+        {f"disposal.state.{s}" for s in DISPOSAL_STATES} | {f"disposal.outcome.{o}" for o in DISPOSAL_OUTCOMES} | \
+        {f"retention.action.{a}" for a in ACTIONS} | {f"retention.trigger.{t}" for t in TRIGGERS} | \
+        {f"holds.s_{k}" for k in SEARCH_KEYS}
     missing = sorted(k for k in (used - dynamic) | expected if k not in CATALOGUE)
     assert missing == []
     for key, (vi, en) in CATALOGUE.items():

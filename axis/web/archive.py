@@ -1,0 +1,228 @@
+"""Archivists' pages: what is due, disposal lists with two-person approval and execution, certificates.
+
+Archivists act; operators may look. Every action goes through ``storage.archive.retention``,
+which checks the person is an active archivist and writes the audit entry itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import math
+from datetime import date
+
+from aiohttp import web
+from sqlalchemy import select
+
+from axis.appkeys import CONTEXT
+from axis.web.audit import audit_person
+from axis.web.auth import WebUser, checked_form, require_user
+from axis.web.rendering import download, render
+from storage.archive import retention
+from storage.archive.calendar import vn_date
+from storage.archive.certificates import verify_certificate
+from storage.archive.errors import DisposalRefused, NotAnArchivist, UnknownRecord
+from storage.models import Message
+from storage.users import Role
+
+routes = web.RouteTableDef()
+
+ARCHIVIST = Role.ARCHIVIST
+#: Who may look at the archive pages.
+READERS = (Role.ARCHIVIST, Role.OPERATOR)
+PAGE_SIZE = 100
+
+
+def _page(request: web.Request, total: int) -> tuple[int, int]:
+    """(page, pages) for ``total`` rows, from the ``page`` query parameter."""
+    pages = max(1, math.ceil(total / PAGE_SIZE))
+    try:
+        page = int(request.query.get("page", "1"))
+    except ValueError:
+        page = 1
+    return max(1, min(page, pages)), pages
+
+
+def _list_id(request: web.Request) -> int:
+    raw = request.match_info["id"]
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 9:
+        raise web.HTTPNotFound()
+    return int(raw)
+
+
+def _schedules(request: web.Request) -> retention.Schedules:
+    return retention.load_schedules(request.app[CONTEXT].settings.retention_path)
+
+
+# --- disposal lists ------------------------------------------------------------------------------
+
+
+@routes.get("/archive/disposals")
+async def disposals_page(request: web.Request) -> web.Response:
+    """Every disposal list, newest first: state, documents, approvals."""
+    require_user(request, *READERS)
+    ctx = request.app[CONTEXT]
+    async with ctx.sessions() as session:
+        lists = await retention.list_disposals(session)
+    return render(request, "archive_disposals.html", {"lists": lists}, active="archive")
+
+
+async def _disposal_page(request: web.Request, user: WebUser, disposal_id: int, *, status: int = 200,
+                         error: str | None = None) -> web.Response:
+    ctx = request.app[CONTEXT]
+    schedules = _schedules(request)
+    async with ctx.sessions() as session:
+        try:
+            view = await retention.disposal_view(session, disposal_id)
+        except UnknownRecord:
+            raise web.HTTPNotFound() from None
+        page, pages = _page(request, len(view.items))
+        shown = view.items[(page - 1) * PAGE_SIZE: page * PAGE_SIZE]
+        ids = [item[0] for item in shown]
+        details = {row.id: row for row in (await session.execute(
+            select(Message.id, Message.sha256, Message.size, Message.subject, Message.code_number,
+                   Message.code_notation).where(Message.id.in_(ids))
+        )).all()} if ids else {}
+        holds = await retention.holds_on(session, ids) if view.state == retention.OPEN else {}
+    outcomes = [item[5] for item in view.items]
+    approvers = {a.login for a in view.approvals}
+    return render(request, "archive_disposal.html", {
+        "view": view,
+        "items": shown,
+        "details": details,
+        "holds": holds,
+        "page": page,
+        "pages": pages,
+        "schedules": [schedules.by_code[c] for c in sorted({item[3] for item in view.items})
+                      if c in schedules.by_code],
+        "is_open": view.state == retention.OPEN,
+        "i_approved": user.login in approvers,
+        "can_approve": user.is_archivist and view.state == retention.OPEN and user.login not in approvers,
+        "can_execute": user.is_archivist and view.state == retention.OPEN and len(approvers) >= 2,
+        "destroyed": sum(1 for o in outcomes if o == "destroyed"),
+        "kept": sum(1 for o in outcomes if o is not None and o != "destroyed"),
+        "done": request.query.get("done", ""),
+        "error": error,
+    }, status=status, active="archive")
+
+
+@routes.get("/archive/disposals/{id}")
+async def disposal_page(request: web.Request) -> web.Response:
+    """One disposal list: approvals (who and when), items with digests, schedules, due dates, holds, outcomes."""
+    user = require_user(request, *READERS)
+    return await _disposal_page(request, user, _list_id(request))
+
+
+@routes.post("/archive/disposals/{id}/approve")
+async def disposal_approve(request: web.Request) -> web.Response:
+    """Record this archivist's approval (a second, different archivist is needed)."""
+    user = require_user(request, ARCHIVIST)
+    await checked_form(request)
+    disposal_id = _list_id(request)
+    ctx = request.app[CONTEXT]
+    try:
+        async with ctx.sessions() as session, session.begin():
+            await retention.approve_disposal(session, disposal_id, by=user.login, now=ctx.clock())
+    except UnknownRecord:
+        raise web.HTTPNotFound() from None
+    except (DisposalRefused, NotAnArchivist) as exc:
+        return await _disposal_page(request, user, disposal_id, status=409, error=str(exc))
+    raise web.HTTPSeeOther(f"/archive/disposals/{disposal_id}?done=approved")
+
+
+@routes.post("/archive/disposals/{id}/execute")
+async def disposal_execute(request: web.Request) -> web.Response:
+    """Execute a list two archivists approved: holds re-checked, payloads deleted, certificate signed."""
+    user = require_user(request, ARCHIVIST)
+    await checked_form(request)
+    disposal_id = _list_id(request)
+    ctx = request.app[CONTEXT]
+    schedules = _schedules(request)
+    try:
+        async with ctx.sessions() as session:
+            await retention.archivist(session, user.login)
+        await retention.execute_disposal(ctx.sessions, ctx.blobs, disposal_id, schedules, key=ctx.identity.key,
+                                         certificate=ctx.identity.certificate, now=ctx.clock(), actor=user.login)
+    except UnknownRecord:
+        raise web.HTTPNotFound() from None
+    except (DisposalRefused, NotAnArchivist) as exc:
+        return await _disposal_page(request, user, disposal_id, status=409, error=str(exc))
+    raise web.HTTPSeeOther(f"/archive/disposals/{disposal_id}?done=executed")
+
+
+@routes.get("/archive/disposals/{id}/certificate")
+async def certificate_download(request: web.Request) -> web.Response:
+    """The signed destruction certificate, byte for byte as stored, if it still verifies (audited)."""
+    user = require_user(request, *READERS)
+    disposal_id = _list_id(request)
+    ctx = request.app[CONTEXT]
+    async with ctx.sessions() as session:
+        try:
+            data = await retention.certificate_of(session, ctx.blobs, disposal_id)
+        except UnknownRecord:
+            raise web.HTTPNotFound() from None
+    # Hand out only what verifies with the axis certificate (a failure is logged as a 500).
+    await asyncio.to_thread(verify_certificate, data, ctx.axis_certificate)
+    await audit_person(ctx, user, "disposal.certificate_downloaded", str(disposal_id),
+                       sha256=hashlib.sha256(data).hexdigest())
+    return download(data, f"chung-nhan-huy-{disposal_id}.xml", "application/xml")
+
+
+# --- what is due, and proposing a list -----------------------------------------------------------
+
+
+def _as_of(raw: str, today: date) -> tuple[date, bool]:
+    if not raw:
+        return today, False
+    try:
+        return date.fromisoformat(raw), False
+    except ValueError:
+        return today, True
+
+
+@routes.get("/archive/due")
+async def due_page(request: web.Request) -> web.Response:
+    """The dry run: what is due as of a day, held or already on a list; archivists propose a list from here."""
+    require_user(request, *READERS)
+    ctx = request.app[CONTEXT]
+    schedules = _schedules(request)
+    today = vn_date(ctx.clock())
+    as_of, bad_date = _as_of(request.query.get("as_of", "").strip(), today)
+    async with ctx.sessions() as session:
+        items = await retention.due_items(session, schedules, today=as_of)
+        due_today = items if as_of == today else await retention.due_items(session, schedules, today=today)
+    page, pages = _page(request, len(items))
+    destroy = [i for i in items if i.action == "destroy"]
+    return render(request, "archive_due.html", {
+        "items": items[(page - 1) * PAGE_SIZE: page * PAGE_SIZE],
+        "count": len(items),
+        "as_of": as_of,
+        "today": today,
+        "bad_date": bad_date,
+        "destroy": len(destroy),
+        "held": sum(1 for i in destroy if i.holds),
+        "other": len(items) - len(destroy),
+        "candidates": sum(1 for i in due_today if i.action == "destroy" and not i.holds and i.disposal_id is None),
+        "nothing": request.query.get("nothing") == "1",
+        "page": page,
+        "pages": pages,
+    }, active="archive")
+
+
+@routes.post("/archive/disposals")
+async def disposal_propose(request: web.Request) -> web.Response:
+    """Put every due, unheld document under a destroy schedule on a new list (audited by the archive)."""
+    user = require_user(request, ARCHIVIST)
+    await checked_form(request)
+    ctx = request.app[CONTEXT]
+    schedules = _schedules(request)
+    now = ctx.clock()
+    try:
+        async with ctx.sessions() as session, session.begin():
+            proposed = await retention.propose_disposal(session, schedules, by=user.login, today=vn_date(now),
+                                                        now=now)
+    except NotAnArchivist:
+        raise web.HTTPForbidden() from None
+    if proposed is None:
+        raise web.HTTPSeeOther("/archive/due?nothing=1")
+    raise web.HTTPSeeOther(f"/archive/disposals/{proposed.id}?done=proposed")

@@ -1,0 +1,83 @@
+"""The statutory registers of incoming and outgoing documents (Decree 30/2020, Appendix IV) of the user's agency."""
+
+from __future__ import annotations
+
+import math
+
+from aiohttp import web
+from sqlalchemy import select
+
+from axis.appkeys import CONTEXT
+from axis.archive_api import csv_text
+from axis.web.audit import audit_person
+from axis.web.auth import require_user
+from axis.web.rendering import download, render
+from storage.archive.calendar import vn_date
+from storage.archive.models import RegisterEntry
+from storage.archive.registers import DIRECTIONS, register_columns, register_rows
+
+routes = web.RouteTableDef()
+
+PAGE_SIZE = 50
+_DIRECTION = "{direction:incoming|outgoing}"
+
+
+def _year(raw: str, default: int) -> tuple[int, bool]:
+    """The asked-for year, or ``default`` and True when it was malformed."""
+    if not raw:
+        return default, False
+    if raw.isascii() and raw.isdigit() and len(raw) == 4 and int(raw) >= 1:
+        return int(raw), False
+    return default, True
+
+
+def _page(raw: str) -> int:
+    try:
+        return max(1, min(int(raw), 1_000_000))
+    except ValueError:
+        return 1
+
+
+@routes.get(f"/registers/{_DIRECTION}")
+async def register_page(request: web.Request) -> web.Response:
+    """One year of the user's agency's register, paged, with the decree's columns."""
+    user = require_user(request)
+    direction = request.match_info["direction"]
+    ctx = request.app[CONTEXT]
+    this_year = vn_date(ctx.clock()).year
+    year, bad_year = _year(request.query.get("year", "").strip(), this_year)
+    async with ctx.sessions() as session:
+        rows = await register_rows(session, user.agency.code, direction, year)
+        years = set((await session.execute(
+            select(RegisterEntry.year).where(RegisterEntry.agency_id == user.agency.id,
+                                             RegisterEntry.direction == DIRECTIONS[direction]).distinct()
+        )).scalars())
+    pages = max(1, math.ceil(len(rows) / PAGE_SIZE))
+    page = min(_page(request.query.get("page", "1")), pages)
+    return render(request, "register.html", {
+        "direction": direction,
+        "year": year,
+        "years": sorted(years | {this_year, year}, reverse=True),
+        "bad_year": bad_year,
+        "rows": rows[(page - 1) * PAGE_SIZE: page * PAGE_SIZE],
+        "total": len(rows),
+        "page": page,
+        "pages": pages,
+    }, active="registers")
+
+
+@routes.get(f"/registers/{_DIRECTION}.csv")
+async def register_csv(request: web.Request) -> web.Response:
+    """The year's register as CSV, the same bytes as ``axis register DIRECTION --format csv`` (audited)."""
+    user = require_user(request)
+    direction = request.match_info["direction"]
+    ctx = request.app[CONTEXT]
+    year, bad_year = _year(request.query.get("year", "").strip(), vn_date(ctx.clock()).year)
+    if bad_year:
+        raise web.HTTPBadRequest()
+    async with ctx.sessions() as session:
+        rows = await register_rows(session, user.agency.code, direction, year)
+    await audit_person(ctx, user, "register.downloaded", user.agency.code, register=direction, year=year,
+                       entries=len(rows))
+    body = csv_text(register_columns(direction), rows).encode()
+    return download(body, f"so-{direction}-{user.agency.code}-{year}.csv", "text/csv", charset="utf-8")

@@ -1,0 +1,162 @@
+"""Every page and form of the web UI × {anonymous, clerk of another agency, clerk, archivist, operator}.
+
+The matrix must name every route the UI serves: a new page without a row here fails the test.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from yarl import URL
+
+from axis.web import is_web_path
+from storage.archive import retention
+from storage.archive.calendar import vn_date
+from tests.web.conftest import A, World
+from tests.web.test_web_archive import exchange
+
+#: The people, in the order of the expected statuses below.
+WHO = ("anonymous", "other clerk", "clerk", "archivist", "operator")
+# Who they are: the document is sent by A (the archivist's agency) to B (the clerk's); C is another agency.
+LOGINS = {"other clerk": "vanthu.h41", "clerk": "vanthu.h29", "archivist": "luutru.g22", "operator": "vanhanh"}
+LOGIN = 303  # anonymous visitors are sent to the sign-in page
+
+
+def get_matrix(doc: str, disposed: str, hold: int, listed: int) -> list[tuple[str, str, tuple[int, ...]]]:
+    """(route as registered, concrete path, expected status for each of WHO)."""
+    return [
+        ("/", "/", (303, 303, 303, 303, 303)),
+        ("/login", "/login", (200, 303, 303, 303, 303)),
+        ("/logout", "/logout", (200, 200, 200, 200, 200)),
+        ("/inbox", "/inbox", (LOGIN, 200, 200, 200, 200)),
+        ("/outbox", "/outbox", (LOGIN, 200, 200, 200, 200)),
+        ("/documents/{id}", f"/documents/{doc}", (LOGIN, 404, 200, 200, 404)),
+        ("/documents/{id}", f"/documents/{disposed}", (LOGIN, 404, 200, 200, 404)),
+        ("/documents/{id}/attachments/{n}", f"/documents/{doc}/attachments/1", (LOGIN, 404, 200, 200, 404)),
+        ("/documents/{id}/attachments/{n}", f"/documents/{disposed}/attachments/1", (LOGIN, 404, 410, 410, 404)),
+        ("/documents/{id}/edxml", f"/documents/{doc}/edxml", (LOGIN, 404, 200, 200, 404)),
+        ("/documents/{id}/edxml", f"/documents/{disposed}/edxml", (LOGIN, 404, 410, 410, 404)),
+        ("/documents/{id}/receipt", f"/documents/{doc}/receipt", (LOGIN, 404, 200, 200, 404)),
+        ("/registers/{direction}", "/registers/incoming", (LOGIN, 200, 200, 200, 200)),
+        ("/registers/{direction}", "/registers/outgoing", (LOGIN, 200, 200, 200, 200)),
+        ("/registers/{direction}.csv", "/registers/incoming.csv", (LOGIN, 200, 200, 200, 200)),
+        ("/registers/{direction}.csv", "/registers/outgoing.csv", (LOGIN, 200, 200, 200, 200)),
+        ("/reports", "/reports", (LOGIN, 200, 200, 200, 200)),
+        ("/reports.csv", "/reports.csv", (LOGIN, 200, 200, 200, 200)),
+        ("/archive/disposals", "/archive/disposals", (LOGIN, 403, 403, 200, 200)),
+        ("/archive/disposals/{id}", f"/archive/disposals/{listed}", (LOGIN, 403, 403, 200, 200)),
+        ("/archive/disposals/{id}/certificate", f"/archive/disposals/{listed}/certificate",
+         (LOGIN, 403, 403, 200, 200)),
+        ("/archive/due", "/archive/due", (LOGIN, 403, 403, 200, 200)),
+        ("/archive/holds", "/archive/holds", (LOGIN, 403, 403, 200, 200)),
+        ("/admin", "/admin", (LOGIN, 403, 403, 403, 200)),
+        ("/admin/agencies", "/admin/agencies", (LOGIN, 403, 403, 403, 200)),
+        ("/admin/deliveries", "/admin/deliveries", (LOGIN, 403, 403, 403, 200)),
+        ("/static", "/static/axis.css", (200, 200, 200, 200, 200)),
+    ]
+
+
+def post_matrix(listed: int, hold: int) -> list[tuple[str, str, dict[str, str], tuple[int, ...]]]:
+    """(route, concrete path, form fields besides the CSRF token, expected status for each of WHO).
+
+    Forms that would change something for good are posted so that the allowed person gets a
+    harmless refusal (400/409) or a no-op, and everyone else is refused before anything happens.
+    """
+    spare = "000.00.00.G14"
+    return [
+        ("/archive/disposals", "/archive/disposals", {}, (LOGIN, 403, 403, 303, 403)),
+        ("/archive/disposals/{id}/approve", f"/archive/disposals/{listed}/approve", {}, (LOGIN, 403, 403, 409, 403)),
+        ("/archive/disposals/{id}/execute", f"/archive/disposals/{listed}/execute", {}, (LOGIN, 403, 403, 409, 403)),
+        ("/archive/holds", "/archive/holds", {"name": "", "authority": "", "reason": ""},
+         (LOGIN, 403, 403, 400, 403)),
+        ("/archive/holds/{id}/release", f"/archive/holds/{hold}/release", {}, (LOGIN, 403, 403, 303, 403)),
+        ("/admin/agencies", "/admin/agencies", {"code": "bad", "name": ""}, (LOGIN, 403, 403, 403, 400)),
+        ("/admin/agencies/{code}/active", f"/admin/agencies/{spare}/active", {"active": "1"},
+         (LOGIN, 403, 403, 403, 303)),
+        ("/admin/agencies/{code}/token", f"/admin/agencies/{spare}/token", {}, (LOGIN, 403, 403, 403, 200)),
+        ("/admin/agencies/{code}/certificate", f"/admin/agencies/{spare}/certificate", {"certificate": "x"},
+         (LOGIN, 403, 403, 403, 400)),
+        ("/admin/deliveries/resend", "/admin/deliveries/resend", {"reason": "x"}, (LOGIN, 403, 403, 403, 400)),
+        ("/language", "/language", {"lang": "vi", "next": "/inbox"}, (303, 303, 303, 303, 303)),
+        # Last: logging out ends each person's session.
+        ("/logout", "/logout", {}, (303, 303, 303, 303, 303)),
+    ]
+
+
+async def _prepare(world: World) -> dict[str, Any]:
+    """A kept document and a disposed one (A → B), an executed disposal list, a legal hold."""
+    await world.add_user("luutru.g22", A, "archivist")
+    await world.add_user("luutru.hai", A, "archivist")
+    await world.add_user("vanhanh", world.axis.ctx.settings.axis_code, "operator")
+    await world.axis.register("000.00.00.G14")
+    kept = await exchange(world, world.a, [world.b], "Về việc còn lưu")
+    old = await exchange(world, world.a, [world.b], "Về việc năm 2010", promulgation_date=date(2010, 3, 1))
+    ctx = world.axis.ctx
+    schedules = retention.load_schedules(ctx.settings.retention_path)
+    async with ctx.sessions() as session, session.begin():
+        listed = await retention.propose_disposal(session, schedules, by="luutru.g22", today=vn_date(ctx.clock()),
+                                                  now=ctx.clock())
+        assert listed is not None
+        for login in ("luutru.g22", "luutru.hai"):
+            await retention.approve_disposal(session, listed.id, by=login, now=ctx.clock())
+    await retention.execute_disposal(ctx.sessions, ctx.blobs, listed.id, schedules, key=ctx.identity.key,
+                                     certificate=ctx.identity.certificate, now=ctx.clock())
+    async with ctx.sessions() as session, session.begin():
+        hold = await retention.place_hold(session, name="Vụ án", authority="TAND", reason="Chứng cứ",
+                                          by="luutru.g22", now=ctx.clock(), message_ids=[kept["id"]])
+    return {"doc": kept["id"], "disposed": old["id"], "listed": listed.id, "hold": hold.id}
+
+
+def _routes(world: World) -> set[tuple[str, str]]:
+    """(method, route) of everything the UI answers."""
+    out = set()
+    for resource in world.axis.app.router.resources():
+        path = resource.canonical
+        if not is_web_path(path):
+            continue
+        for route in resource:
+            if route.method in ("GET", "POST"):
+                out.add((route.method, path))
+    return out
+
+
+async def test_every_page_and_form_answers_each_kind_of_person_as_expected(world: World, browser_for) -> None:  # type: ignore[no-untyped-def]
+    ids = await _prepare(world)
+    gets = get_matrix(ids["doc"], ids["disposed"], ids["hold"], ids["listed"])
+    posts = post_matrix(ids["listed"], ids["hold"])
+    # The matrix covers every route of the UI, no more and no less.
+    covered = {("GET", route) for route, _, _ in gets} | {("POST", route) for route, _, _, _ in posts} | \
+        {("POST", "/login")}
+    assert covered == _routes(world)
+
+    people = {who: await browser_for(LOGINS.get(who)) for who in WHO}
+    failures: list[str] = []
+    for _, path, expected in gets:
+        for who, want in zip(WHO, expected, strict=True):
+            status, _, r = await people[who].get(path)
+            if status != want:
+                failures.append(f"GET {path} as {who}: {status}, expected {want}")
+            elif status == 303 and want == LOGIN and path not in ("/", "/login"):
+                if URL(r.headers["Location"]).path != "/login":
+                    failures.append(f"GET {path} as {who}: redirected to {r.headers['Location']}")
+    for _, path, fields, expected in posts:
+        for who, want in zip(WHO, expected, strict=True):
+            browser = people[who]
+            token = await browser.csrf("/login" if who == "anonymous" else "/logout")
+            status, _, _ = await browser.post(path, {"csrf_token": token, **fields})
+            if status != want:
+                failures.append(f"POST {path} as {who}: {status}, expected {want}")
+    assert failures == []
+
+
+async def test_sign_in_form_answers_every_kind_of_person(world: World, browser_for) -> None:  # type: ignore[no-untyped-def]
+    """The one form the matrix leaves out: POST /login (its answers depend on the password, not the person)."""
+    await world.add_user("luutru.g22", A, "archivist")
+    await world.add_user("vanhanh", world.axis.ctx.settings.axis_code, "operator")
+    for login in LOGINS.values():
+        anonymous = await browser_for()
+        status, _, r = await anonymous.login(login)
+        assert status == 303 and r.headers["Location"] == "/inbox", login
+    stranger = await browser_for()
+    assert (await stranger.login("khong.ai", "sai-mat-khau-000"))[0] == 401
