@@ -297,5 +297,6 @@ def main() -> None:
 
 
 import axis.commands_exchange  # noqa: E402,F401  (registers send, inbox, fetch, status, ack, trace, demo)
+import axis.bench.command  # noqa: E402,F401  (registers bench)
 import axis.commands_web  # noqa: E402,F401  (registers user add, user list)
 import axis.commands_archive  # noqa: E402,F401  (registers audit, fixity, retention, report, register, jobs)

@@ -1,0 +1,353 @@
+"""`axis bench`: a real server, a separate load process, the figures."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import platform
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import click
+
+from axis.bench import report
+from axis.bench.server import (
+    BenchDatabase,
+    ProcessStats,
+    ServerProcess,
+    drop_database,
+    free_port,
+    provision_database,
+)
+from axis.cli import cli
+
+#: The simulated agencies, by the part each plays.
+ROLES = {
+    "sender": ("000.00.00.G22", "Văn phòng Chính phủ"),
+    "submit_to": ("000.00.00.G14", "Bộ Tài chính"),
+    "roundtrip_to": ("000.00.00.H29", "UBND Thành phố Hồ Chí Minh"),
+    "push_to": ("000.00.00.H41", "UBND tỉnh Nghệ An"),
+    "large_to": ("001.00.10.H47", "UBND huyện Duy Xuyên, tỉnh Quảng Nam"),
+}
+ALL_SCENARIOS = ("submit", "roundtrip", "push", "large")
+DEFAULT_COUNTS = {"submit": 2000, "roundtrip": 1000, "push": 1000}
+
+
+@dataclass(frozen=True)
+class BenchOptions:
+    """What `axis bench` was asked to do."""
+
+    database_url: str | None
+    scenarios: tuple[str, ...]
+    counts: dict[str, int]
+    concurrency: int
+    doc_kb: float
+    large_mb: float
+    verify: bool
+    half_rate: bool
+    scale: int
+    scale_samples: int
+    max_seconds: float
+    workdir: Path | None
+    keep: bool
+    profile: Path | None
+
+
+def _scenarios(value: str) -> tuple[str, ...]:
+    if value.strip().lower() in ("", "none"):
+        return ()
+    names = tuple(dict.fromkeys(v.strip().lower() for v in value.split(",") if v.strip()))
+    unknown = [n for n in names if n not in ALL_SCENARIOS]
+    if unknown:
+        raise click.BadParameter(f"unknown scenario(s) {', '.join(unknown)}; choose from {', '.join(ALL_SCENARIOS)}")
+    return tuple(n for n in ALL_SCENARIOS if n in names)
+
+
+@cli.command("bench")
+@click.option("--json", "as_json", is_flag=True, help="End with one line of JSON holding the figures.")
+@click.option("--database-url",
+              help="PostgreSQL server URL, e.g. postgresql+asyncpg://postgres@127.0.0.1:5432/postgres (a fresh "
+                   "database is created there and dropped); default: a fresh SQLite file.")
+@click.option("--scenarios", "scenario_list", default=",".join(ALL_SCENARIOS), show_default=True,
+              help="Comma-separated: submit, roundtrip, push, large (or 'none' with --scale).")
+@click.option("--count", type=click.IntRange(min=1),
+              help="Messages per scenario (default: 2000 submits, 1000 round trips, 1000 pushes).")
+@click.option("--concurrency", type=click.IntRange(min=1), default=16, show_default=True,
+              help="Requests (or round trips) in flight.")
+@click.option("--doc-kb", type=click.FloatRange(min=0), default=3.0, show_default=True,
+              help="Attachment size of each document, KB (the signed envelope adds about 5.5 KB).")
+@click.option("--large-mb", type=click.FloatRange(min=0.001), default=100.0, show_default=True,
+              help="Attachment size of the large scenario's document, MB.")
+@click.option("--max-seconds", type=click.FloatRange(min=1), default=40.0, show_default=True,
+              help="Each scenario starts no new message after this long (keeps a run on a slow server bounded).")
+@click.option("--verify/--no-verify", default=True, show_default=True,
+              help="Recipients check each fetched or pushed document's XML signature (else only its digest).")
+@click.option("--half-rate/--no-half-rate", default=True, show_default=True,
+              help="After the submit maximum, measure latency in an open loop at half that rate.")
+@click.option("--scale", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Fill the archive with this many synthetic messages, then time inbox, trace, outbox, report.")
+@click.option("--scale-samples", type=click.IntRange(min=1), default=50, show_default=True,
+              help="Requests timed per query at scale.")
+@click.option("--workdir", type=click.Path(file_okay=False, path_type=Path),
+              help="Where the server's AXIS_HOME, keys and logs go (default: a temporary directory).")
+@click.option("--keep", is_flag=True, help="Keep the work directory (and a PostgreSQL database the bench created).")
+@click.option("--profile", type=click.Path(dir_okay=False, path_type=Path),
+              help="Sample the server with py-spy during the scenarios into this file (.svg flame graph, "
+                   ".json speedscope, anything else collapsed stacks).")
+def bench(as_json: bool, database_url: str | None, scenario_list: str, count: int | None, concurrency: int,
+          doc_kb: float, large_mb: float, max_seconds: float, verify: bool, half_rate: bool, scale: int,
+          scale_samples: int, workdir: Path | None, keep: bool, profile: Path | None) -> None:
+    """Built-in load benchmark: a real `axis serve`, driven over loopback HTTP from another process."""
+    counts = {k: count or v for k, v in DEFAULT_COUNTS.items()}
+    options = BenchOptions(database_url, _scenarios(scenario_list), counts, concurrency, doc_kb, large_mb, verify,
+                           half_rate, scale, scale_samples, max_seconds, workdir, keep, profile)
+    if not options.scenarios and not scale:
+        raise click.UsageError("nothing to do: give --scenarios or --scale")
+    try:
+        result = run_bench(options)
+    except BenchFailed as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(report.render_text(result))
+    if as_json:
+        click.echo(json.dumps(result, ensure_ascii=False, separators=(",", ":")))
+
+
+class BenchFailed(Exception):
+    """The benchmark could not run (server did not start, load process crashed)."""
+
+
+def _say(message: str) -> None:
+    click.echo(f"[bench] {message}", err=True)
+
+
+def machine() -> str:
+    """CPU count and model, memory, Python version."""
+    model = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+        mem_kb = next(int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()
+                      if line.startswith("MemTotal"))
+    except (OSError, StopIteration):
+        mem_kb = 0
+    return (f"{os.cpu_count()} CPU {model or platform.machine()}, {mem_kb / 2**20:.0f} GB RAM, "
+            f"Python {platform.python_version()}, {platform.system()} {platform.release()}")
+
+
+async def _database_version(url: str) -> str:
+    from storage.db import create_engine
+    from sqlalchemy import text
+
+    engine = create_engine(url)
+    try:
+        async with engine.connect() as conn:
+            if url.startswith("sqlite"):
+                return "SQLite " + str((await conn.execute(text("select sqlite_version()"))).scalar_one())
+            return "PostgreSQL " + str((await conn.execute(text("show server_version"))).scalar_one()).split()[0]
+    finally:
+        await engine.dispose()
+
+
+def _identities(agents_dir: Path) -> dict[str, dict[str, str]]:
+    """A development CA and one key and certificate per simulated agency, written as PEM files."""
+    from signing.keys import DevelopmentCA, save_identity
+
+    ca = DevelopmentCA.create(common_name="Axis Bench CA")
+    out = {}
+    for role, (code, name) in ROLES.items():
+        key_path, cert_path = save_identity(agents_dir, code, ca.issue(name, organ_id=code, kind="rsa"))
+        out[role] = {"code": code, "name": name, "key": str(key_path), "cert": str(cert_path)}
+    return out
+
+
+async def _register(url: str, parties: dict[str, dict[str, str]], receiver_port: int) -> dict[str, int]:
+    """Register the simulated agencies with their certificates; tokens go into ``parties``."""
+    from storage.db import create_engine, session_factory
+    from storage.registry import register_agency
+
+    engine = create_engine(url)
+    ids = {}
+    try:
+        async with session_factory(engine)() as session, session.begin():
+            for role, p in parties.items():
+                endpoint = f"http://127.0.0.1:{receiver_port}/edxml" if role == "push_to" else None
+                reg = await register_agency(session, p["code"], p["name"],
+                                            certificate=Path(p["cert"]).read_bytes(), endpoint_url=endpoint,
+                                            actor="bench")
+                p["token"] = reg.token
+                ids[role] = reg.agency.id
+    finally:
+        await engine.dispose()
+    return ids
+
+
+def _start_profiler(pid: int, out: Path) -> subprocess.Popen[bytes] | None:
+    spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+    if not Path(spy).exists():
+        _say("py-spy not found (pip install py-spy): no profile")
+        return None
+    fmt = {".svg": "flamegraph", ".json": "speedscope"}.get(out.suffix, "raw")
+    _say(f"profiling the server with py-spy into {out}")
+    return subprocess.Popen([spy, "record", "--pid", str(pid), "--rate", "100", "--format", fmt, "-o", str(out)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def _stop_profiler(proc: subprocess.Popen[bytes] | None) -> None:
+    if proc is None or proc.poll() is not None:
+        return
+    proc.send_signal(signal.SIGINT)  # py-spy writes its output on SIGINT
+    try:
+        proc.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+def run_bench(options: BenchOptions) -> dict[str, Any]:
+    """Set up database, agencies and server; run the load process and the scale phase; tear down."""
+    started = time.perf_counter()
+    workdir = options.workdir or Path(tempfile.mkdtemp(prefix="axis-bench-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    home = workdir / "home"
+    home.mkdir(exist_ok=True)
+    db: BenchDatabase | None = None
+    server: ServerProcess | None = None
+    notes: list[str] = []
+    try:
+        db = asyncio.run(provision_database(options.database_url, home))
+        from storage.migrate import upgrade
+
+        upgrade(db.url)
+        db_version = asyncio.run(_database_version(db.url))
+        _say(f"fresh {db_version} database" + (f" {db.created}" if db.created else ""))
+        parties = _identities(workdir / "agents")
+        receiver_port = free_port()
+        agency_ids = asyncio.run(_register(db.url, parties, receiver_port))
+        server = ServerProcess(home, db.url, workdir / "server.log")
+        server.start()
+        server.wait_ready()
+        _say(f"axis serve pid {server.pid} on {server.url}")
+        result: dict[str, Any] = {"scenarios": {}}
+        if options.scenarios:
+            result = _run_load(options, workdir, server, db, parties, receiver_port)
+            notes += result.pop("notes", [])
+        scale_result = None
+        if options.scale:
+            scale_result = _run_scale(options, server, db, parties, agency_ids)
+        stats = ProcessStats(server.pid).sample() if server.alive() else None
+        exit_code = server.stop()
+        tracebacks = server.log_path.read_text(errors="replace").count("Traceback")
+        if tracebacks:
+            notes.append(f"the server logged {tracebacks} traceback(s); see {server.log_path}"
+                         + ("" if options.keep else " (use --keep to keep it)"))
+        if exit_code not in (0, -signal.SIGTERM, None):
+            notes.append(f"the server exited with {exit_code}")
+        out: dict[str, Any] = report.headline(result["scenarios"])
+        out.update({
+            "database": db_version,
+            "concurrency": options.concurrency,
+            "machine": machine(),
+            "verify": options.verify,
+            "scenarios": result["scenarios"],
+            "presign_s": result.get("presign_s"),
+            "server_total_cpu_s": round(stats.cpu_seconds, 2) if stats else None,
+            "server_peak_rss_mb_run": round(stats.peak_rss_mb, 1) if stats else None,
+            "elapsed_s": round(time.perf_counter() - started, 1),
+            "notes": notes,
+        })
+        if scale_result is not None:
+            out["scale"] = scale_result
+        out["targets"] = report.targets(out)
+        return out
+    except (RuntimeError, OSError) as exc:
+        raise BenchFailed(str(exc)) from exc
+    finally:
+        if server is not None:
+            server.stop()
+        if db is not None and not options.keep:
+            asyncio.run(drop_database(db))
+        if not options.keep and options.workdir is None:
+            shutil.rmtree(workdir, ignore_errors=True)
+        elif options.keep:
+            _say(f"kept {workdir}" + (f" and database {db.created}" if db and db.created else ""))
+
+
+def _run_load(options: BenchOptions, workdir: Path, server: ServerProcess, db: BenchDatabase,
+              parties: dict[str, dict[str, str]], receiver_port: int) -> dict[str, Any]:
+    """Run `python -m axis.bench.load` and read its figures."""
+    spec = {
+        "server_url": server.url,
+        "server_pid": server.pid,
+        "database_name": _database_name(db),
+        "receiver_port": receiver_port,
+        "workdir": str(workdir),
+        "parties": parties,
+        "scenarios": list(options.scenarios),
+        "counts": options.counts,
+        "concurrency": options.concurrency,
+        "doc_kb": options.doc_kb,
+        "large_mb": options.large_mb,
+        "verify": options.verify,
+        "half_rate": options.half_rate,
+        "max_seconds": options.max_seconds,
+    }
+    spec_path, result_path = workdir / "spec.json", workdir / "result.json"
+    spec_path.write_text(json.dumps(spec, ensure_ascii=False))
+    profiler = None
+    load = subprocess.Popen([sys.executable, "-m", "axis.bench.load", str(spec_path), str(result_path)],
+                            stdin=subprocess.DEVNULL)
+    try:
+        if options.profile:
+            # Attach once signing is over, so the profile holds the scenarios only.
+            while load.poll() is None and not _signed(workdir, server):
+                time.sleep(0.2)
+            profiler = _start_profiler(server.pid, options.profile)
+        code = load.wait()
+    finally:
+        if load.poll() is None:
+            load.terminate()
+            load.wait(timeout=30)
+        _stop_profiler(profiler)
+    if code != 0 or not result_path.exists():
+        raise BenchFailed(f"the load process exited with {code}; server log tail:\n{server.log_tail()}")
+    return json.loads(result_path.read_text())
+
+
+def _database_name(db: BenchDatabase) -> str | None:
+    """The PostgreSQL database name (its backends' CPU is measured), None on SQLite."""
+    if db.backend != "postgresql":
+        return None
+    from sqlalchemy.engine import make_url
+
+    return make_url(db.url).database
+
+
+def _signed(workdir: Path, server: ServerProcess) -> bool:
+    # The load process starts timing with the first request after signing; the server log tells.
+    try:
+        return "/api/v1/documents" in server.log_path.read_text(errors="replace")[-20000:]
+    except OSError:
+        return False
+
+
+def _run_scale(options: BenchOptions, server: ServerProcess, db: BenchDatabase, parties: dict[str, dict[str, str]],
+               agency_ids: dict[str, int]) -> dict[str, Any]:
+    from axis.bench import scale
+
+    queried = agency_ids["roundtrip_to"]
+    _say(f"scale: loading {options.scale:,} synthetic messages")
+    data = asyncio.run(scale.bulk_load(db.url, options.scale, queried))
+    _say(f"scale: {data.messages:,} messages in {data.load_s} s; timing queries")
+    queries = asyncio.run(scale.measure(server.url, parties["roundtrip_to"]["token"], db.url, queried, data,
+                                        options.scale_samples))
+    waiting = asyncio.run(scale.waiting_count(db.url, queried))
+    return scale.summary(data, queries, waiting)
