@@ -45,10 +45,15 @@ def cli(ctx: click.Context) -> None:
 @cli.command()
 @click.option("--host", help="Listen address (default from settings).")
 @click.option("--port", type=int, help="Listen port (default from settings).")
+@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Processes sharing the port. Database claims and job leases keep them from doing "
+                   "the same work, exactly as with several nodes.")
+@click.option("--reuse-port", is_flag=True, hidden=True)
 @click.pass_context
-def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
+def serve(ctx: click.Context, host: str | None, port: int | None, workers: int, reuse_port: bool) -> None:
     """Run the API, the web UI, the delivery workers and the scheduler."""
     import logging
+    import subprocess
 
     from aiohttp import web
 
@@ -60,8 +65,24 @@ def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
     prepare_home(settings)
     host = host or settings.host
     port = port or settings.port
-    click.echo(f"axis serving on http://{host}:{port} (database {_redact(settings.resolved_database_url)})")
-    web.run_app(create_app(settings), host=host, port=port, access_log=None, print=None)
+    # One Python process uses one core; more processes on one port (SO_REUSEPORT, the
+    # kernel spreads connections) use the others.
+    children = [
+        subprocess.Popen([sys.executable, "-c", "from axis.cli import main; main()", "serve", "--host", host,
+                          "--port", str(port), "--reuse-port"])
+        for _ in range(workers - 1)
+    ]
+    if not reuse_port:
+        click.echo(f"axis serving on http://{host}:{port} with {workers} process(es) "
+                   f"(database {_redact(settings.resolved_database_url)})")
+    try:
+        web.run_app(create_app(settings), host=host, port=port, access_log=None, print=None,
+                    reuse_port=reuse_port or workers > 1)
+    finally:
+        for child in children:
+            child.terminate()
+        for child in children:
+            child.wait(timeout=30)
 
 
 # --- database ---------------------------------------------------------------

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -51,13 +51,15 @@ async def inbox(
             Delivery.mode == DeliveryMode.PULL.value,
             Delivery.state.in_(WAITING),
         )
-        .order_by(Message.id)
+        # Ordered and paged on the delivery's own column so ix_deliveries_waiting serves
+        # the page directly instead of sorting every waiting item.
+        .order_by(Delivery.message_id)
         .limit(limit + 1)
     )
     if kind:
         query = query.where(Message.kind == kind)
     if cursor:
-        query = query.where(Message.id > cursor)
+        query = query.where(Delivery.message_id > cursor)
     async with ctx.sessions() as session:
         rows = (await session.execute(query)).all()
     more = len(rows) > limit
@@ -153,13 +155,16 @@ async def trace(ctx: AxisContext, caller: Agency, message_id: str) -> dict[str, 
                 .order_by(Delivery.id)
             )
         ).all()
+        related = (
+            await session.execute(select(Message.id).where(Message.response_for_id == message.id))
+        ).scalars().all()
         events = (
             await session.execute(
                 select(StatusEvent, Agency.code)
                 .join(Agency, Agency.id == StatusEvent.agency_id)
-                .where(or_(StatusEvent.document_message_id == message.id,
-                           and_(StatusEvent.document_message_id.in_(
-                               select(Message.id).where(Message.response_for_id == message.id)))))
+                # The document and the revokes/updates answering it: a short id list, so
+                # each lookup uses ix_statuses_document instead of scanning every status.
+                .where(StatusEvent.document_message_id.in_([message.id, *related]))
                 .order_by(StatusEvent.id)
             )
         ).all()

@@ -55,10 +55,13 @@ def _sha256(raw: bytes) -> str:
     return hashlib.sha256(raw).hexdigest()
 
 
-async def _verify(ctx: AxisContext, from_code: str, root: etree._Element) -> VerifiedEnvelope:
+async def _verify(ctx: AxisContext, caller: Agency, from_code: str, root: etree._Element) -> VerifiedEnvelope:
     """Check the signature against the certificate registered for ``from_code``."""
-    async with ctx.sessions() as session:
-        author = await agency_by_code(session, from_code)
+    if from_code == caller.code:
+        author: Agency | None = caller  # the usual case: no second lookup
+    else:
+        async with ctx.sessions() as session:
+            author = await agency_by_code(session, from_code)
     pinned = []
     if author is not None and author.certificate_pem:
         pinned.append(load_certificate(author.certificate_pem.encode()))
@@ -96,6 +99,12 @@ async def reply_for(session: AsyncSession, message: Message) -> dict[str, Any]:
             .order_by(Delivery.id)
         )
     ).scalars().all()
+    return reply_body(message, codes)
+
+
+def reply_body(message: Message, recipient_codes: Sequence[str]) -> dict[str, Any]:
+    """The 202 body: what was stored, for whom (all queued at acceptance), and the receipt."""
+    codes = recipient_codes
     body: dict[str, Any] = {
         "id": message.id,
         "kind": message.kind,
@@ -147,7 +156,7 @@ async def submit_document(ctx: AxisContext, caller: Agency, raw: bytes) -> Submi
     unverified = message_from_tree(root)  # structure first: a broken envelope is a Validation error
     if not isinstance(unverified, DocumentMessage):
         raise ValidationProblem("this is a status message: post it to /api/v1/statuses", field="StatusCode")
-    verified = await _verify(ctx, unverified.from_.organ_id, root)
+    verified = await _verify(ctx, caller, unverified.from_.organ_id, root)
     doc = document_from_tree(verified.root)  # from here on only what the signature covers
     if doc.from_.organ_id != caller.code:
         raise SenderMismatchProblem(
@@ -188,7 +197,7 @@ async def submit_document(ctx: AxisContext, caller: Agency, raw: bytes) -> Submi
         receipt_xml=receipt,
     )
     return await _commit(
-        ctx, caller, message, _deliveries(message_id, recipients, now), None,
+        ctx, caller, message, _deliveries(message_id, recipients, now), None, recipient_codes=codes,
         audit={"document_id": doc.document_id, "sha256": sha256, "recipients": codes,
                "business_type": int(doc.business_type)},
     )
@@ -248,6 +257,7 @@ async def _commit(
     status: StatusEvent | None,
     *,
     audit: dict[str, Any],
+    recipient_codes: Sequence[str],
     apply: Callable[[AsyncSession], Awaitable[None]] | None = None,
 ) -> Submission:
     """Write the message, its deliveries and audit entries in one transaction."""
@@ -272,8 +282,8 @@ async def _commit(
                 if existing is not None:
                     return Submission(False, await reply_for(again, existing))
             raise DuplicateProblem(f"{message.document_id} was already sent with different bytes") from None
-        body = await reply_for(session, message)
-    return Submission(True, body)
+    # Deliveries were added in recipient order, so this is what reply_for would read back.
+    return Submission(True, reply_body(message, recipient_codes))
 
 
 async def submit_status(ctx: AxisContext, caller: Agency, raw: bytes) -> Submission:
@@ -282,7 +292,7 @@ async def submit_status(ctx: AxisContext, caller: Agency, raw: bytes) -> Submiss
     unverified = message_from_tree(root)
     if not isinstance(unverified, StatusMessage):
         raise ValidationProblem("this is a document: post it to /api/v1/documents", field="StatusCode")
-    verified = await _verify(ctx, unverified.from_.organ_id, root)
+    verified = await _verify(ctx, caller, unverified.from_.organ_id, root)
     st = status_from_tree(verified.root)
     if st.from_.organ_id != caller.code:
         raise SenderMismatchProblem(
@@ -327,7 +337,8 @@ async def submit_status(ctx: AxisContext, caller: Agency, raw: bytes) -> Submiss
         await _apply_status(session, st.status_code, doc, own_delivery, message_id, now)
 
     return await _commit(
-        ctx, caller, message, _deliveries(message_id, counterparts, now), event, apply=apply,
+        ctx, caller, message, _deliveries(message_id, counterparts, now), event, recipient_codes=codes,
+        apply=apply,
         audit={"document_message_id": doc.id, "status_code": str(st.status_code), "to": codes},
     )
 

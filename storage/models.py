@@ -117,7 +117,7 @@ class Message(Base):
     __table_args__ = (
         UniqueConstraint("sender_id", "sha256", name="uq_messages_sender_sha256"),
         Index("ix_messages_sender_document", "sender_id", "document_id"),
-        Index("ix_messages_sender_received", "sender_id", "received_at"),
+        Index("ix_messages_sender_received", "sender_id", "kind", "received_at"),
         Index("ix_messages_received_at", "received_at"),
         Index("ix_messages_response_for", "response_for_id"),
         # A sender's DocumentId names one new document; revokes and updates refer to it.
@@ -167,6 +167,14 @@ class Delivery(Base):
         UniqueConstraint("message_id", "recipient_id", name="uq_deliveries_message_recipient"),
         Index("ix_deliveries_due", "state", "next_attempt_at"),
         Index("ix_deliveries_inbox", "recipient_id", "state", "message_id"),
+        # The pull inbox: only waiting items, already in page order.
+        Index(
+            "ix_deliveries_waiting",
+            "recipient_id",
+            "message_id",
+            postgresql_where=text("state IN ('queued', 'retrieved') AND mode = 'pull'"),
+            sqlite_where=text("state IN ('queued', 'retrieved') AND mode = 'pull'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)

@@ -154,7 +154,7 @@ def upgrade() -> None:
     op.create_index('ix_messages_received_at', 'messages', ['received_at'], unique=False)
     op.create_index('ix_messages_response_for', 'messages', ['response_for_id'], unique=False)
     op.create_index('ix_messages_sender_document', 'messages', ['sender_id', 'document_id'], unique=False)
-    op.create_index('ix_messages_sender_received', 'messages', ['sender_id', 'received_at'], unique=False)
+    op.create_index('ix_messages_sender_received', 'messages', ['sender_id', 'kind', 'received_at'], unique=False)
     op.create_index('uq_messages_new_document', 'messages', ['sender_id', 'document_id'], unique=True, postgresql_where=sa.text("kind = 'edoc' AND business_type = 0"), sqlite_where=sa.text("kind = 'edoc' AND business_type = 0"))
 
     op.create_table('monthly_stats',
@@ -212,6 +212,11 @@ def upgrade() -> None:
     )
     op.create_index('ix_deliveries_due', 'deliveries', ['state', 'next_attempt_at'], unique=False)
     op.create_index('ix_deliveries_inbox', 'deliveries', ['recipient_id', 'state', 'message_id'], unique=False)
+    op.create_index(
+        'ix_deliveries_waiting', 'deliveries', ['recipient_id', 'message_id'], unique=False,
+        postgresql_where=sa.text("state IN ('queued', 'retrieved') AND mode = 'pull'"),
+        sqlite_where=sa.text("state IN ('queued', 'retrieved') AND mode = 'pull'"),
+    )
 
     op.create_table('disposal_approvals',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -311,6 +316,7 @@ def downgrade() -> None:
     op.drop_table('legal_hold_items')
     op.drop_table('disposal_items')
     op.drop_table('disposal_approvals')
+    op.drop_index('ix_deliveries_waiting', table_name='deliveries')
     op.drop_index('ix_deliveries_inbox', table_name='deliveries')
     op.drop_index('ix_deliveries_due', table_name='deliveries')
 
