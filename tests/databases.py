@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import asyncpg
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 
 #: Set to a PostgreSQL server URL (e.g. postgresql+asyncpg://postgres@127.0.0.1:5432/postgres)
 #: to run the suite against PostgreSQL; unset means SQLite.
@@ -28,22 +28,8 @@ async def fresh_database(tmp_dir: Path) -> AsyncIterator[str]:
     if not server:
         yield f"sqlite+aiosqlite:///{tmp_dir / ('axis-' + secrets.token_hex(4) + '.db')}"
         return
-    url = make_url(server)
-    name = f"axis_test_{secrets.token_hex(6)}"
-    admin_dsn = url.set(drivername="postgresql").render_as_string(hide_password=False)
-    conn = await asyncpg.connect(admin_dsn)
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    try:
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        conn = await asyncpg.connect(admin_dsn)
-        try:
-            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await conn.close()
+    async with _postgres_database(make_url(server)) as url:
+        yield url
 
 
 class DatabaseTemplate:
@@ -63,18 +49,25 @@ class DatabaseTemplate:
             yield f"sqlite+aiosqlite:///{target}"
             return
         url = make_url(self.url)
-        name = f"axis_test_{secrets.token_hex(6)}"
-        admin_dsn = url.set(drivername="postgresql", database="postgres").render_as_string(hide_password=False)
-        conn = await asyncpg.connect(admin_dsn)
-        try:
-            await conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{url.database}"')
-        finally:
-            await conn.close()
-        try:
-            yield url.set(database=name).render_as_string(hide_password=False)
-        finally:
-            conn = await asyncpg.connect(admin_dsn)
-            try:
-                await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            finally:
-                await conn.close()
+        async with _postgres_database(url.set(database="postgres"), template=url.database) as clone:
+            yield clone
+
+
+async def _admin(admin_dsn: str, sql: str) -> None:
+    conn = await asyncpg.connect(admin_dsn)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+@contextlib.asynccontextmanager
+async def _postgres_database(server: URL, template: str | None = None) -> AsyncIterator[str]:
+    """Create a uniquely named database on ``server`` (optionally from a template); drop it after."""
+    name = f"axis_test_{secrets.token_hex(6)}"
+    admin_dsn = server.set(drivername="postgresql").render_as_string(hide_password=False)
+    await _admin(admin_dsn, f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
+    try:
+        yield server.set(database=name).render_as_string(hide_password=False)
+    finally:
+        await _admin(admin_dsn, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
