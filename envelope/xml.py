@@ -12,7 +12,8 @@ DEFAULT_MAX_SIZE = 200 * 1024 * 1024
 MAX_DEPTH = 64
 
 
-def _parser() -> etree.XMLParser:
+def safe_parser() -> etree.XMLParser:
+    """A fresh parser with no DTD, no entities, no network (lxml parsers are not thread-safe)."""
     # huge_tree lifts libxml2's 10 MB text-node cap that base64 attachments
     # exceed; the protections it relaxes are covered by refusing DTDs (so no
     # entity can be declared) and by our own depth check.
@@ -37,7 +38,7 @@ def parse_xml(data: bytes, *, max_size: int = DEFAULT_MAX_SIZE) -> etree._Elemen
     if b"<!DOCTYPE" in head.upper() or b"<!ENTITY" in head.upper():
         raise MalformedXml("DTDs and entity declarations are not allowed")
     try:
-        root = etree.fromstring(bytes(data), _parser())
+        root = etree.fromstring(bytes(data), safe_parser())
     except etree.XMLSyntaxError as exc:
         raise MalformedXml(f"not well-formed XML: {exc}") from None
     docinfo = root.getroottree().docinfo

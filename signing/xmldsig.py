@@ -29,6 +29,7 @@ from signxml.signer import XMLSigner
 from signxml.verifier import SignatureConfiguration, VerifyResult, XMLVerifier
 
 from envelope.namespaces import DS_NS
+from envelope.xml import safe_parser
 from signing.errors import (
     AlgorithmRefused,
     CertificateExpired,
@@ -91,20 +92,12 @@ def short_name(algorithm: SignatureMethod | DigestAlgorithm) -> str:
 
 
 def xml_parser() -> etree.XMLParser:
-    """Return a parser as safe as envelope.xml's, for signxml's internal re-parsing."""
-    # signxml copies the tree by serialising and re-parsing it; its default
-    # parser lacks huge_tree and would choke on base64 attachments above
-    # 10 MB. No DTD is loaded and no entity resolved, so huge_tree is safe.
-    # A fresh parser per call because lxml parsers are not thread-safe.
-    return etree.XMLParser(
-        resolve_entities=False,
-        no_network=True,
-        load_dtd=False,
-        dtd_validation=False,
-        huge_tree=True,
-        remove_blank_text=False,
-        collect_ids=False,
-    )
+    """The parser signxml re-parses with: envelope.xml's safe one, which keeps huge_tree.
+
+    signxml copies the tree by serialising and re-parsing it; its default parser
+    lacks huge_tree and would choke on base64 attachments above 10 MB.
+    """
+    return safe_parser()
 
 
 def find_signatures(root: etree._Element) -> list[etree._Element]:

@@ -6,7 +6,6 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -19,19 +18,13 @@ from typing import Any
 
 import pytest
 
+from axis.bench.server import free_port
 from storage.migrate import upgrade
 from tests.databases import fresh_database
 
 AXIS = Path(sys.executable).with_name("axis")
 #: Seconds one CLI call may take.
 CALL_TIMEOUT = 90
-
-
-def free_port() -> int:
-    """A loopback TCP port nobody listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass

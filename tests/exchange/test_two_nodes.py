@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -27,6 +26,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
+from axis.bench.server import free_port
 from axis.client import AxisClient
 from axis.identity import KeyFiles
 from axis.receiver import PATH, PushReceiver
@@ -64,12 +64,6 @@ async def postgres_server() -> str:
                     f"is not reachable ({type(exc).__name__}: {exc})")
     await conn.close()
     return DEFAULT_POSTGRES
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class Node:

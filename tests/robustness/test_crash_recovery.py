@@ -26,7 +26,6 @@ import json
 import os
 import random
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -42,6 +41,7 @@ from aiohttp.test_utils import TestServer
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
+from axis.bench.server import free_port
 from axis.receiver import PATH, PushReceiver
 from envelope.codes import StatusCode
 from signing.keys import DevelopmentCA, IssuedIdentity, certificate_pem
@@ -58,12 +58,6 @@ DEFAULT_POSTGRES = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 TRANSIENT = (aiohttp.ClientError, asyncio.TimeoutError, ConnectionError)
 #: One submission in this many is abandoned when an attempt dies in flight (its DMS died too).
 ABANDON_EVERY = 3
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class AxisProcess:
