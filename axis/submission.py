@@ -150,20 +150,30 @@ def _deliveries(message_id: str, recipients: Sequence[Agency], now: datetime) ->
     ]
 
 
-async def submit_document(ctx: AxisContext, caller: Agency, raw: bytes) -> Submission:
-    """Check a signed edXML document from ``caller``, store it, route it to every recipient."""
+async def _signed_message(ctx: AxisContext, caller: Agency, raw: bytes,
+                          kind: type[DocumentMessage] | type[StatusMessage]) -> tuple[Any, str]:
+    """Parse, verify and read the signed message ``caller`` posted; return it and the body's SHA-256."""
     root = parse_xml(raw, max_size=ctx.settings.max_message_bytes)
     unverified = message_from_tree(root)  # structure first: a broken envelope is a Validation error
-    if not isinstance(unverified, DocumentMessage):
-        raise ValidationProblem("this is a status message: post it to /api/v1/statuses", field="StatusCode")
+    if not isinstance(unverified, kind):
+        if kind is DocumentMessage:
+            raise ValidationProblem("this is a status message: post it to /api/v1/statuses", field="StatusCode")
+        raise ValidationProblem("this is a document: post it to /api/v1/documents", field="StatusCode")
     verified = await _verify(ctx, caller, unverified.from_.organ_id, root)
-    doc = document_from_tree(verified.root)  # from here on only what the signature covers
-    if doc.from_.organ_id != caller.code:
+    # From here on only what the signature covers.
+    msg = document_from_tree(verified.root) if kind is DocumentMessage else status_from_tree(verified.root)
+    if msg.from_.organ_id != caller.code:
         raise SenderMismatchProblem(
-            f"From is {doc.from_.organ_id} but the token belongs to {caller.code}", field="MessageHeader/From/OrganId"
+            f"From is {msg.from_.organ_id} but the token belongs to {caller.code}", field="MessageHeader/From/OrganId"
         )
+    return msg, _sha256(raw)
+
+
+async def submit_document(ctx: AxisContext, caller: Agency, raw: bytes) -> Submission:
+    """Check a signed edXML document from ``caller``, store it, route it to every recipient."""
+    doc: DocumentMessage
+    doc, sha256 = await _signed_message(ctx, caller, raw, DocumentMessage)
     codes = list(dict.fromkeys(doc.recipient_codes))
-    sha256 = _sha256(raw)
 
     async with ctx.sessions() as session:
         # A repeat first: its answer stands even if a recipient was disabled since.
@@ -288,17 +298,8 @@ async def _commit(
 
 async def submit_status(ctx: AxisContext, caller: Agency, raw: bytes) -> Submission:
     """Check a signed edXML status from ``caller`` about a document it sent or received."""
-    root = parse_xml(raw, max_size=ctx.settings.max_message_bytes)
-    unverified = message_from_tree(root)
-    if not isinstance(unverified, StatusMessage):
-        raise ValidationProblem("this is a document: post it to /api/v1/documents", field="StatusCode")
-    verified = await _verify(ctx, caller, unverified.from_.organ_id, root)
-    st = status_from_tree(verified.root)
-    if st.from_.organ_id != caller.code:
-        raise SenderMismatchProblem(
-            f"From is {st.from_.organ_id} but the token belongs to {caller.code}", field="MessageHeader/From/OrganId"
-        )
-    sha256 = _sha256(raw)
+    st: StatusMessage
+    st, sha256 = await _signed_message(ctx, caller, raw, StatusMessage)
     async with ctx.sessions() as session:
         if (existing := await _same_bytes(session, caller, sha256)) is not None:
             return Submission(False, await reply_for(session, existing))

@@ -28,6 +28,8 @@ from envelope.model import (
 from envelope.namespaces import EDXML_NS, q
 from envelope.text import nfc
 from envelope.validation import validate_document, validate_status
+
+_EDXML_PREFIX = q("")
 from envelope.xml import DEFAULT_MAX_SIZE, parse_xml
 
 _Element = etree._Element
@@ -134,31 +136,38 @@ def status_from_tree(root: _Element) -> StatusMessage:
 class _Node:
     """An edXML element with its field path, answering lookups by local name in EDXML_NS."""
 
-    __slots__ = ("el", "path")
+    __slots__ = ("el", "path", "_index", "_foreign")
 
     def __init__(self, el: _Element, path: str) -> None:
         self.el = el
         self.path = path
+        self._index: dict[str, list[_Element]] | None = None
+        self._foreign: dict[str, str | None] = {}
 
     def sub(self, name: str) -> str:
         """Field path of child ``name``."""
         return f"{self.path}/{name}" if self.path else name
 
     def _children(self, name: str) -> list[_Element]:
-        found = []
-        for child in self.el:
-            if not isinstance(child.tag, str):
-                continue  # comments and processing instructions
-            if child.tag == q(name):
-                found.append(child)
-            elif child.tag.rpartition("}")[2] == name:
-                # An edXML name in another namespace is a sender's bug, not an extension.
-                ns = child.tag.rpartition("}")[0].lstrip("{") or None
-                raise InvalidEnvelope(
-                    f"{name} is in namespace {ns!r}, expected {EDXML_NS!r}",
-                    field=self.sub(name),
-                )
-        return found
+        # One pass over the children per node, not one per lookup: envelopes have many fields.
+        if self._index is None:
+            self._index = {}
+            for child in self.el:
+                tag = child.tag
+                if not isinstance(tag, str):
+                    continue  # comments and processing instructions
+                if tag.startswith(_EDXML_PREFIX):
+                    self._index.setdefault(tag[len(_EDXML_PREFIX):], []).append(child)
+                else:
+                    ns, _, local = tag.rpartition("}")
+                    self._foreign.setdefault(local, ns.lstrip("{") or None)
+        if name in self._foreign:
+            # An edXML name in another namespace is a sender's bug, not an extension.
+            raise InvalidEnvelope(
+                f"{name} is in namespace {self._foreign[name]!r}, expected {EDXML_NS!r}",
+                field=self.sub(name),
+            )
+        return self._index.get(name, [])
 
     def opt(self, name: str) -> _Node | None:
         """The child called ``name``, None if absent; duplicates are an error."""
