@@ -16,6 +16,7 @@ from sqlalchemy.exc import TimeoutError as SqlTimeoutError
 from axis.api import routes as api_routes
 from axis.archive_api import routes as archive_routes
 from axis.delivery import delivery_worker_ctx
+from axis.sealer import sealer_ctx
 from axis.scheduler import scheduler_ctx
 from axis.auth import AGENCY_KEY
 from axis.appkeys import CONTEXT, METRICS, PUSH_WAKEUP, SETTINGS
@@ -163,6 +164,7 @@ def create_app(settings: Settings, *, clock: Clock = system_clock, workers: bool
         await ctx.engine.dispose()
 
     app.cleanup_ctx.append(context_ctx)
+    app.cleanup_ctx.append(sealer_ctx)
     if workers:
         app.cleanup_ctx.append(delivery_worker_ctx)
         app.cleanup_ctx.append(scheduler_ctx)

@@ -20,6 +20,7 @@ from axis.auth import authenticate
 from axis.problems import NotFoundProblem, ValidationProblem
 from storage.archive.calendar import parse_month
 from storage.archive.registers import DIRECTIONS, register_columns, register_rows
+from storage.archive.sealing import seal_now
 from storage.archive.reports import COLUMNS, monthly_report
 
 routes = web.RouteTableDef()
@@ -79,6 +80,7 @@ async def get_register(request: web.Request) -> web.Response:
     if not (raw_year.isascii() and raw_year.isdigit() and len(raw_year) == 4):
         raise ValidationProblem("year must be YYYY", field="year")
     year = int(raw_year)
+    await seal_now(request.app[CONTEXT].sessions)  # the last moments' entries get their numbers first
     async with request.app[CONTEXT].sessions() as session:
         rows = await register_rows(session, caller.code, direction, year)
     body = {"agency": caller.code, "direction": direction, "year": year, "items": rows}

@@ -28,6 +28,7 @@ from storage.archive.certificates import verify_certificate
 from storage.archive.errors import ArchiveError
 from storage.archive.fixity import run_fixity
 from storage.archive.registers import register_columns, register_rows
+from storage.archive.sealing import seal_now
 from storage.archive.reports import COLUMNS, compute_month, monthly_report
 from storage.audit import verify_chain
 
@@ -73,6 +74,7 @@ def audit_verify(ctx: click.Context) -> None:
     """Walk the audit chain and the signed heads; exit 1 naming the first bad entry."""
 
     async def work(actx: AxisContext) -> tuple[int, Any, Any]:
+        await seal_now(actx.sessions)  # entries still queued join the chain first
         async with actx.sessions() as session:
             checked, problem = await verify_chain(session)
             heads = await verify_heads(session, actx.axis_certificate) if problem is None else None
@@ -512,6 +514,7 @@ def register(ctx: click.Context, direction: str, agency: str, year: int, fmt: st
     """Export an agency's register of incoming or outgoing documents (Decree 30/2020, Appendix IV)."""
 
     async def work(actx: AxisContext) -> list[dict[str, Any]]:
+        await seal_now(actx.sessions)  # the last moments' entries get their numbers first
         async with actx.sessions() as session:
             return await register_rows(session, agency, direction, year)
 

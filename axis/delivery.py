@@ -28,7 +28,7 @@ from envelope.codes import StatusCode
 from envelope.model import Organization, ResponseFor, StaffInfo, StatusMessage
 from envelope.parser import parse_status
 from signing.signer import sign_envelope
-from storage.audit import append_event
+from storage.audit import queue_event
 from storage.claims import claim_due_deliveries
 from storage.ids import new_id
 from storage.models import Agency, Delivery, DeliveryMode, DeliveryState, Message, MessageKind, StatusEvent
@@ -185,7 +185,7 @@ class PushWorker:
                 .values(state=DeliveryState.DELIVERED.value, delivered_at=now, claimed_by=None, claimed_until=None)
             )
             if result.rowcount:
-                await append_event(session, actor="axis", action="delivery.delivered", subject=job.message_id,
+                await queue_event(session, actor="axis", action="delivery.delivered", subject=job.message_id,
                                    details={"delivery": job.delivery_id}, at=now)
 
     async def _record_failure(self, job: Job, error: str) -> None:
@@ -210,7 +210,7 @@ class PushWorker:
             if not result.rowcount:
                 return  # our lease lapsed and another worker has it now
             if give_up:
-                await append_event(session, actor="axis", action="delivery.failed", subject=job.message_id,
+                await queue_event(session, actor="axis", action="delivery.failed", subject=job.message_id,
                                    details={"delivery": job.delivery_id, "error": error[:500]}, at=now)
                 if job.kind == MessageKind.EDOC.value:
                     await notify_sender_of_failure(self.ctx, session, job.message_id, job.recipient_code, error)
@@ -259,7 +259,7 @@ async def notify_sender_of_failure(
                          next_attempt_at=now if sender.delivery_mode == DeliveryMode.PUSH.value else None,
                          created_at=now))
     await session.flush()
-    await append_event(session, actor="axis", action="status.issued", subject=notice_id,
+    await queue_event(session, actor="axis", action="status.issued", subject=notice_id,
                        details={"document_message_id": doc.id, "status_code": "02", "to": sender.code}, at=now)
 
 

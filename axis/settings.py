@@ -58,6 +58,8 @@ class Settings:
     report_interval_seconds: float = 900.0
     # Archive: how often the audit chain head is signed by the axis key.
     audit_head_interval_seconds: float = 600.0
+    #: How often queued audit entries are chained and register entries numbered.
+    seal_interval_seconds: float = 0.5
     # Where the values came from, for `axis config` style diagnostics.
     sources: tuple[str, ...] = field(default=(), compare=False)
 

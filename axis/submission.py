@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from lxml import etree
-from sqlalchemy import select
+from sqlalchemy import insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -32,7 +32,7 @@ from signing.receipt import SubmissionReceipt, build_submission_receipt
 from signing.verifier import VerifiedEnvelope, verify_envelope
 from storage.archive.intake import record_arrival
 from storage.archive.registers import register_incoming
-from storage.audit import append_event
+from storage.audit import queue_event
 from storage.blobs import BlobStore
 from storage.ids import new_id
 from storage.models import Agency, Delivery, DeliveryMode, DeliveryState, Message, MessageKind, StatusEvent
@@ -104,14 +104,13 @@ async def reply_for(session: AsyncSession, message: Message) -> dict[str, Any]:
 
 def reply_body(message: Message, recipient_codes: Sequence[str]) -> dict[str, Any]:
     """The 202 body: what was stored, for whom (all queued at acceptance), and the receipt."""
-    codes = recipient_codes
     body: dict[str, Any] = {
         "id": message.id,
         "kind": message.kind,
         "document_id": message.document_id,
         "sha256": message.sha256,
         "received_at": message.received_at.isoformat(),
-        "recipients": [{"organ_id": c, "state": DeliveryState.QUEUED.value} for c in codes],
+        "recipients": [{"organ_id": c, "state": DeliveryState.QUEUED.value} for c in recipient_codes],
         "receipt": (message.receipt_xml or b"").decode(),
     }
     if message.status_code:
@@ -125,27 +124,41 @@ async def _same_bytes(session: AsyncSession, caller: Agency, sha256: str) -> Mes
     ).scalar_one_or_none()
 
 
-async def _recipients(session: AsyncSession, codes: Sequence[str]) -> list[Agency]:
-    rows = (await session.execute(select(Agency).where(Agency.code.in_(codes)))).scalars().all()
-    by_code = {a.code: a for a in rows}
+@dataclass(frozen=True)
+class _Party:
+    """The registry facts routing needs about one agency."""
+
+    id: int
+    code: str
+    delivery_mode: str
+
+
+async def _recipients(session: AsyncSession, codes: Sequence[str]) -> list[_Party]:
+    rows = (
+        await session.execute(
+            select(Agency.id, Agency.code, Agency.delivery_mode, Agency.active).where(Agency.code.in_(codes))
+        )
+    ).all()
+    by_code = {r.code: r for r in rows}
     bad = [c for c in codes if c not in by_code or not by_code[c].active]
     if bad:
         raise UnknownRecipientProblem(
             f"not registered or not active: {', '.join(bad)}", recipients=bad
         )
-    return [by_code[c] for c in codes]
+    return [_Party(by_code[c].id, c, by_code[c].delivery_mode) for c in codes]
 
 
-def _deliveries(message_id: str, recipients: Sequence[Agency], now: datetime) -> list[Delivery]:
+def _deliveries(message_id: str, recipients: Sequence[_Party], now: datetime) -> list[dict[str, Any]]:
     return [
-        Delivery(
-            message_id=message_id,
-            recipient_id=r.id,
-            mode=r.delivery_mode,
-            state=DeliveryState.QUEUED.value,
-            next_attempt_at=now if r.delivery_mode == DeliveryMode.PUSH.value else None,
-            created_at=now,
-        )
+        {
+            "message_id": message_id,
+            "recipient_id": r.id,
+            "mode": r.delivery_mode,
+            "state": DeliveryState.QUEUED.value,
+            "attempts": 0,
+            "next_attempt_at": now if r.delivery_mode == DeliveryMode.PUSH.value else None,
+            "created_at": now,
+        }
         for r in recipients
     ]
 
@@ -159,9 +172,10 @@ async def _signed_message(ctx: AxisContext, caller: Agency, raw: bytes,
         if kind is DocumentMessage:
             raise ValidationProblem("this is a status message: post it to /api/v1/statuses", field="StatusCode")
         raise ValidationProblem("this is a document: post it to /api/v1/documents", field="StatusCode")
-    verified = await _verify(ctx, caller, unverified.from_.organ_id, root)
+    verified = await _verify(ctx, caller, unverified.from_.organ_id, signed)
     # From here on only what the signature covers.
-    msg = document_from_tree(verified.root) if kind is DocumentMessage else status_from_tree(verified.root)
+    msg = (document_from_tree(verified.root, measured=measured) if kind is DocumentMessage
+           else status_from_tree(verified.root))
     if msg.from_.organ_id != caller.code:
         raise SenderMismatchProblem(
             f"From is {msg.from_.organ_id} but the token belongs to {caller.code}", field="MessageHeader/From/OrganId"
@@ -177,10 +191,13 @@ async def submit_document(ctx: AxisContext, caller: Agency, raw: bytes) -> Submi
 
     async with ctx.sessions() as session:
         # A repeat first: its answer stands even if a recipient was disabled since.
-        if (existing := await _same_bytes(session, caller, sha256)) is not None:
-            return Submission(False, await reply_for(session, existing))
+        earlier = await _earlier(session, caller, sha256, doc.document_id)
+        if any(m.sha256 == sha256 for m in earlier):
+            existing = await _same_bytes(session, caller, sha256)
+            if existing is not None:
+                return Submission(False, await reply_for(session, existing))
         recipients = await _recipients(session, codes)
-        original = await _check_document_id(session, caller, doc)
+        original_id = await _check_document_id(session, caller, doc, earlier)
 
     now = ctx.clock()
     message_id = new_id()
@@ -203,7 +220,7 @@ async def submit_document(ctx: AxisContext, caller: Agency, raw: bytes) -> Submi
         priority=int(doc.priority),
         promulgation_date=doc.promulgation.promulgation_date.isoformat(),
         attachment_count=len(doc.attachments),
-        response_for_id=original.id if original else None,
+        response_for_id=original_id,
         receipt_xml=receipt,
     )
     return await _commit(
@@ -223,19 +240,35 @@ def _type_abbreviation(doc: DocumentMessage) -> str:
         return ""
 
 
-async def _check_document_id(session: AsyncSession, caller: Agency, doc: DocumentMessage) -> Message | None:
-    """Refuse a second new document under one DocumentId; find what a revoke/update refers to."""
-    if doc.business_type == BusinessType.NEW:
-        clash = (
-            await session.execute(
-                select(Message.id).where(
-                    Message.sender_id == caller.id,
-                    Message.document_id == doc.document_id,
-                    Message.kind == MessageKind.EDOC.value,
-                    Message.business_type == 0,
-                )
+@dataclass(frozen=True)
+class _Earlier:
+    """A message the caller sent before with the same bytes or the same DocumentId."""
+
+    id: str
+    sha256: str
+    kind: str
+    business_type: int
+    document_id: str
+
+
+async def _earlier(session: AsyncSession, caller: Agency, sha256: str, document_id: str) -> list[_Earlier]:
+    """One round trip for both questions: same bytes before (a repeat)? same DocumentId before (a clash)?"""
+    rows = (
+        await session.execute(
+            select(Message.id, Message.sha256, Message.kind, Message.business_type, Message.document_id).where(
+                Message.sender_id == caller.id, or_(Message.sha256 == sha256, Message.document_id == document_id)
             )
-        ).scalar_one_or_none()
+        )
+    ).all()
+    return [_Earlier(*r) for r in rows]
+
+
+async def _check_document_id(session: AsyncSession, caller: Agency, doc: DocumentMessage,
+                             earlier: Sequence[_Earlier]) -> str | None:
+    """Refuse a second new document under one DocumentId; find the id of what a revoke/update refers to."""
+    if doc.business_type == BusinessType.NEW:
+        clash = next((m.id for m in earlier if m.kind == MessageKind.EDOC.value and m.business_type == 0
+                      and m.document_id == doc.document_id), None)
         if clash is not None:
             raise DuplicateProblem(
                 f"{doc.document_id} was already sent as message {clash} with different bytes", message_id=clash
@@ -246,45 +279,56 @@ async def _check_document_id(session: AsyncSession, caller: Agency, doc: Documen
     target = doc.response_for[0].document_id
     original = (
         await session.execute(
-            select(Message).where(
+            select(Message.id).where(
                 Message.sender_id == caller.id,
                 Message.document_id == target,
                 Message.kind == MessageKind.EDOC.value,
-            ).order_by(Message.received_at)
+            ).order_by(Message.received_at).limit(1)
         )
-    ).scalars().first()
+    ).scalar()
     if original is None:
         raise NotFoundProblem(f"no document {target} sent by {caller.code} to revoke, update or replace",
                               field="MessageHeader/ResponseFor/DocumentId")
-    return original
+    return str(original)
+
+
+_MESSAGE_COLUMNS = tuple(c.key for c in Message.__table__.columns)
+
+
+def _row(message: Message) -> dict[str, Any]:
+    # Unset columns are left out so their defaults apply.
+    return {k: v for k in _MESSAGE_COLUMNS if (v := getattr(message, k)) is not None}
 
 
 async def _commit(
     ctx: AxisContext,
     caller: Agency,
     message: Message,
-    deliveries: list[Delivery],
-    status: StatusEvent | None,
+    deliveries: list[dict[str, Any]],
+    status: dict[str, Any] | None,
     *,
     audit: dict[str, Any],
     recipient_codes: Sequence[str],
     apply: Callable[[AsyncSession], Awaitable[None]] | None = None,
 ) -> Submission:
-    """Write the message, its deliveries and audit entries in one transaction."""
+    """Write the message, its deliveries, archive records and audit entry in one transaction.
+
+    Plain INSERTs and no lock: the audit chain and register numbers are sealed just after
+    (storage.archive.sealing), so concurrent submissions commit side by side.
+    """
     async with ctx.sessions() as session:
         try:
             async with session.begin():
-                session.add(message)
-                await session.flush()
-                session.add_all(deliveries)
+                await session.execute(insert(Message.__table__).values(_row(message)))
+                if deliveries:
+                    await session.execute(insert(Delivery.__table__), deliveries)
                 if status is not None:
-                    session.add(status)
+                    await session.execute(insert(StatusEvent.__table__).values(status))
                 if apply is not None:
                     await apply(session)
                 await record_arrival(session, message, ctx.settings.retention_path)
-                await session.flush()
-                await append_event(session, actor=caller.code, action=f"{message.kind}.received",
-                                   subject=message.id, details=audit, at=message.received_at)
+                await queue_event(session, actor=caller.code, action=f"{message.kind}.received",
+                                  subject=message.id, details=audit, at=message.received_at)
         except IntegrityError:
             # A concurrent request stored the same bytes or DocumentId first.
             async with ctx.sessions() as again:
@@ -324,15 +368,15 @@ async def submit_status(ctx: AxisContext, caller: Agency, raw: bytes) -> Submiss
         response_for_id=doc.id,
         receipt_xml=receipt,
     )
-    event = StatusEvent(
-        document_message_id=doc.id,
-        status_message_id=message_id,
-        agency_id=caller.id,
-        status_code=str(st.status_code),
-        description=st.description,
-        stated_at=st.timestamp,
-        received_at=now,
-    )
+    event = {
+        "document_message_id": doc.id,
+        "status_message_id": message_id,
+        "agency_id": caller.id,
+        "status_code": str(st.status_code),
+        "description": st.description,
+        "stated_at": st.timestamp,
+        "received_at": now,
+    }
 
     async def apply(session: AsyncSession) -> None:
         await _apply_status(session, st.status_code, doc, own_delivery, message_id, now)
@@ -344,13 +388,31 @@ async def submit_status(ctx: AxisContext, caller: Agency, raw: bytes) -> Submiss
     )
 
 
+@dataclass(frozen=True)
+class _Target:
+    """The document a status answers."""
+
+    id: str
+    document_id: str
+    sender_id: int
+    response_for_id: str | None
+
+
+@dataclass(frozen=True)
+class _Own:
+    """The caller's own delivery of that document, when the caller is a recipient."""
+
+    id: int
+    recipient_id: int
+
+
 async def _status_target(
     session: AsyncSession, caller: Agency, st: StatusMessage
-) -> tuple[Message, list[Agency], Delivery | None]:
+) -> tuple[_Target, list[_Party], _Own | None]:
     """The document a status answers, who gets the status, and the caller's own delivery."""
-    doc = (
+    row = (
         await session.execute(
-            select(Message)
+            select(Message.id, Message.document_id, Message.sender_id, Message.response_for_id)
             .join(Agency, Agency.id == Message.sender_id)
             .where(
                 Message.kind == MessageKind.EDOC.value,
@@ -358,69 +420,70 @@ async def _status_target(
                 Agency.code == st.response_for.organ_id,
             )
             .order_by(Message.received_at.desc())
+            .limit(1)
         )
-    ).scalars().first()
+    ).first()
     not_found = NotFoundProblem(
         f"no document {st.response_for.document_id} that {caller.code} sent or received",
         field="MessageHeader/ResponseFor/DocumentId",
     )
-    if doc is None:
+    if row is None:
         raise not_found
-    own = (
+    doc = _Target(*row)
+    own_row = (
         await session.execute(
-            select(Delivery).where(Delivery.message_id == doc.id, Delivery.recipient_id == caller.id)
+            select(Delivery.id, Delivery.recipient_id).where(
+                Delivery.message_id == doc.id, Delivery.recipient_id == caller.id)
         )
-    ).scalar_one_or_none()
-    if own is not None:
+    ).first()
+    party = select(Agency.id, Agency.code, Agency.delivery_mode)
+    if own_row is not None:
         if st.status_code not in RECIPIENT_STATUSES:
             raise ForbiddenProblem(f"a recipient cannot send status {st.status_code}", field="StatusCode")
-        sender = (await session.execute(select(Agency).where(Agency.id == doc.sender_id))).scalar_one()
-        return doc, [sender], own
+        sender = (await session.execute(party.where(Agency.id == doc.sender_id))).one()
+        return doc, [_Party(*sender)], _Own(*own_row)
     if doc.sender_id == caller.id:
         if st.status_code not in SENDER_STATUSES:
             raise ForbiddenProblem(f"the sender cannot send status {st.status_code}", field="StatusCode")
         recipients = (
             await session.execute(
-                select(Agency).join(Delivery, Delivery.recipient_id == Agency.id)
+                party.join(Delivery, Delivery.recipient_id == Agency.id)
                 .where(Delivery.message_id == doc.id).order_by(Delivery.id)
             )
-        ).scalars().all()
-        return doc, list(recipients), None
+        ).all()
+        return doc, [_Party(*r) for r in recipients], None
     raise not_found
 
 
 async def _apply_status(
     session: AsyncSession,
     code: StatusCode,
-    doc: Message,
-    own: Delivery | None,
+    doc: _Target,
+    own: _Own | None,
     status_message_id: str,
     now: datetime,
 ) -> None:
     """What a status changes besides the timeline."""
     if code == StatusCode.ARRIVED and own is not None:
-        fresh = await session.get(Delivery, own.id, with_for_update=True)
-        assert fresh is not None
-        if fresh.state != DeliveryState.DELIVERED.value:
-            fresh.state = DeliveryState.DELIVERED.value
-            fresh.delivered_at = now
-            fresh.receipt_message_id = status_message_id
-            fresh.claimed_by = None
-            fresh.claimed_until = None
-            await register_incoming(session, fresh, now=now)
-            await append_event(session, actor="axis", action="delivery.delivered", subject=doc.id,
-                               details={"delivery": fresh.id, "receipt": status_message_id}, at=now)
+        # The state test makes this the one 01 that delivers, even with concurrent repeats.
+        changed = await session.execute(
+            update(Delivery.__table__)
+            .where(Delivery.id == own.id, Delivery.state != DeliveryState.DELIVERED.value)
+            .values(state=DeliveryState.DELIVERED.value, delivered_at=now, receipt_message_id=status_message_id,
+                    claimed_by=None, claimed_until=None)
+        )
+        if changed.rowcount:
+            await register_incoming(session, own.recipient_id, doc.id, now=now)
+            await queue_event(session, actor="axis", action="delivery.delivered", subject=doc.id,
+                              details={"delivery": own.id, "receipt": status_message_id}, at=now)
     elif code == StatusCode.REVOKE_AGREED and own is not None and doc.response_for_id:
         # The recipient agreed to revoke: its copy of the original is frozen.
-        original = (
-            await session.execute(
-                select(Delivery).where(
-                    Delivery.message_id == doc.response_for_id, Delivery.recipient_id == own.recipient_id
-                )
-            )
-        ).scalar_one_or_none()
-        if original is not None and original.revoked_at is None:
-            original.revoked_at = now
+        await session.execute(
+            update(Delivery.__table__)
+            .where(Delivery.message_id == doc.response_for_id, Delivery.recipient_id == own.recipient_id,
+                   Delivery.revoked_at.is_(None))
+            .values(revoked_at=now)
+        )
     elif code == StatusCode.TAKEN_BACK:
         fresh_doc = await session.get(Message, doc.id)
         if fresh_doc is not None and fresh_doc.revoked_at is None:

@@ -1,4 +1,10 @@
-"""Append-only, hash-chained audit log."""
+"""Append-only, hash-chained audit log.
+
+Busy paths queue their entries (:func:`queue_event`) in the same transaction as the change
+they record; a sealer (:func:`seal_queue`, run by every axis process about twice a second and
+before anything reads the chain) moves them into the chain in queue order under one lock.
+Rare actions chain at once with :func:`append_event`.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +14,10 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import delete, func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import AuditEvent, utcnow
+from storage.models import AuditEvent, AuditQueueEntry, utcnow
 
 GENESIS = "0" * 64
 # Same key in every process: appends are serialised so the chain never forks.
@@ -30,6 +36,89 @@ def event_hash(
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+def _details(details: dict[str, Any] | None) -> str:
+    return json.dumps(details or {}, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+async def queue_event(
+    session: AsyncSession,
+    *,
+    actor: str,
+    action: str,
+    subject: str = "",
+    details: dict[str, Any] | None = None,
+    at: datetime | None = None,
+) -> None:
+    """Record an audit entry in the session's transaction; :func:`seal_queue` chains it shortly after.
+
+    The entry commits (or rolls back) with the change it records, so none is lost, but it takes
+    no lock: busy paths (submissions, statuses, fetches) no longer wait on one another for the
+    chain's head. Until sealed (well under a second with the sealer running) it is not yet
+    protected by the chain; :func:`pending_count` says how many wait.
+    """
+    await session.execute(insert(AuditQueueEntry).values(
+        at=(at or utcnow()).astimezone(timezone.utc), actor=actor, action=action, subject=subject,
+        details=_details(details),
+    ))
+
+
+async def lock_chain(session: AsyncSession, *, wait: bool = True) -> bool:
+    """Serialise chain appends (and register numbering) across processes till commit; False if busy and not ``wait``."""
+    if session.bind.dialect.name != "postgresql":
+        return True  # SQLite: every write transaction already holds the database write lock
+    if wait:
+        await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": AUDIT_LOCK_ID})
+        return True
+    return bool((await session.execute(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": AUDIT_LOCK_ID})).scalar())
+
+
+async def _head(session: AsyncSession) -> tuple[int, str]:
+    last = (
+        await session.execute(select(AuditEvent.id, AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1))
+    ).first()
+    return (int(last[0]), str(last[1])) if last else (0, GENESIS)
+
+
+async def _seal_locked(session: AsyncSession, batch: int) -> int:
+    sealed = 0
+    last_id, prev = await _head(session)
+    while True:
+        q_ = AuditQueueEntry
+        queued = (
+            await session.execute(select(q_.id, q_.at, q_.actor, q_.action, q_.subject, q_.details)
+                                  .order_by(q_.id).limit(batch))
+        ).all()
+        if not queued:
+            return sealed
+        rows = []
+        for q in queued:
+            last_id += 1
+            at = q.at.astimezone(timezone.utc)
+            digest = event_hash(last_id, prev, at, q.actor, q.action, q.subject, q.details)
+            rows.append({"id": last_id, "at": at, "actor": q.actor, "action": q.action, "subject": q.subject,
+                         "details": q.details, "prev_hash": prev, "hash": digest})
+            prev = digest
+        await session.execute(insert(AuditEvent), rows)
+        # By id list, not a range: an entry with a lower id may commit after this read.
+        await session.execute(delete(AuditQueueEntry).where(AuditQueueEntry.id.in_([q.id for q in queued])))
+        sealed += len(queued)
+
+
+async def seal_queue(session: AsyncSession, *, wait: bool = True, batch: int = 2000) -> int:
+    """Chain every queued entry, in queue order, in the session's transaction; return how many.
+
+    With ``wait`` off it returns 0 at once when another process is sealing.
+    """
+    if not await lock_chain(session, wait=wait):
+        return 0
+    return await _seal_locked(session, batch)
+
+
+async def pending_count(session: AsyncSession) -> int:
+    """Audit entries committed but not yet chained."""
+    return int((await session.execute(select(func.count()).select_from(AuditQueueEntry))).scalar() or 0)
+
+
 async def append_event(
     session: AsyncSession,
     *,
@@ -39,15 +128,17 @@ async def append_event(
     details: dict[str, Any] | None = None,
     at: datetime | None = None,
 ) -> AuditEvent:
-    """Add an audit entry to the session's transaction (call it last, just before commit)."""
-    if session.bind.dialect.name == "postgresql":
-        await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": AUDIT_LOCK_ID})
-    last = (
-        await session.execute(select(AuditEvent.id, AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1))
-    ).first()
-    event_id, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
+    """Chain an audit entry now, after any queued ones, in the session's transaction (call it last).
+
+    Takes the chain lock until commit: for rare actions (a person's read, an operator's
+    resend, a disposal). Busy paths use :func:`queue_event`.
+    """
+    await lock_chain(session, wait=True)
+    await _seal_locked(session, 2000)
+    event_id, prev = await _head(session)
+    event_id += 1
     when = (at or utcnow()).astimezone(timezone.utc)
-    body = json.dumps(details or {}, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    body = _details(details)
     event = AuditEvent(
         id=event_id,
         at=when,

@@ -6,11 +6,11 @@ from typing import Any
 
 from axis.context import AxisContext
 from axis.web.auth import WebUser
-from storage.audit import append_event
+from storage.audit import queue_event
 
 
 async def audit_person(ctx: AxisContext, user: WebUser, action: str, subject: str, **details: Any) -> None:
-    """Append one audit entry for ``user`` (who, for which agency, through the UI) in its own transaction."""
+    """Record one audit entry for ``user`` (who, for which agency, through the UI) in its own transaction."""
     async with ctx.sessions() as session, session.begin():
-        await append_event(session, actor=user.actor, action=action, subject=subject,
+        await queue_event(session, actor=user.actor, action=action, subject=subject,
                            details={"agency": user.agency.code, "via": "web", **details}, at=ctx.clock())

@@ -15,6 +15,7 @@ from axis.web.rendering import download, render
 from storage.archive.calendar import vn_date
 from storage.archive.models import RegisterEntry
 from storage.archive.registers import DIRECTIONS, register_columns, register_rows
+from storage.archive.sealing import seal_now
 
 routes = web.RouteTableDef()
 
@@ -46,6 +47,7 @@ async def register_page(request: web.Request) -> web.Response:
     ctx = request.app[CONTEXT]
     this_year = vn_date(ctx.clock()).year
     year, bad_year = _year(request.query.get("year", "").strip(), this_year)
+    await seal_now(ctx.sessions)  # the last moments' entries get their numbers first
     async with ctx.sessions() as session:
         rows = await register_rows(session, user.agency.code, direction, year)
         years = set((await session.execute(
@@ -75,6 +77,7 @@ async def register_csv(request: web.Request) -> web.Response:
     year, bad_year = _year(request.query.get("year", "").strip(), vn_date(ctx.clock()).year)
     if bad_year:
         raise web.HTTPBadRequest()
+    await seal_now(ctx.sessions)  # the last moments' entries get their numbers first
     async with ctx.sessions() as session:
         rows = await register_rows(session, user.agency.code, direction, year)
     await audit_person(ctx, user, "register.downloaded", user.agency.code, register=direction, year=year,

@@ -29,6 +29,7 @@ from signing.keys import Certificate, PrivateKey
 from signing.receipt import format_utc
 from signing.records import sign_record, verify_record
 from storage.archive.models import AuditHead
+from storage.audit import seal_queue
 from storage.models import AuditEvent
 
 HEAD_NS = "urn:axis:audit-head:1"
@@ -52,6 +53,7 @@ async def sign_head(
     session: AsyncSession, key: PrivateKey, certificate: Certificate, *, now: datetime
 ) -> AuditHead | None:
     """Sign the current chain head; None when the chain is empty or its head is already signed."""
+    await seal_queue(session)  # what is queued belongs under this signature too
     last = (await session.execute(
         select(AuditEvent.id, AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)
     )).first()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Date, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Date, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.models import Base, utcnow
@@ -154,12 +154,16 @@ class RegisterEntry(Base):
     __table_args__ = (
         UniqueConstraint("agency_id", "direction", "year", "number", name="uq_register_entries_number"),
         UniqueConstraint("agency_id", "direction", "message_id", name="uq_register_entries_message"),
+        # The sealer's work list: entries still waiting for their number (few at any time).
+        Index("ix_register_entries_pending", "registered_at", "id",
+              postgresql_where=text("number IS NULL"), sqlite_where=text("number IS NULL")),
     )
 
     id: Mapped[int] = mapped_column(_BIGID, primary_key=True)
     agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"))
     direction: Mapped[str] = mapped_column(String(3))
     year: Mapped[int] = mapped_column(Integer)
-    number: Mapped[int] = mapped_column(Integer)
+    #: None for the moments between the entry and the sealer numbering it (see registers.number_pending).
+    number: Mapped[int | None] = mapped_column(Integer)
     message_id: Mapped[str] = mapped_column(ForeignKey("messages.id"))
     registered_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,11 +1,12 @@
 """Statutory registers of incoming and outgoing documents (Decree 30/2020, Appendix IV), per agency and year.
 
-Numbers run 1, 2, 3 ... per agency, direction and calendar year (Vietnam time). An outgoing
-number is taken when the axis accepts the document, an incoming (arrival) number when the
-recipient's signed status 01 is recorded, each inside that transaction. Taking the next
-number is serialised per agency and direction: an advisory transaction lock on PostgreSQL,
-the database write lock (BEGIN IMMEDIATE) on SQLite, so numbers stay consecutive and unique
-with several axis processes; the unique constraint backs that up.
+Numbers run 1, 2, 3 ... per agency, direction and calendar year (Vietnam time), in arrival
+order. An outgoing entry is made when the axis accepts the document, an incoming (arrival)
+entry when the recipient's signed status 01 is recorded, each inside that transaction; the
+entry gets its number moments later from :func:`number_pending`, which the sealer runs with
+the audit chain under one lock (see storage.audit) and every register read runs first. So no
+submission waits on another sender's numbering, and numbers stay consecutive and unique with
+several axis processes; the unique constraint backs that up.
 """
 
 from __future__ import annotations
@@ -14,19 +15,18 @@ from collections import defaultdict
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from storage.archive.calendar import vn_date
 from storage.archive.models import RegisterEntry, RetentionAssignment
+from storage.audit import lock_chain
 from storage.models import Agency, Delivery, Message, MessageKind
 
 #: Directions as stored, and as named in commands and URLs.
 INCOMING, OUTGOING = "in", "out"
 DIRECTIONS = {"incoming": INCOMING, "outgoing": OUTGOING}
-#: First key of the two-key advisory lock (second key: the agency id); the one-key audit lock is another space.
-REGISTER_LOCK_KEY = {OUTGOING: 0x0A8151, INCOMING: 0x0A8152}
 
 INCOMING_COLUMNS = ("arrival_date", "arrival_number", "author", "number_and_symbol", "date", "type_and_summary",
                     "receiving_unit", "notes", "document_id", "message_id")
@@ -35,43 +35,63 @@ OUTGOING_COLUMNS = ("number", "number_and_symbol", "date", "type_and_summary", "
 BUSINESS_NOTES = {1: "Thu hồi văn bản", 2: "Cập nhật văn bản", 3: "Thay thế văn bản"}
 
 
-async def _next_number(session: AsyncSession, agency_id: int, direction: str, year: int) -> int:
-    if session.bind.dialect.name == "postgresql":
-        await session.execute(text("SELECT pg_advisory_xact_lock(:k, :a)"),
-                              {"k": REGISTER_LOCK_KEY[direction], "a": agency_id})
-    last = (await session.execute(
-        select(func.max(RegisterEntry.number)).where(
-            RegisterEntry.agency_id == agency_id, RegisterEntry.direction == direction, RegisterEntry.year == year)
-    )).scalar()
-    return int(last or 0) + 1
+async def _register(session: AsyncSession, agency_id: int, direction: str, message_id: str, at: datetime,
+                    *, check: bool = True) -> bool:
+    if check and (await session.execute(select(RegisterEntry.id).where(
+            RegisterEntry.agency_id == agency_id, RegisterEntry.direction == direction,
+            RegisterEntry.message_id == message_id))).scalar() is not None:
+        return False  # a repeated 01 does not take a second arrival number
+    await session.execute(insert(RegisterEntry).values(
+        agency_id=agency_id, direction=direction, year=vn_date(at).year, number=None, message_id=message_id,
+        registered_at=at))
+    return True
 
 
-async def _register(session: AsyncSession, agency_id: int, direction: str, message_id: str,
-                    at: datetime) -> RegisterEntry | None:
-    existing = (await session.execute(select(RegisterEntry.id).where(
-        RegisterEntry.agency_id == agency_id, RegisterEntry.direction == direction,
-        RegisterEntry.message_id == message_id))).scalar()
-    if existing is not None:
-        return None  # a repeated 01 does not take a second arrival number
-    year = vn_date(at).year
-    entry = RegisterEntry(agency_id=agency_id, direction=direction, year=year,
-                          number=await _next_number(session, agency_id, direction, year),
-                          message_id=message_id, registered_at=at)
-    session.add(entry)
-    await session.flush()
-    return entry
+async def number_pending(session: AsyncSession, *, wait: bool = True) -> int:
+    """Give every entry still waiting for its number the next one of its register, in arrival order.
+
+    Runs under the same lock as the audit sealer (see storage.audit), so with several axis
+    processes numbers stay consecutive and unique; the unique constraint backs that up.
+    With ``wait`` off it returns 0 at once when another process holds the lock.
+    """
+    if not await lock_chain(session, wait=wait):
+        return 0
+    pending = (await session.execute(
+        select(RegisterEntry.id, RegisterEntry.agency_id, RegisterEntry.direction, RegisterEntry.year)
+        .where(RegisterEntry.number.is_(None)).order_by(RegisterEntry.registered_at, RegisterEntry.id)
+    )).all()
+    last: dict[tuple[int, str, int], int] = {}
+    updates = []
+    for entry_id, agency_id, direction, year in pending:
+        key = (agency_id, direction, year)
+        if key not in last:
+            last[key] = int((await session.execute(
+                select(func.max(RegisterEntry.number)).where(
+                    RegisterEntry.agency_id == agency_id, RegisterEntry.direction == direction,
+                    RegisterEntry.year == year)
+            )).scalar() or 0)
+        last[key] += 1
+        updates.append({"entry_id": entry_id, "new_number": last[key]})
+    if updates:
+        table = RegisterEntry.__table__
+        await session.execute(
+            update(table).where(table.c.id == bindparam("entry_id")).values(number=bindparam("new_number")),
+            updates,
+        )
+    return len(updates)
 
 
-async def register_outgoing(session: AsyncSession, message: Message) -> RegisterEntry | None:
+async def register_outgoing(session: AsyncSession, message: Message) -> bool:
     """Enter a document its sender just submitted in the sender's register of outgoing documents."""
     if message.kind != MessageKind.EDOC.value:
-        return None
-    return await _register(session, message.sender_id, OUTGOING, message.id, message.received_at)
+        return False
+    # A message is new exactly once (its insert is in this transaction): nothing to look up.
+    return await _register(session, message.sender_id, OUTGOING, message.id, message.received_at, check=False)
 
 
-async def register_incoming(session: AsyncSession, delivery: Delivery, *, now: datetime) -> RegisterEntry | None:
+async def register_incoming(session: AsyncSession, recipient_id: int, message_id: str, *, now: datetime) -> bool:
     """Enter a document in its recipient's register of incoming documents when the signed 01 is recorded."""
-    return await _register(session, delivery.recipient_id, INCOMING, delivery.message_id, now)
+    return await _register(session, recipient_id, INCOMING, message_id, now)
 
 
 def _day(value: datetime | None) -> str:
@@ -87,6 +107,7 @@ async def register_rows(session: AsyncSession, agency_code: str, direction: str,
     stored = DIRECTIONS.get(direction, direction)
     if stored not in (INCOMING, OUTGOING):
         raise ValueError("direction must be incoming or outgoing")
+    # Entries of the last moments may still wait for their number (callers seal first, see sealing.seal_now).
     agency = (await session.execute(select(Agency).where(Agency.code == agency_code))).scalar_one_or_none()
     if agency is None:
         return []
@@ -99,7 +120,8 @@ async def register_rows(session: AsyncSession, agency_code: str, direction: str,
         .join(author, author.id == Message.sender_id)
         .outerjoin(original, original.id == Message.response_for_id)
         .outerjoin(RetentionAssignment, RetentionAssignment.message_id == Message.id)
-        .where(RegisterEntry.agency_id == agency.id, RegisterEntry.direction == stored, RegisterEntry.year == year)
+        .where(RegisterEntry.agency_id == agency.id, RegisterEntry.direction == stored, RegisterEntry.year == year,
+               RegisterEntry.number.is_not(None))
         .order_by(RegisterEntry.number)
     )).all()
     ids = [r[1].id for r in rows]

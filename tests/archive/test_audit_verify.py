@@ -10,6 +10,7 @@ from axis.scheduler import run_job
 from envelope.codes import StatusCode
 from storage.archive.models import AuditHead
 from storage.audit import event_hash, verify_chain
+from storage.archive.sealing import seal_now
 from storage.models import AuditEvent
 from tests.archive.conftest import A, B, Cli
 from tests.harness import Harness
@@ -24,6 +25,8 @@ async def _traffic(archive: Harness) -> list[AuditEvent]:
             reply = await ac.submit(signed)
             await bc.fetch(reply["id"])
             await bc.post_status(b.status(doc, StatusCode.ARRIVED, "Đã nhận"))
+    sealed = await seal_now(archive.ctx.sessions)  # the busy paths queue their entries
+    assert sealed.register_entries + sealed.audit_entries >= 0
     async with archive.ctx.sessions() as session:
         return list((await session.execute(select(AuditEvent).order_by(AuditEvent.id))).scalars())
 

@@ -9,6 +9,7 @@ from axis.archive_jobs import FIXITY, FixityFailed
 from axis.scheduler import run_job
 from envelope.codes import StatusCode
 from storage.archive.models import Blob, FixityCheck
+from storage.archive.sealing import seal_now
 from storage.models import AuditEvent, Message
 from tests.archive.conftest import A, B, D, Cli, wait_failed
 from tests.harness import Harness
@@ -68,6 +69,7 @@ async def test_damaged_blob_fails_the_check_and_is_named(archive: Harness, axis_
     assert result.exit_code == 1
     assert f"checked {len(digests)}" in result.output and "failed 1" in result.output
     assert f"FAILED {outcome:<8} {doc_sha}" in result.output
+    await seal_now(archive.ctx.sessions)
     async with archive.ctx.sessions() as session:
         blob = await session.get(Blob, doc_sha)
         failed = (await session.execute(

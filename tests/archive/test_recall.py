@@ -8,6 +8,7 @@ from envelope.codes import BusinessType, StatusCode
 from envelope.model import ResponseFor
 from storage.archive.calendar import vn_date
 from storage.archive.registers import register_rows
+from storage.archive.sealing import seal_now
 from storage.audit import verify_chain
 from storage.models import AuditEvent, Delivery, Message
 from tests.archive.conftest import A, B, C, TestClock
@@ -48,6 +49,7 @@ async def test_agreed_revoke_freezes_that_recipients_copy_and_keeps_the_recall_o
         assert await bc.fetch(original["id"]) == signed
         assert (await bc.trace(recall["id"]))["business_type"] == int(BusinessType.REVOKE)
 
+    await seal_now(archive.ctx.sessions)  # register entries are numbered by the sealer
     async with archive.ctx.sessions() as session:
         recall_row = await session.get(Message, recall["id"])
         deliveries = dict((await session.execute(

@@ -19,6 +19,7 @@ from envelope.codes import StatusCode
 from storage.archive.calendar import vn_date
 from storage.archive.models import RegisterEntry
 from storage.archive.registers import INCOMING_COLUMNS, OUTGOING_COLUMNS, register_rows
+from storage.archive.sealing import seal_now
 from tests.archive.conftest import A, B, C, Cli, TestClock, vn
 from tests.exchange.test_openapi import check
 from tests.harness import NAMES, Harness, start_server
@@ -56,6 +57,7 @@ async def test_registers_number_documents_in_arrival_order_with_the_decree_colum
         await bc.post_status(b.status(decision, StatusCode.ARRIVED, "Đã nhận lần hai"))  # no second number
         await cc.post_status(c.status(decision, StatusCode.ARRIVED, "Đã nhận"))
 
+    await seal_now(archive.ctx.sessions)  # register entries are numbered by the sealer
     async with archive.ctx.sessions() as session:
         outgoing = await register_rows(session, A, "outgoing", year)
         incoming_b = await register_rows(session, B, "incoming", year)
@@ -111,6 +113,7 @@ async def test_numbers_restart_with_the_year_in_vietnam_time(archive: Harness, c
         for when in (vn(year, 12, 31, 23, 58), vn(year, 12, 31, 23, 59), vn(year + 1, 1, 1, 0, 1)):
             clock.set(when)
             replies.append(await ac.submit(a.document([b])[1]))
+    await seal_now(archive.ctx.sessions)  # register entries are numbered by the sealer
     async with archive.ctx.sessions() as session:
         entries = (await session.execute(select(RegisterEntry.year, RegisterEntry.number, RegisterEntry.message_id)
                                          .order_by(RegisterEntry.id))).all()
@@ -142,6 +145,7 @@ async def test_concurrent_submissions_and_receipts_on_two_servers_get_consecutiv
     finally:
         await server.close()
     year = vn_date(clock()).year
+    await seal_now(archive.ctx.sessions)  # register entries are numbered by the sealer
     async with archive.ctx.sessions() as session:
         outgoing = await register_rows(session, A, "outgoing", year)
         incoming = await register_rows(session, B, "incoming", year)

@@ -21,6 +21,7 @@ from storage.archive.errors import ArchiveImmutable, DisposalRefused, NotAnArchi
 from storage.archive.fixity import run_fixity
 from storage.archive.models import Blob, RetentionAssignment
 from storage.archive.registers import register_rows
+from storage.archive.sealing import seal_now
 from storage.models import AuditEvent, Delivery, Message
 from storage.audit import verify_chain
 from tests.archive.conftest import A, B, Cli, TestClock, add_people, vn
@@ -151,6 +152,7 @@ async def test_documents_age_out_a_hold_blocks_one_and_two_archivists_dispose_of
         assert not ctx.blobs.exists(sent[key]["sha256"])
     for key in ("d2", "d3", "d4"):
         assert ctx.blobs.exists(sent[key]["sha256"])
+    await seal_now(ctx.sessions)  # register entries are numbered by the sealer
     async with ctx.sessions() as session:
         d1 = await session.get(Message, ids["d1"])
         assignment = await session.get(RetentionAssignment, ids["d1"])
@@ -177,6 +179,7 @@ async def test_documents_age_out_a_hold_blocks_one_and_two_archivists_dispose_of
     # Fixity does not count destroyed payloads as missing; the audit chain holds every step.
     report = await run_fixity(ctx.sessions, ctx.blobs, now=clock())
     assert report.ok and report.checked > 0
+    await seal_now(ctx.sessions)
     async with ctx.sessions() as session:
         assert (await verify_chain(session))[1] is None
         actions = list((await session.execute(select(AuditEvent.action).where(

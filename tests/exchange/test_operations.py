@@ -6,6 +6,7 @@ import aiohttp
 from sqlalchemy import select
 
 from signing.keys import fingerprint, load_certificate
+from storage.archive.sealing import seal_now
 from storage.audit import verify_chain
 from storage.models import AuditEvent
 from tests.harness import Harness
@@ -47,6 +48,7 @@ async def test_every_step_of_an_exchange_is_in_the_audit_chain(axis: Harness) ->
         await bc.fetch(reply["id"])
         status = await bc.post_status(b.status(doc, "01"))
         await ac.ack(status["id"])
+    await seal_now(axis.ctx.sessions)
     async with axis.ctx.sessions() as session:
         actions = list((await session.execute(select(AuditEvent.action).order_by(AuditEvent.id))).scalars())
         checked, problem = await verify_chain(session)

@@ -45,6 +45,7 @@ from axis.bench.server import free_port
 from axis.receiver import PATH, PushReceiver
 from envelope.codes import StatusCode
 from signing.keys import DevelopmentCA, IssuedIdentity, certificate_pem
+from storage.archive.sealing import seal_now
 from storage.db import create_engine, session_factory
 from storage.migrate import upgrade
 from storage.models import Agency, AuditEvent, Delivery, DeliveryState, Message, MessageKind
@@ -441,6 +442,7 @@ async def _wait_until_delivered(sessions, deadline: float) -> None:  # type: ign
 async def _verify(sessions, exchange: Exchange, blob_root: Path, env: dict[str, str]) -> Figures:  # type: ignore[no-untyped-def]
     f = exchange.figures
     assert not f.unexpected, "\n".join(f.unexpected[:20])
+    await seal_now(sessions)  # a killed server may leave entries queued; they must all be there
     async with sessions() as session:
         messages = (await session.execute(select(Message))).scalars().all()
         deliveries = (await session.execute(select(Delivery))).scalars().all()

@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from envelope.model import Attachment
 from signing.keys import DevelopmentCA, IssuedIdentity
+from storage.archive.sealing import seal_now
 from storage.models import AuditEvent
 from storage.users import add_user
 from tests.databases import DatabaseTemplate
@@ -60,6 +61,7 @@ class World:
 
     async def audit(self, action: str) -> list[AuditEvent]:
         """Audit entries with this action, oldest first."""
+        await seal_now(self.axis.ctx.sessions)
         async with self.axis.ctx.sessions() as session:
             return list((await session.execute(
                 select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id))).scalars())
