@@ -161,6 +161,7 @@ def create_app(settings: Settings, *, clock: Clock = system_clock, workers: bool
         await register_axis_itself(ctx)
         app[CONTEXT] = ctx
         yield
+        await ctx.committer.close()
         await ctx.engine.dispose()
 
     app.cleanup_ctx.append(context_ctx)

@@ -9,6 +9,7 @@ from datetime import datetime, timezone
 from cryptography.x509 import Certificate
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from axis.committer import Committer
 from axis.settings import Settings
 from signing.keys import IssuedIdentity
 from signing.verifier import VerifyPolicy
@@ -33,6 +34,11 @@ class AxisContext:
     identity: IssuedIdentity
     policy: VerifyPolicy
     clock: Clock = field(default=system_clock)
+    #: Stores accepted messages of concurrent requests together (group commit).
+    committer: Committer = field(init=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "committer", Committer(self.sessions))
 
     @property
     def axis_certificate(self) -> Certificate:

@@ -30,9 +30,9 @@ from envelope.xml import parse_xml
 from signing.keys import load_certificate
 from signing.receipt import SubmissionReceipt, build_submission_receipt
 from signing.verifier import VerifiedEnvelope, verify_envelope
-from storage.archive.intake import record_arrival
+from storage.archive.intake import arrival_rows
 from storage.archive.registers import register_incoming
-from storage.audit import queue_event
+from storage.audit import audit_details, queue_event
 from storage.blobs import BlobStore
 from storage.ids import new_id
 from storage.models import Agency, Delivery, DeliveryMode, DeliveryState, Message, MessageKind, StatusEvent
@@ -292,12 +292,13 @@ async def _check_document_id(session: AsyncSession, caller: Agency, doc: Documen
     return str(original)
 
 
-_MESSAGE_COLUMNS = tuple(c.key for c in Message.__table__.columns)
+# Column defaults, applied here because rows of a batch must all name the same columns.
+_MESSAGE_DEFAULTS = {c.key: (c.default.arg if c.default is not None and c.default.is_scalar else None)
+                     for c in Message.__table__.columns}
 
 
 def _row(message: Message) -> dict[str, Any]:
-    # Unset columns are left out so their defaults apply.
-    return {k: v for k in _MESSAGE_COLUMNS if (v := getattr(message, k)) is not None}
+    return {k: default if (v := getattr(message, k)) is None else v for k, default in _MESSAGE_DEFAULTS.items()}
 
 
 async def _commit(
@@ -311,31 +312,29 @@ async def _commit(
     recipient_codes: Sequence[str],
     apply: Callable[[AsyncSession], Awaitable[None]] | None = None,
 ) -> Submission:
-    """Write the message, its deliveries, archive records and audit entry in one transaction.
+    """Store the message, its deliveries, archive records and audit entry, committed with others' (group commit).
 
     Plain INSERTs and no lock: the audit chain and register numbers are sealed just after
     (storage.archive.sealing), so concurrent submissions commit side by side.
     """
-    async with ctx.sessions() as session:
-        try:
-            async with session.begin():
-                await session.execute(insert(Message.__table__).values(_row(message)))
-                if deliveries:
-                    await session.execute(insert(Delivery.__table__), deliveries)
-                if status is not None:
-                    await session.execute(insert(StatusEvent.__table__).values(status))
-                if apply is not None:
-                    await apply(session)
-                await record_arrival(session, message, ctx.settings.retention_path)
-                await queue_event(session, actor=caller.code, action=f"{message.kind}.received",
-                                  subject=message.id, details=audit, at=message.received_at)
-        except IntegrityError:
-            # A concurrent request stored the same bytes or DocumentId first.
-            async with ctx.sessions() as again:
-                existing = await _same_bytes(again, caller, message.sha256)
-                if existing is not None:
-                    return Submission(False, await reply_for(again, existing))
-            raise DuplicateProblem(f"{message.document_id} was already sent with different bytes") from None
+    rows = Rows(
+        message=_row(message),
+        deliveries=deliveries,
+        arrival=arrival_rows(message, ctx.settings.retention_path),
+        audit={"at": message.received_at, "actor": caller.code, "action": f"{message.kind}.received",
+               "subject": message.id, "details": audit_details(audit)},
+        status=status,
+        apply=apply,
+    )
+    try:
+        await ctx.committer.commit(rows)
+    except IntegrityError:
+        # A concurrent request stored the same bytes or DocumentId first.
+        async with ctx.sessions() as again:
+            existing = await _same_bytes(again, caller, message.sha256)
+            if existing is not None:
+                return Submission(False, await reply_for(again, existing))
+        raise DuplicateProblem(f"{message.document_id} was already sent with different bytes") from None
     # Deliveries were added in recipient order, so this is what reply_for would read back.
     return Submission(True, reply_body(message, recipient_codes))
 

@@ -36,7 +36,8 @@ def event_hash(
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def _details(details: dict[str, Any] | None) -> str:
+def audit_details(details: dict[str, Any] | None) -> str:
+    """The stored (and hashed) form of an entry's details: canonical JSON."""
     return json.dumps(details or {}, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
 
@@ -58,7 +59,7 @@ async def queue_event(
     """
     await session.execute(insert(AuditQueueEntry).values(
         at=(at or utcnow()).astimezone(timezone.utc), actor=actor, action=action, subject=subject,
-        details=_details(details),
+        details=audit_details(details),
     ))
 
 
@@ -138,7 +139,7 @@ async def append_event(
     event_id, prev = await _head(session)
     event_id += 1
     when = (at or utcnow()).astimezone(timezone.utc)
-    body = _details(details)
+    body = audit_details(details)
     event = AuditEvent(
         id=event_id,
         at=when,

@@ -1,32 +1,61 @@
-"""What the archive records when the exchange stores a message: ledger, register, retention schedule."""
+"""What the archive records when the exchange stores a message: ledger, register entry, retention schedule."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.archive.calendar import vn_date
 from storage.archive.errors import RetentionConfigError
-from storage.archive.ledger import record_blob
-from storage.archive.registers import register_outgoing
-from storage.archive.retention import assign_retention, load_schedules
+from storage.archive.models import Blob, RegisterEntry, RetentionAssignment
+from storage.archive.registers import OUTGOING
+from storage.archive.retention import load_schedules, retention_row
+from storage.archive.upsert import upsert
 from storage.models import Message, MessageKind
 
 log = logging.getLogger("axis.archive")
 
 
-async def record_arrival(session: AsyncSession, message: Message, retention_file: Path | None = None) -> None:
-    """In the storing transaction: enter the blob in the ledger; for a document, its outgoing number and schedule."""
-    await record_blob(session, message.sha256, message.size, message.received_at)
+@dataclass(frozen=True)
+class Arrival:
+    """The archive's rows for one newly stored message."""
+
+    blob: dict[str, Any]
+    register: dict[str, Any] | None
+    retention: dict[str, Any] | None
+
+
+def arrival_rows(message: Message, retention_file: Path | None = None) -> Arrival:
+    """The ledger row; for a document also its outgoing register entry (numbered by the sealer) and schedule."""
+    blob = {"sha256": message.sha256, "size": message.size, "stored_at": message.received_at}
     if message.kind != MessageKind.EDOC.value:
-        return
-    await register_outgoing(session, message)
+        return Arrival(blob, None, None)
+    register = {"agency_id": message.sender_id, "direction": OUTGOING, "year": vn_date(message.received_at).year,
+                "number": None, "message_id": message.id, "registered_at": message.received_at}
     try:
-        schedules = load_schedules(retention_file)
+        retention = retention_row(message, load_schedules(retention_file), now=message.received_at)
     except RetentionConfigError as exc:
         # A broken retention file must not stop the exchange: the retention-due job assigns
         # the schedule once the file is fixed (and its run fails loudly until then).
         log.error("no retention schedule for %s: %s", message.id, exc)
-        return
-    await assign_retention(session, message, schedules, now=message.received_at)
+        retention = None
+    return Arrival(blob, register, retention)
+
+
+async def record_arrivals(session: AsyncSession, arrivals: Sequence[Arrival]) -> None:
+    """In the storing transaction: one statement per table for any number of messages."""
+    # Identical bytes are stored once; the first arrival's row stands.
+    blobs = list({a.blob["sha256"]: a.blob for a in reversed(arrivals)}.values())
+    await upsert(session, Blob, blobs, keys=["sha256"])
+    registers = [a.register for a in arrivals if a.register is not None]
+    if registers:
+        await session.execute(insert(RegisterEntry.__table__), registers)
+    retentions = [a.retention for a in arrivals if a.retention is not None]
+    if retentions:
+        await session.execute(insert(RetentionAssignment.__table__), retentions)

@@ -22,7 +22,7 @@ from sqlalchemy.orm import aliased
 from storage.archive.calendar import vn_date
 from storage.archive.models import RegisterEntry, RetentionAssignment
 from storage.audit import lock_chain
-from storage.models import Agency, Delivery, Message, MessageKind
+from storage.models import Agency, Delivery, Message
 
 #: Directions as stored, and as named in commands and URLs.
 INCOMING, OUTGOING = "in", "out"
@@ -35,9 +35,8 @@ OUTGOING_COLUMNS = ("number", "number_and_symbol", "date", "type_and_summary", "
 BUSINESS_NOTES = {1: "Thu hồi văn bản", 2: "Cập nhật văn bản", 3: "Thay thế văn bản"}
 
 
-async def _register(session: AsyncSession, agency_id: int, direction: str, message_id: str, at: datetime,
-                    *, check: bool = True) -> bool:
-    if check and (await session.execute(select(RegisterEntry.id).where(
+async def _register(session: AsyncSession, agency_id: int, direction: str, message_id: str, at: datetime) -> bool:
+    if (await session.execute(select(RegisterEntry.id).where(
             RegisterEntry.agency_id == agency_id, RegisterEntry.direction == direction,
             RegisterEntry.message_id == message_id))).scalar() is not None:
         return False  # a repeated 01 does not take a second arrival number
@@ -79,14 +78,6 @@ async def number_pending(session: AsyncSession, *, wait: bool = True) -> int:
             updates,
         )
     return len(updates)
-
-
-async def register_outgoing(session: AsyncSession, message: Message) -> bool:
-    """Enter a document its sender just submitted in the sender's register of outgoing documents."""
-    if message.kind != MessageKind.EDOC.value:
-        return False
-    # A message is new exactly once (its insert is in this transaction): nothing to look up.
-    return await _register(session, message.sender_id, OUTGOING, message.id, message.received_at, check=False)
 
 
 async def register_incoming(session: AsyncSession, recipient_id: int, message_id: str, *, now: datetime) -> bool:

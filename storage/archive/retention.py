@@ -228,15 +228,20 @@ def _trigger_date(schedule: Schedule, message: Message) -> date | None:
     return None  # a later event (handling_completed): set by compute_due_dates when it happens
 
 
+def retention_row(message: Message, schedules: Schedules, *, now: datetime) -> dict[str, Any] | None:
+    """The retention assignment of a document (None for a status): its schedule and due date."""
+    if message.kind != MessageKind.EDOC.value:
+        return None
+    schedule = schedules.for_type(message.type_abbreviation, message.type_name)
+    return {"message_id": message.id, "schedule_code": schedule.code,
+            "due_date": schedule.due_date(_trigger_date(schedule, message)), "assigned_at": now}
+
+
 async def assign_retention(session: AsyncSession, message: Message, schedules: Schedules, *, now: datetime) -> None:
     """Give an archived document its one schedule and due date (a document that has one keeps it)."""
-    if message.kind != MessageKind.EDOC.value:
-        return
-    schedule = schedules.for_type(message.type_abbreviation, message.type_name)
-    await upsert(session, RetentionAssignment, [{
-        "message_id": message.id, "schedule_code": schedule.code,
-        "due_date": schedule.due_date(_trigger_date(schedule, message)), "assigned_at": now,
-    }], keys=["message_id"])
+    row = retention_row(message, schedules, now=now)
+    if row is not None:
+        await upsert(session, RetentionAssignment, [row], keys=["message_id"])
 
 
 @dataclass(frozen=True)
