@@ -6,6 +6,7 @@ from aiohttp import web
 
 from axis.appkeys import CONTEXT
 from axis.problems import ForbiddenProblem, UnauthorizedProblem
+from storage.db import read_session
 from storage.models import Agency
 from storage.registry import agency_by_token
 
@@ -22,7 +23,7 @@ async def authenticate(request: web.Request) -> Agency:
     if scheme.lower() != "bearer" or not token.strip():
         raise UnauthorizedProblem("send Authorization: Bearer <token>")
     ctx = request.app[CONTEXT]
-    async with ctx.sessions() as session:
+    async with read_session(ctx.engine) as session:
         agency = await agency_by_token(session, token.strip())
     if agency is None:
         raise UnauthorizedProblem("unknown token")

@@ -34,6 +34,7 @@ from storage.archive.intake import arrival_rows
 from storage.archive.registers import register_incoming
 from storage.audit import audit_details, queue_event
 from storage.blobs import BlobStore
+from storage.db import read_session
 from storage.ids import new_id
 from storage.models import Agency, Delivery, DeliveryMode, DeliveryState, Message, MessageKind, StatusEvent
 from storage.registry import agency_by_code
@@ -189,7 +190,7 @@ async def submit_document(ctx: AxisContext, caller: Agency, raw: bytes) -> Submi
     doc, sha256 = await _signed_message(ctx, caller, raw, DocumentMessage)
     codes = list(dict.fromkeys(doc.recipient_codes))
 
-    async with ctx.sessions() as session:
+    async with read_session(ctx.engine) as session:
         # A repeat first: its answer stands even if a recipient was disabled since.
         earlier = await _earlier(session, caller, sha256, doc.document_id)
         if any(m.sha256 == sha256 for m in earlier):
@@ -343,7 +344,7 @@ async def submit_status(ctx: AxisContext, caller: Agency, raw: bytes) -> Submiss
     """Check a signed edXML status from ``caller`` about a document it sent or received."""
     st: StatusMessage
     st, sha256 = await _signed_message(ctx, caller, raw, StatusMessage)
-    async with ctx.sessions() as session:
+    async with read_session(ctx.engine) as session:
         if (existing := await _same_bytes(session, caller, sha256)) is not None:
             return Submission(False, await reply_for(session, existing))
         doc, counterparts, own_delivery = await _status_target(session, caller, st)

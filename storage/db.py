@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+#: Execution option marking a connection that only reads (see :func:`reading`).
+_READ_ONLY = "axis_read_only"
 
 
 def is_sqlite(url: str) -> bool:
@@ -42,9 +47,34 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _sqlite_on_begin(conn: Any) -> None:
+    if conn.get_execution_options().get(_READ_ONLY):
+        return  # each read statement is then its own read transaction: no write lock taken
     conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     """One session per unit of work; objects stay usable after commit."""
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+@asynccontextmanager
+async def reading(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A connection for reads that write nothing: on PostgreSQL outside any transaction."""
+    async with engine.connect() as conn:
+        # No transaction: on PostgreSQL autocommit spares the BEGIN and ROLLBACK round trips; on
+        # SQLite no BEGIN IMMEDIATE, so a read does not hold the database write lock. Under READ
+        # COMMITTED each statement has its own snapshot inside a transaction too, so the reads see
+        # nothing less consistent. (SQLite is not switched to AUTOCOMMIT: its driver already runs
+        # with isolation_level None, which SQLAlchemy's switch back on return would undo.)
+        if engine.dialect.name == "postgresql":
+            await conn.execution_options(isolation_level="AUTOCOMMIT")
+        else:
+            await conn.execution_options(**{_READ_ONLY: True})
+        yield conn
+
+
+@asynccontextmanager
+async def read_session(engine: AsyncEngine) -> AsyncIterator[AsyncSession]:
+    """An ORM session over :func:`reading`: lookups without transaction round trips or write lock."""
+    async with reading(engine) as conn, AsyncSession(bind=conn, expire_on_commit=False) as session:
+        yield session
