@@ -71,29 +71,51 @@ class PushWorker:
         self.wakeup = wakeup
         self.http = http
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{new_id()[-6:]}"
-        self.semaphore = asyncio.Semaphore(ctx.settings.push_concurrency)
+        self.limit = max(1, ctx.settings.push_concurrency)
+        self.in_flight: set[asyncio.Task[None]] = set()
+        self.slot_free = asyncio.Event()
 
     async def run(self) -> None:
-        """Loop until cancelled."""
-        while True:
-            try:
-                busy = await self.run_once()
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # noqa: BLE001 - a database blip must not stop delivery
-                log.exception("delivery round failed")
-                busy = 0
-            if not busy:
+        """Keep up to ``push_concurrency`` pushes going, claiming more as each one ends; loop until cancelled."""
+        try:
+            while True:
+                # Cleared before claiming: new work or a slot freed meanwhile triggers the next round.
                 self.wakeup.clear()
-                with contextlib.suppress(asyncio.TimeoutError):
-                    await asyncio.wait_for(self.wakeup.wait(), IDLE_POLL_SECONDS)
+                self.slot_free.clear()
+                await self._fill()
+                waits = [asyncio.ensure_future(self.wakeup.wait()), asyncio.ensure_future(self.slot_free.wait())]
+                try:
+                    await asyncio.wait(waits, timeout=IDLE_POLL_SECONDS, return_when=asyncio.FIRST_COMPLETED)
+                finally:
+                    for w in waits:
+                        w.cancel()
+        finally:
+            for task in self.in_flight:
+                task.cancel()
 
-    async def run_once(self) -> int:
-        """Claim a batch of due deliveries and attempt them; return how many."""
-        jobs = await self._claim(self.ctx.settings.push_concurrency * 4)
-        if jobs:
-            await asyncio.gather(*(self._attempt(job) for job in jobs))
+    async def _fill(self) -> int:
+        """Claim as many due deliveries as there are free slots and start them; return how many."""
+        free = self.limit - len(self.in_flight)
+        if free <= 0:
+            return 0
+        try:
+            jobs = await self._claim(free)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # noqa: BLE001 - a database blip must not stop delivery
+            log.exception("claiming deliveries failed")
+            return 0
+        for job in jobs:
+            task = asyncio.create_task(self._attempt(job), name=f"push-{job.delivery_id}")
+            self.in_flight.add(task)
+            task.add_done_callback(self._finished)
         return len(jobs)
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self.in_flight.discard(task)
+        self.slot_free.set()
+        if not task.cancelled() and task.exception() is not None:
+            log.error("push task failed", exc_info=task.exception())
 
     async def _claim(self, limit: int) -> list[Job]:
         now = self.ctx.clock()
@@ -116,19 +138,18 @@ class PushWorker:
         ]
 
     async def _attempt(self, job: Job) -> None:
-        async with self.semaphore:
-            try:
-                error = await self._push(job)
-            except Exception as exc:  # noqa: BLE001 - any failure is a failed attempt
-                error = f"{type(exc).__name__}: {exc}"
-            outcome = "delivered" if error is None else "error"
-            self.metrics.push_attempts.labels(outcome).inc()
-            log.info(json.dumps({
-                "event": "push", "delivery": job.delivery_id, "message": job.message_id, "to": job.recipient_code,
-                "attempt": job.attempts, "outcome": outcome, "error": error,
-            }, ensure_ascii=False))
-            if error is not None:
-                await self._record_failure(job, error)
+        try:
+            error = await self._push(job)
+        except Exception as exc:  # noqa: BLE001 - any failure is a failed attempt
+            error = f"{type(exc).__name__}: {exc}"
+        outcome = "delivered" if error is None else "error"
+        self.metrics.push_attempts.labels(outcome).inc()
+        log.info(json.dumps({
+            "event": "push", "delivery": job.delivery_id, "message": job.message_id, "to": job.recipient_code,
+            "attempt": job.attempts, "outcome": outcome, "error": error,
+        }, ensure_ascii=False))
+        if error is not None:
+            await self._record_failure(job, error)
 
     async def _push(self, job: Job) -> str | None:
         """POST the exact stored bytes; None when delivered, else the reason."""
