@@ -30,6 +30,7 @@ from envelope.parser import parse_status
 from signing.signer import sign_envelope
 from storage.audit import queue_event
 from storage.claims import claim_due_deliveries
+from storage.db import read_session
 from storage.ids import new_id
 from storage.models import Agency, Delivery, DeliveryMode, DeliveryState, Message, MessageKind, StatusEvent
 from storage.registry import agency_by_code
@@ -184,7 +185,7 @@ class PushWorker:
             return f"answer is not a status message: {exc}"
         if st.status_code != StatusCode.ARRIVED or st.response_for.document_id != job.document_id:
             return f"answer is status {st.status_code} for {st.response_for.document_id}, not 01 for {job.document_id}"
-        async with self.ctx.sessions() as session:
+        async with read_session(self.ctx.engine) as session:
             recipient = await agency_by_code(session, job.recipient_code)
         assert recipient is not None
         try:
