@@ -59,6 +59,8 @@ class BenchOptions:
     workdir: Path | None
     keep: bool
     profile: Path | None
+    #: Processes of `axis serve --workers N`; its CPU and memory are measured over all of them.
+    workers: int = 1
 
 
 def _scenarios(value: str) -> tuple[str, ...]:
@@ -82,6 +84,8 @@ def _scenarios(value: str) -> tuple[str, ...]:
               help="Messages per scenario (default: 2000 submits, 1000 round trips, 1000 pushes).")
 @click.option("--concurrency", type=click.IntRange(min=1), default=16, show_default=True,
               help="Requests (or round trips) in flight.")
+@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Run `axis serve --workers N`; server CPU and peak RSS are summed over its processes.")
 @click.option("--doc-kb", type=click.FloatRange(min=0), default=3.0, show_default=True,
               help="Attachment size of each document, KB (the signed envelope adds about 5.5 KB).")
 @click.option("--large-mb", type=click.FloatRange(min=0.001), default=100.0, show_default=True,
@@ -103,12 +107,12 @@ def _scenarios(value: str) -> tuple[str, ...]:
               help="Sample the server with py-spy during the scenarios into this file (.svg flame graph, "
                    ".json speedscope, anything else collapsed stacks).")
 def bench(as_json: bool, database_url: str | None, scenario_list: str, count: int | None, concurrency: int,
-          doc_kb: float, large_mb: float, max_seconds: float, verify: bool, half_rate: bool, scale: int,
+          workers: int, doc_kb: float, large_mb: float, max_seconds: float, verify: bool, half_rate: bool, scale: int,
           scale_samples: int, workdir: Path | None, keep: bool, profile: Path | None) -> None:
     """Built-in load benchmark: a real `axis serve`, driven over loopback HTTP from another process."""
     counts = {k: count or v for k, v in DEFAULT_COUNTS.items()}
     options = BenchOptions(database_url, _scenarios(scenario_list), counts, concurrency, doc_kb, large_mb, verify,
-                           half_rate, scale, scale_samples, max_seconds, workdir, keep, profile)
+                           half_rate, scale, scale_samples, max_seconds, workdir, keep, profile, workers)
     if not options.scenarios and not scale:
         raise click.UsageError("nothing to do: give --scenarios or --scale")
     try:
@@ -191,14 +195,15 @@ async def _register(url: str, parties: dict[str, dict[str, str]], receiver_port:
     return ids
 
 
-def _start_profiler(pid: int, out: Path) -> subprocess.Popen[bytes] | None:
+def _start_profiler(pid: int, out: Path, subprocesses: bool = False) -> subprocess.Popen[bytes] | None:
     spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
     if not Path(spy).exists():
         _say("py-spy not found (pip install py-spy): no profile")
         return None
     fmt = {".svg": "flamegraph", ".json": "speedscope"}.get(out.suffix, "raw")
     _say(f"profiling the server with py-spy into {out}")
-    return subprocess.Popen([spy, "record", "--pid", str(pid), "--rate", "100", "--format", fmt, "-o", str(out)],
+    command = [spy, "record", "--pid", str(pid), "--rate", "100", "--format", fmt, "-o", str(out)]
+    return subprocess.Popen(command + (["--subprocesses"] if subprocesses else []),
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
@@ -232,10 +237,11 @@ def run_bench(options: BenchOptions) -> dict[str, Any]:
         parties = _identities(workdir / "agents")
         receiver_port = free_port()
         agency_ids = asyncio.run(_register(db.url, parties, receiver_port))
-        server = ServerProcess(home, db.url, workdir / "server.log")
+        server = ServerProcess(home, db.url, workdir / "server.log", workers=options.workers)
         server.start()
         server.wait_ready()
-        _say(f"axis serve pid {server.pid} on {server.url}")
+        _say(f"axis serve pid {server.pid} on {server.url}"
+             + (f", worker pids {' '.join(map(str, ProcessStats(server.pid).pids()[1:]))}" if options.workers > 1 else ""))
         result: dict[str, Any] = {"scenarios": {}}
         if options.scenarios:
             result = _run_load(options, workdir, server, db, parties, receiver_port)
@@ -255,12 +261,16 @@ def run_bench(options: BenchOptions) -> dict[str, Any]:
         out.update({
             "database": db_version,
             "concurrency": options.concurrency,
+            "workers": options.workers,
             "machine": machine(),
             "verify": options.verify,
             "scenarios": result["scenarios"],
             "presign_s": result.get("presign_s"),
             "server_total_cpu_s": round(stats.cpu_seconds, 2) if stats else None,
             "server_peak_rss_mb_run": round(stats.peak_rss_mb, 1) if stats else None,
+            # The server's processes (parent first) and each one's CPU over the run.
+            "server_pids": list(stats.pids) if stats else None,
+            "server_cpu_s_each": [round(c, 2) for c in stats.cpu_seconds_each] if stats else None,
             "elapsed_s": round(time.perf_counter() - started, 1),
             "notes": notes,
         })
@@ -310,7 +320,7 @@ def _run_load(options: BenchOptions, workdir: Path, server: ServerProcess, db: B
             # Attach once signing is over, so the profile holds the scenarios only.
             while load.poll() is None and not _signed(workdir, server):
                 time.sleep(0.2)
-            profiler = _start_profiler(server.pid, options.profile)
+            profiler = _start_profiler(server.pid, options.profile, subprocesses=options.workers > 1)
         code = load.wait()
     finally:
         if load.poll() is None:

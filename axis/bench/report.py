@@ -97,8 +97,12 @@ def _fmt(value: Any, unit: str = "") -> str:
 
 def render_text(result: dict[str, Any]) -> str:
     """A plain-text table of every scenario that ran, then the scale figures."""
+    workers = result.get("workers", 1)
     lines = [f"axis bench — {result['database']} database, concurrency {result['concurrency']}, "
-             f"{result['machine']}"]
+             f"{workers} server process{'es' if workers != 1 else ''}, {result['machine']}"]
+    if workers != 1:
+        lines.append("server CPU is summed over its processes; peak RSS is the sum of each one's peak "
+                     "(an upper bound: the peaks need not coincide)")
     header = (f"{'scenario':<18}{'n':>6}{'msg/s':>10}{'p50 ms':>10}{'p95 ms':>10}{'p99 ms':>10}"
               f"{'cpu ms/msg':>12}{'peak RSS MB':>13}{'errors':>8}")
     if result["scenarios"]:

@@ -55,7 +55,11 @@ class Party:
 
 
 class Meter:
-    """Server CPU, server peak RSS (and its PostgreSQL backends' CPU) over one timed phase."""
+    """Server CPU, server peak RSS (and its PostgreSQL backends' CPU) over one timed phase.
+
+    The server is its whole process tree (`axis serve --workers N`): CPU is summed over it, and
+    the peak RSS is the sum of each process's own peak, an upper bound.
+    """
 
     def __init__(self, stats: ProcessStats, database: str | None) -> None:
         self.stats = stats
@@ -97,6 +101,7 @@ class Meter:
             "peak_rss_mb": round(self.after.peak_rss_mb, 1),
             "baseline_rss_mb": round(self.before.rss_mb, 1),
             "peak_rss_reset": self.peak_reset,
+            "server_processes": len(self.after.pids),
         }
         if self.server_died:
             out["server_died"] = True

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+import signal
 import socket
 import subprocess
 import sys
@@ -32,18 +33,34 @@ def free_port() -> int:
 
 @dataclass(frozen=True)
 class ProcessSample:
-    """CPU time used so far and memory of one process."""
+    """CPU time used so far and memory of a server's process tree."""
 
     cpu_seconds: float
     rss_mb: float
+    #: Sum of each process's own peak (VmHWM): an upper bound, as the peaks need not coincide.
     peak_rss_mb: float
+    #: The processes measured: the server first, then its descendants.
+    pids: tuple[int, ...] = ()
+    #: CPU seconds of each of ``pids``, in the same order.
+    cpu_seconds_each: tuple[float, ...] = ()
+
+
+def _stat_fields(pid: int) -> list[bytes]:
+    # Fields after the command name (which may contain spaces): state is field 3, ppid 4, utime 14.
+    with open(f"/proc/{pid}/stat", "rb") as fh:
+        return fh.read().rsplit(b")", 1)[1].split()
 
 
 def _cpu_seconds(pid: int) -> float:
-    # Fields after the command name (which may contain spaces): state is field 3, utime 14, stime 15.
-    with open(f"/proc/{pid}/stat", "rb") as fh:
-        fields = fh.read().rsplit(b")", 1)[1].split()
+    fields = _stat_fields(pid)
     return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS
+
+
+def _cpu_seconds_with_reaped(pid: int) -> float:
+    # utime + stime, plus cutime + cstime: children the process has already waited for. A worker
+    # that exits mid-phase then moves its CPU into its parent's figure instead of dropping out.
+    fields = _stat_fields(pid)
+    return sum(int(v) for v in fields[11:15]) / _CLOCK_TICKS
 
 
 def _status_kb(pid: int, name: str) -> int:
@@ -54,31 +71,98 @@ def _status_kb(pid: int, name: str) -> int:
     return 0
 
 
+def _children_by_parent() -> dict[int, list[int]]:
+    out: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            ppid = int(_stat_fields(int(entry))[1])
+        except (OSError, IndexError, ValueError):
+            continue  # exited while we looked
+        out.setdefault(ppid, []).append(int(entry))
+    return out
+
+
+def descendants(pid: int) -> list[int]:
+    """Pids of every live descendant of ``pid`` (children first)."""
+    try:
+        task_dirs = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return []
+    if os.path.exists(f"/proc/{pid}/task/{task_dirs[0]}/children"):
+        def children(parent: int) -> list[int]:
+            found: list[int] = []
+            with contextlib.suppress(OSError):
+                for tid in os.listdir(f"/proc/{parent}/task"):
+                    with contextlib.suppress(OSError), open(f"/proc/{parent}/task/{tid}/children") as fh:
+                        found += [int(c) for c in fh.read().split()]
+            return found
+    else:
+        # Kernels without CONFIG_PROC_CHILDREN: one scan of every process's parent.
+        by_parent = _children_by_parent()
+
+        def children(parent: int) -> list[int]:
+            return by_parent.get(parent, [])
+    out: list[int] = []
+    queue = children(pid)
+    while queue:
+        child = queue.pop(0)
+        if child not in out:
+            out.append(child)
+            queue += children(child)
+    return out
+
+
 class ProcessStats:
-    """Reads a process's CPU time (all threads) and resident memory from /proc."""
+    """Reads the CPU time (all threads) and memory of a process and its descendants from /proc.
+
+    `axis serve --workers N` is a parent serving requests and N - 1 child processes doing the
+    same; the server's cost is the whole tree's. The tree is looked up again at each call, so
+    workers started after this object are counted.
+    """
 
     def __init__(self, pid: int) -> None:
         self.pid = pid
 
+    def pids(self) -> list[int]:
+        """The server's pid, then its live descendants'."""
+        return [self.pid, *descendants(self.pid)]
+
     def sample(self) -> ProcessSample:
-        """CPU seconds so far, current RSS and peak RSS (VmHWM) in MB; ProcessLookupError once it exited."""
-        with open(f"/proc/{self.pid}/stat", "rb") as fh:
-            if fh.read().rsplit(b")", 1)[1].split()[0] in (b"Z", b"X"):
-                raise ProcessLookupError(f"process {self.pid} has exited")
-        return ProcessSample(
-            cpu_seconds=_cpu_seconds(self.pid),
-            rss_mb=_status_kb(self.pid, "VmRSS") / 1024,
-            peak_rss_mb=_status_kb(self.pid, "VmHWM") / 1024,
-        )
+        """CPU seconds so far, current RSS and summed peak RSS (VmHWM) in MB; ProcessLookupError once it exited."""
+        if _stat_fields(self.pid)[0] in (b"Z", b"X"):
+            raise ProcessLookupError(f"process {self.pid} has exited")
+        rss_kb = peak_kb = 0.0
+        seen: list[int] = []
+        each: list[float] = []
+        for pid in self.pids():
+            try:
+                cpu_pid = _cpu_seconds_with_reaped(pid)
+                rss_pid, peak_pid = _status_kb(pid, "VmRSS"), _status_kb(pid, "VmHWM")
+            except (OSError, IndexError, ValueError):
+                if pid == self.pid:
+                    raise
+                continue  # a descendant that exited between the listing and the read
+            each.append(cpu_pid)
+            rss_kb += rss_pid
+            peak_kb += peak_pid
+            seen.append(pid)
+        return ProcessSample(cpu_seconds=sum(each), rss_mb=rss_kb / 1024, peak_rss_mb=peak_kb / 1024,
+                             pids=tuple(seen), cpu_seconds_each=tuple(each))
 
     def reset_peak(self) -> bool:
-        """Reset VmHWM to the current RSS (Linux: write 5 to clear_refs); False if not allowed."""
-        try:
-            with open(f"/proc/{self.pid}/clear_refs", "w") as fh:
-                fh.write("5")
-        except OSError:
-            return False
-        return True
+        """Reset each process's VmHWM to its current RSS (Linux: write 5 to clear_refs); False if not allowed."""
+        ok = True
+        for pid in self.pids():
+            try:
+                with open(f"/proc/{pid}/clear_refs", "w") as fh:
+                    fh.write("5")
+            except FileNotFoundError:
+                continue  # exited meanwhile
+            except OSError:
+                ok = False
+        return ok
 
 
 def machine_busy_seconds() -> float:
@@ -215,11 +299,17 @@ async def drop_database(db: BenchDatabase) -> None:
 
 
 class ServerProcess:
-    """One `axis serve` subprocess with its own AXIS_HOME and database."""
+    """One `axis serve` subprocess (with ``workers`` processes) on its own AXIS_HOME, database and port.
+
+    The bench and the multi-process tests share it: start, wait for /healthz, stop (SIGTERM,
+    then SIGKILL), or kill -9 and start again on the same port. Restarts append to the log.
+    """
 
     def __init__(self, home: Path, database_url: str, log_path: Path, port: int | None = None,
-                 extra_env: dict[str, str] | None = None) -> None:
+                 extra_env: dict[str, str] | None = None, *, workers: int = 1, name: str = "axis serve") -> None:
         self.home = home
+        self.name = name
+        self.workers = workers
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = log_path
@@ -232,6 +322,8 @@ class ServerProcess:
             **(extra_env or {}),
         }
         self.process: subprocess.Popen[bytes] | None = None
+        self.starts = 0
+        self.kills = 0
         self._log: IO[bytes] | None = None
 
     @property
@@ -240,12 +332,17 @@ class ServerProcess:
         return self.process.pid
 
     def start(self) -> None:
-        """Spawn the server (output goes to the log file)."""
-        self._log = self.log_path.open("wb")
+        """Spawn the server (output goes to the log file; a restart appends to it)."""
+        self._close_log()
+        self._log = self.log_path.open("ab" if self.starts else "wb")
+        if self.starts:
+            self._log.write(f"\n===== start {self.starts + 1} =====\n".encode())
+            self._log.flush()
         self.process = subprocess.Popen(
-            [*AXIS_COMMAND, "serve", "--host", "127.0.0.1", "--port", str(self.port)],
+            [*AXIS_COMMAND, "serve", "--host", "127.0.0.1", "--port", str(self.port), "--workers", str(self.workers)],
             env=self.env, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=self.home,
         )
+        self.starts += 1
 
     def alive(self) -> bool:
         """True while the process runs."""
@@ -264,13 +361,20 @@ class ServerProcess:
         while time.monotonic() < deadline:
             if not self.alive():
                 code = self.process.returncode if self.process else None
-                raise RuntimeError(f"axis serve exited with {code}:\n{self.log_tail()}")
+                raise RuntimeError(f"{self.name} exited with {code}:\n{self.log_tail()}")
             with contextlib.suppress(urllib.error.URLError, OSError):
                 with urllib.request.urlopen(self.url + "/healthz", timeout=2) as r:
                     if r.status == 200:
                         return
-            time.sleep(0.1)
-        raise RuntimeError(f"axis serve not healthy after {timeout:.0f} s:\n{self.log_tail()}")
+            time.sleep(0.05)
+        raise RuntimeError(f"{self.name} not healthy after {timeout:.0f} s:\n{self.log_tail()}")
+
+    def kill(self) -> None:
+        """SIGKILL the server and its worker processes: no cleanup, no flushing, no goodbye."""
+        assert self.alive(), f"{self.name} is not running"
+        self._kill_tree()
+        self.kills += 1
+        self._close_log()
 
     def stop(self) -> int | None:
         """Terminate the server (SIGTERM, then SIGKILL); return its exit code."""
@@ -281,9 +385,21 @@ class ServerProcess:
             try:
                 self.process.wait(timeout=20)
             except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
+                self._kill_tree()
+        self._close_log()
+        return self.process.returncode
+
+    def _kill_tree(self) -> None:
+        assert self.process is not None
+        # Children first, found while the parent lives: once it is gone they are orphans
+        # nobody can find, still serving the port.
+        for pid in reversed(descendants(self.process.pid)):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        self.process.kill()
+        self.process.wait(timeout=10)
+
+    def _close_log(self) -> None:
         if self._log is not None:
             self._log.close()
             self._log = None
-        return self.process.returncode

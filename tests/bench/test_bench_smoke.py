@@ -43,3 +43,16 @@ def test_bench_json_reports_every_figure_as_a_positive_number() -> None:
     assert scale["messages"] >= 350  # about the number asked for: documents and their receipts
     for name in ("inbox_page", "trace", "outbox_filter"):
         assert scale["queries"][name]["p95_ms"] > 0, scale["queries"][name]
+
+
+def test_bench_with_two_workers_counts_the_cpu_of_every_server_process() -> None:
+    figures = run_bench("--workers", "2", "--scenarios", "submit", "--no-half-rate", "--count", "20",
+                        "--concurrency", "4")
+    assert figures["workers"] == 2
+    # The parent and its one worker child were both found and both used CPU (each imports and serves the app).
+    assert len(figures["server_pids"]) == 2, figures["server_pids"]
+    assert all(cpu > 0 for cpu in figures["server_cpu_s_each"]), figures["server_cpu_s_each"]
+    assert figures["server_total_cpu_s"] >= sum(figures["server_cpu_s_each"]) - 0.05
+    submit = figures["scenarios"]["submit"]
+    assert submit["errors"] == 0 and submit["server_processes"] == 2, submit
+    assert submit["server_cpu_s"] > 0 and submit["peak_rss_mb"] > 0
