@@ -13,6 +13,7 @@ from sqlalchemy import func, select, text
 from axis import mailbox
 from axis.appkeys import CONTEXT, METRICS, PUSH_WAKEUP
 from axis.auth import authenticate
+from axis.body import Body, SpooledBody, receive_body
 from axis.openapi import openapi_document
 from axis.problems import SizeLimitProblem, ValidationProblem, problem_for
 from axis.submission import Submission, submit_document, submit_status
@@ -39,18 +40,19 @@ def check_declared_size(request: web.Request) -> None:
         raise SizeLimitProblem(f"body is {request.content_length} bytes, limit is {limit}")
 
 
-async def read_body(request: web.Request) -> bytes:
-    """The request body, counted while streaming (chunked bodies have no Content-Length)."""
+async def read_body(request: web.Request) -> Body:
+    """The request body, counted while streaming (chunked bodies have no Content-Length).
+
+    Up to the spool threshold it is held as bytes; a larger body goes to a temp file in
+    the blob store (a SpooledBody the caller must discard) and is never held whole.
+    """
     check_declared_size(request)
-    limit = request.app[CONTEXT].settings.max_message_bytes
-    buf = bytearray()
-    async for chunk in request.content.iter_chunked(1 << 20):
-        buf += chunk
-        if len(buf) > limit:
-            raise SizeLimitProblem(f"body exceeds the limit of {limit} bytes")
-    if not buf:
+    ctx = request.app[CONTEXT]
+    body = await receive_body(request.content.iter_chunked(1 << 20), limit=ctx.settings.max_message_bytes,
+                              spool_above=ctx.settings.spool_threshold_bytes, blobs=ctx.blobs)
+    if not body:
         raise ValidationProblem("empty body: send the signed edXML as application/xml")
-    return bytes(buf)
+    return body
 
 
 async def _submit(request: web.Request, kind: str) -> web.Response:
@@ -64,7 +66,12 @@ async def _submit(request: web.Request, kind: str) -> web.Response:
         caller = await authenticate(request)
         raw = await read_body(request)
         accept = submit_document if kind == "edoc" else submit_status
-        result: Submission = await accept(ctx, caller, raw)
+        try:
+            result: Submission = await accept(ctx, caller, raw)
+        finally:
+            if isinstance(raw, SpooledBody):
+                # Accepted: the blob store adopted the file and this finds nothing; refused: no trace stays.
+                await asyncio.to_thread(raw.discard)
     except Exception as exc:
         problem = problem_for(exc)
         metrics.submissions.labels(kind, problem.code if problem else "AXIS.Internal").inc()

@@ -27,6 +27,9 @@ class Settings:
     port: int = 8080
     # Largest request body accepted, checked before parsing.
     max_message_bytes: int = 200 * 1024 * 1024
+    # Bodies larger than this are spooled to a temp file in the blob store and verified in one
+    # streamed pass instead of in memory (peak memory then stays flat whatever the attachment size).
+    spool_threshold_bytes: int = 4 * 1024 * 1024
     # Accept SHA-1 XML signatures (legacy DMS software only).
     legacy_sha1: bool = False
     # PEM files of CAs trusted to issue agency certificates.

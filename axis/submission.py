@@ -14,6 +14,7 @@ from sqlalchemy import insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from axis.body import Body, SpooledBody, body_size
 from axis.context import AxisContext
 from axis.problems import (
     DuplicateProblem,
@@ -29,6 +30,7 @@ from envelope.parser import document_from_tree, message_from_tree, status_from_t
 from envelope.xml import parse_xml
 from signing.keys import load_certificate
 from signing.receipt import SubmissionReceipt, build_submission_receipt
+from signing.streaming import StreamedEnvelope, read_signed_stream
 from signing.verifier import VerifiedEnvelope, verify_envelope
 from storage.archive.intake import arrival_rows
 from storage.archive.registers import register_incoming
@@ -56,7 +58,8 @@ def _sha256(raw: bytes) -> str:
     return hashlib.sha256(raw).hexdigest()
 
 
-async def _verify(ctx: AxisContext, caller: Agency, from_code: str, root: etree._Element) -> VerifiedEnvelope:
+async def _verify(ctx: AxisContext, caller: Agency, from_code: str,
+                  root: etree._Element | StreamedEnvelope) -> VerifiedEnvelope:
     """Check the signature against the certificate registered for ``from_code``."""
     if from_code == caller.code:
         author: Agency | None = caller  # the usual case: no second lookup
@@ -70,7 +73,10 @@ async def _verify(ctx: AxisContext, caller: Agency, from_code: str, root: etree.
     return await asyncio.to_thread(verify_envelope, root, pinned=pinned, policy=ctx.policy, at=ctx.clock())
 
 
-async def _store_blob(blobs: BlobStore, raw: bytes) -> str:
+async def _store_blob(blobs: BlobStore, raw: Body) -> str:
+    if isinstance(raw, SpooledBody):
+        # The spooled file becomes the blob: renamed into place, never read back.
+        return await asyncio.to_thread(blobs.adopt, raw.path, raw.sha256)
     return await asyncio.to_thread(blobs.put, raw)
 
 
@@ -164,11 +170,18 @@ def _deliveries(message_id: str, recipients: Sequence[_Party], now: datetime) ->
     ]
 
 
-async def _signed_message(ctx: AxisContext, caller: Agency, raw: bytes,
+async def _signed_message(ctx: AxisContext, caller: Agency, raw: Body,
                           kind: type[DocumentMessage] | type[StatusMessage]) -> tuple[Any, str]:
     """Parse, verify and read the signed message ``caller`` posted; return it and the body's SHA-256."""
-    root = parse_xml(raw, max_size=ctx.settings.max_message_bytes)
-    unverified = message_from_tree(root)  # structure first: a broken envelope is a Validation error
+    signed: etree._Element | StreamedEnvelope
+    if isinstance(raw, SpooledBody):
+        # Too large to hold: a streamed pass gives a small tree, each attachment measured, and the digest.
+        signed = await asyncio.to_thread(read_signed_stream, raw.path, max_size=ctx.settings.max_message_bytes)
+        root, measured = signed.root, signed.base64
+    else:
+        signed = root = parse_xml(raw, max_size=ctx.settings.max_message_bytes)
+        measured = None
+    unverified = message_from_tree(root, measured=measured)  # structure first: a broken envelope is a Validation error
     if not isinstance(unverified, kind):
         if kind is DocumentMessage:
             raise ValidationProblem("this is a status message: post it to /api/v1/statuses", field="StatusCode")
@@ -181,10 +194,10 @@ async def _signed_message(ctx: AxisContext, caller: Agency, raw: bytes,
         raise SenderMismatchProblem(
             f"From is {msg.from_.organ_id} but the token belongs to {caller.code}", field="MessageHeader/From/OrganId"
         )
-    return msg, _sha256(raw)
+    return msg, raw.sha256 if isinstance(raw, SpooledBody) else _sha256(raw)
 
 
-async def submit_document(ctx: AxisContext, caller: Agency, raw: bytes) -> Submission:
+async def submit_document(ctx: AxisContext, caller: Agency, raw: Body) -> Submission:
     """Check a signed edXML document from ``caller``, store it, route it to every recipient."""
     doc: DocumentMessage
     doc, sha256 = await _signed_message(ctx, caller, raw, DocumentMessage)
@@ -211,7 +224,7 @@ async def submit_document(ctx: AxisContext, caller: Agency, raw: bytes) -> Submi
         sender_id=caller.id,
         business_type=int(doc.business_type),
         sha256=sha256,
-        size=len(raw),
+        size=body_size(raw),
         received_at=now,
         subject=doc.subject,
         code_number=doc.code.code_number,
@@ -340,7 +353,7 @@ async def _commit(
     return Submission(True, reply_body(message, recipient_codes))
 
 
-async def submit_status(ctx: AxisContext, caller: Agency, raw: bytes) -> Submission:
+async def submit_status(ctx: AxisContext, caller: Agency, raw: Body) -> Submission:
     """Check a signed edXML status from ``caller`` about a document it sent or received."""
     st: StatusMessage
     st, sha256 = await _signed_message(ctx, caller, raw, StatusMessage)
@@ -361,7 +374,7 @@ async def submit_status(ctx: AxisContext, caller: Agency, raw: bytes) -> Submiss
         sender_id=caller.id,
         business_type=0,
         sha256=sha256,
-        size=len(raw),
+        size=body_size(raw),
         received_at=now,
         subject=st.description[:500],
         status_code=str(st.status_code),

@@ -34,28 +34,46 @@ def safe_attachment_name(name: str) -> str:
     return base or "attachment"
 
 
+class Base64Decoder:
+    """Decodes base64 text fed in pieces of any size, raising InvalidEnvelope(field) if it is not base64."""
+
+    def __init__(self, *, field: str | None = None) -> None:
+        self.field = field
+        self._carry = ""
+        self._finished = False
+
+    def feed(self, text: str) -> bytes:
+        """Decode what ``text`` completes; a partial quantum waits for the next piece."""
+        piece = self._carry + text.translate(_DROP_WHITESPACE)
+        usable = len(piece) - len(piece) % 4
+        self._carry = piece[usable:]
+        if not usable:
+            return b""
+        if self._finished:
+            # Padding already ended the data; anything after it is garbage.
+            raise InvalidEnvelope("data after base64 padding", field=self.field)
+        try:
+            data = binascii.a2b_base64(piece[:usable], strict_mode=True)
+        except (binascii.Error, ValueError) as exc:
+            raise InvalidEnvelope(f"invalid base64: {exc}", field=self.field) from None
+        self._finished = piece[usable - 1] == "="
+        return data
+
+    def close(self) -> None:
+        """Check that nothing is left over: the text ended on a whole quantum."""
+        if self._carry:
+            raise InvalidEnvelope("base64 text length is not a multiple of 4", field=self.field)
+
+
 def iter_base64_chunks(
     encoded: str, *, field: str | None = None, chunk_chars: int = CHUNK_CHARS
 ) -> Iterator[bytes]:
     """Decode base64 text piece by piece, raising InvalidEnvelope(field) if it is not base64."""
-    carry = ""
-    finished = False
+    decoder = Base64Decoder(field=field)
     for start in range(0, len(encoded), chunk_chars):
-        piece = carry + encoded[start : start + chunk_chars].translate(_DROP_WHITESPACE)
-        usable = len(piece) - len(piece) % 4
-        carry = piece[usable:]
-        if not usable:
-            continue
-        if finished:
-            # Padding already ended the data; anything after it is garbage.
-            raise InvalidEnvelope("data after base64 padding", field=field)
-        try:
-            yield binascii.a2b_base64(piece[:usable], strict_mode=True)
-        except (binascii.Error, ValueError) as exc:
-            raise InvalidEnvelope(f"invalid base64: {exc}", field=field) from None
-        finished = piece[usable - 1] == "="
-    if carry:
-        raise InvalidEnvelope("base64 text length is not a multiple of 4", field=field)
+        if data := decoder.feed(encoded[start : start + chunk_chars]):
+            yield data
+    decoder.close()
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,7 +104,12 @@ class Attachment(NfcFields):
 
 @dataclass(frozen=True, slots=True)
 class ParsedAttachment(NfcFields):
-    """An attachment read from a message: its base64 text kept, bytes decoded on demand."""
+    """An attachment read from a message: its base64 text kept, bytes decoded on demand.
+
+    A message read as a stream (envelope.streaming) keeps no base64 text
+    (``encoded`` is None): only the size and SHA-256 measured on the way; the
+    bytes are in the stored message.
+    """
 
     content_id: str
     name: str
@@ -95,7 +118,7 @@ class ParsedAttachment(NfcFields):
     size: int
     sha256: str
     # Equality goes by size and sha256, which already stand for the content.
-    encoded: str = field(default="", repr=False, compare=False, metadata={"verbatim": True})
+    encoded: str | None = field(default="", repr=False, compare=False, metadata={"verbatim": True})
 
     @classmethod
     def from_encoded(
@@ -131,6 +154,8 @@ class ParsedAttachment(NfcFields):
 
     def iter_chunks(self, chunk_chars: int = CHUNK_CHARS) -> Iterator[bytes]:
         """Yield the decoded bytes piece by piece."""
+        if self.encoded is None:
+            raise ValueError(f"attachment {self.content_id} was measured while streaming; its bytes were not kept")
         return iter_base64_chunks(self.encoded, chunk_chars=chunk_chars)
 
     def data(self) -> bytes:

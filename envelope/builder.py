@@ -206,6 +206,8 @@ def _attachment(encoded: _Element, att: Attachment | ParsedAttachment) -> None:
     # declares it itself; lxml then picks that prefix for it.
     body = etree.SubElement(el, q("ContentTransferEncoded"), nsmap={"edXML": EDXML_NS})
     if isinstance(att, ParsedAttachment):
+        if att.encoded is None:
+            raise ValueError(f"attachment {att.content_id} was measured while streaming; its bytes were not kept")
         body.text = att.encoded
     else:
         # Encoded once, handed to libxml2 as bytes (lxml accepts ASCII bytes

@@ -23,3 +23,7 @@ class MalformedXml(EnvelopeError):
 
 class InvalidEnvelope(EnvelopeError):
     """Well-formed XML that breaks the edXML structure or a code list."""
+
+
+class CanonicalizationError(EnvelopeError):
+    """Well-formed XML that has no canonical form (e.g. a relative namespace URI)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import date, datetime
 
 from lxml import etree
@@ -26,6 +27,7 @@ from envelope.model import (
     TraceHeader,
 )
 from envelope.namespaces import EDXML_NS, q
+from envelope.streaming import MeasuredBase64
 from envelope.text import nfc
 from envelope.validation import validate_document, validate_status
 
@@ -54,16 +56,23 @@ def parse_message(
     return message_from_tree(parse_xml(data, max_size=max_size))
 
 
-def message_from_tree(root: _Element) -> DocumentMessage | StatusMessage:
+def message_from_tree(
+    root: _Element, *, measured: Mapping[str, MeasuredBase64] | None = None
+) -> DocumentMessage | StatusMessage:
     """Read a document or a status message from an already parsed (e.g. verified) tree."""
     _, header, _, _ = _envelope(root)
     if header.one("MessageHeader").opt("StatusCode") is not None:
         return status_from_tree(root)
-    return document_from_tree(root)
+    return document_from_tree(root, measured=measured)
 
 
-def document_from_tree(root: _Element) -> DocumentMessage:
-    """Read a document message from an already parsed (e.g. verified) tree."""
+def document_from_tree(root: _Element, *, measured: Mapping[str, MeasuredBase64] | None = None) -> DocumentMessage:
+    """Read a document message from an already parsed (e.g. verified) tree.
+
+    ``measured`` comes with a tree read by envelope.streaming, which holds no
+    base64 text: each attachment's size and SHA-256, by the field path of its
+    ContentTransferEncoded.
+    """
     _, header, body, encoded = _envelope(root)
     mh = header.one("MessageHeader")
     if mh.opt("StatusCode") is not None:
@@ -93,7 +102,7 @@ def document_from_tree(root: _Element) -> DocumentMessage:
         steering_type=mh.number("SteeringType"),
         trace_headers=_trace_headers(trace),
         bussiness=Bussiness() if bussiness is None else _bussiness(bussiness),
-        attachments=_attachments(body, encoded),
+        attachments=_attachments(body, encoded, measured),
     )
     validate_document(msg)
     return msg
@@ -364,7 +373,9 @@ def _replaced_id(node: _Node) -> str:
     return node.own_text().strip() if inner is None else inner.own_text().strip()
 
 
-def _attachments(body: _Node | None, encoded: _Node | None) -> tuple[ParsedAttachment, ...]:
+def _attachments(
+    body: _Node | None, encoded: _Node | None, measured: Mapping[str, MeasuredBase64] | None
+) -> tuple[ParsedAttachment, ...]:
     manifest = None if body is None else body.opt("edXMLManifest")
     refs = _by_content_id([] if manifest is None else manifest.many("Reference"))
     atts = _by_content_id([] if encoded is None else encoded.many("Attachment"))
@@ -378,7 +389,7 @@ def _attachments(body: _Node | None, encoded: _Node | None) -> tuple[ParsedAttac
             raise InvalidEnvelope(
                 f"Attachment {cid!r} is not listed in the manifest", field=att.sub("ContentId")
             )
-    return tuple(_attachment(refs[cid], atts[cid]) for cid in refs)
+    return tuple(_attachment(refs[cid], atts[cid], measured) for cid in refs)
 
 
 def _by_content_id(nodes: list[_Node]) -> dict[str, _Node]:
@@ -391,7 +402,7 @@ def _by_content_id(nodes: list[_Node]) -> dict[str, _Node]:
     return found
 
 
-def _attachment(ref: _Node, att: _Node) -> ParsedAttachment:
+def _attachment(ref: _Node, att: _Node, measured: Mapping[str, MeasuredBase64] | None) -> ParsedAttachment:
     meta: dict[str, str] = {}
     for tag in ("AttachmentName", "ContentType", "Description"):
         from_ref, from_att = nfc(ref.text(tag)), nfc(att.text(tag))
@@ -407,6 +418,22 @@ def _attachment(ref: _Node, att: _Node) -> ParsedAttachment:
     # so nothing, not even a comment, may split the base64 text.
     if len(body.el):
         raise InvalidEnvelope("unexpected content in base64 text", field=body.path)
+    if measured is not None:
+        found = measured.get(body.path)
+        if found is None:
+            # The streamed pass measures every ContentTransferEncoded the parser can reach.
+            raise InvalidEnvelope("attachment text was not measured", field=body.path)
+        if found.error is not None:
+            raise InvalidEnvelope(found.error, field=body.path)
+        return ParsedAttachment(
+            content_id=att.value("ContentId"),
+            name=meta["AttachmentName"],
+            content_type=meta["ContentType"],
+            description=meta["Description"],
+            size=found.size,
+            sha256=found.sha256,
+            encoded=None,
+        )
     return ParsedAttachment.from_encoded(
         content_id=att.value("ContentId"),
         name=meta["AttachmentName"],

@@ -11,6 +11,7 @@ from lxml import etree
 from envelope.xml import DEFAULT_MAX_SIZE, parse_xml
 from signing.keys import Certificate, organ_id_of
 from signing.location import SIGNATURE_PARENT_PATH, located_signature
+from signing.streaming import StreamedEnvelope, StreamedReferenceVerifier
 from signing.trust import TrustPath, check_time, check_trust
 from signing.xmldsig import algorithm_policy, inspect_signature, short_name, signer_certificate, verify_signed
 
@@ -48,7 +49,7 @@ class VerifiedEnvelope:
 
 
 def verify_envelope(
-    data: bytes | etree._Element,
+    data: bytes | etree._Element | StreamedEnvelope,
     *,
     pinned: Sequence[Certificate] = (),
     policy: VerifyPolicy = VerifyPolicy(),
@@ -57,8 +58,15 @@ def verify_envelope(
 ) -> VerifiedEnvelope:
     """Verify a signed edXML message: one signature in its fixed place, allowed algorithms, trusted and valid signer."""
     # Bytes are parsed with the safe parser (no DTD, no entities, size-capped);
-    # an element is assumed to come from that same parser.
-    root = parse_xml(bytes(data), max_size=max_size) if isinstance(data, (bytes, bytearray, memoryview)) else data
+    # an element is assumed to come from that same parser; a streamed message
+    # brings its small tree and the digest computed while streaming.
+    verifier = None
+    if isinstance(data, StreamedEnvelope):
+        root, verifier = data.root, StreamedReferenceVerifier(data)
+    elif isinstance(data, (bytes, bytearray, memoryview)):
+        root = parse_xml(bytes(data), max_size=max_size)
+    else:
+        root = data
     when = check_time(at)
     signature = located_signature(root)
     algorithms = algorithm_policy(legacy_sha1=policy.legacy_sha1)
@@ -68,7 +76,8 @@ def verify_envelope(
     # whether its signature is otherwise correct.
     trusted_by = check_trust(certificate, pinned=pinned, ca_certificates=policy.ca_certificates, at=when)
     signed = verify_signed(
-        root, certificate=certificate, location=SIGNATURE_PARENT_PATH, algorithms=algorithms, at=when
+        root, certificate=certificate, location=SIGNATURE_PARENT_PATH, algorithms=algorithms, at=when,
+        verifier=verifier,
     )
     return VerifiedEnvelope(
         root=signed,

@@ -1,7 +1,8 @@
 """XML-DSig mechanics shared by edXML envelopes and the axis's signed records.
 
-All cryptography and canonicalisation is signxml's; this module decides what
-we accept before signxml runs (algorithms, transforms, one ``Reference
+All cryptography and canonicalisation is signxml's, except the Reference
+digest of a message read as a stream (signing.streaming); this module decides
+what we accept before signxml runs (algorithms, transforms, one ``Reference
 URI=""``, no ``ds:Object``) and turns signxml's exceptions into
 :mod:`signing.errors`.
 
@@ -243,8 +244,13 @@ def verify_signed(
     location: str,
     algorithms: AlgorithmPolicy,
     at: dt.datetime,
+    verifier: XMLVerifier | None = None,
 ) -> etree._Element:
-    """Run signxml on an already inspected and trusted signature; return the signed XML only."""
+    """Run signxml on an already inspected and trusted signature; return the signed XML only.
+
+    ``verifier`` replaces signxml's own, e.g. signing.streaming's, which takes
+    the Reference digest from a streamed pass.
+    """
     config = SignatureConfiguration(
         require_x509=True,
         location=location,
@@ -261,7 +267,9 @@ def verify_signed(
     try:
         # x509_cert pins signxml to the certificate we already trusted, so it
         # never looks at a CA bundle.
-        result = XMLVerifier().verify(root, x509_cert=certificate, expect_config=config, parser=xml_parser())
+        result = (verifier or XMLVerifier()).verify(
+            root, x509_cert=certificate, expect_config=config, parser=xml_parser()
+        )
     except InvalidDigest as exc:
         raise SignatureTampered(f"the signed content was changed: {exc}", reason="digest_mismatch") from None
     except InvalidCertificate as exc:

@@ -68,6 +68,33 @@ class BlobStore:
             _unlink_quietly(tmp_name)
             raise
 
+    def temp_file(self) -> tuple[BinaryIO, Path]:
+        """Open a new temp file in the store's tmp directory (swept if abandoned) for a body being received."""
+        self._tmp.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(dir=self._tmp, prefix="blob-")
+        return os.fdopen(fd, "wb"), Path(name)
+
+    def adopt(self, path: Path, sha256: str) -> str:
+        """Make a complete temp file (from temp_file) the blob ``sha256``: fsync, rename, fsync the directory.
+
+        The caller computed ``sha256`` while writing the file; the file is never read
+        back here. If the blob is already stored the temp file is dropped.
+        """
+        try:
+            final = self.path_for(sha256)
+            if final.is_file():
+                path.unlink()
+                return sha256
+            with path.open("rb") as fh:
+                os.fsync(fh.fileno())
+            final.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(path, final)
+            _fsync_dir(final.parent)
+            return sha256
+        except OSError as exc:
+            _unlink_quietly(str(path))
+            raise BlobError(f"could not store blob: {exc}") from exc
+
     def open(self, sha256: str) -> BinaryIO:
         """Open a stored blob for reading."""
         try:

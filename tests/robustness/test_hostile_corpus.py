@@ -142,12 +142,18 @@ def xml_tree_edit(w: World, change: Callable[[etree._Element], None]) -> bytes:
     return serialize(root)
 
 
-@pytest.fixture(scope="module")
-async def world(tmp_path_factory: pytest.TempPathFactory, db_template: DatabaseTemplate, test_ca: DevelopmentCA,
+#: Every case twice: bodies held in memory, and every body spooled to a file and verified as a stream.
+SPOOL_THRESHOLDS = {"in_memory": LIMIT, "streamed": 0}
+
+
+@pytest.fixture(scope="module", params=list(SPOOL_THRESHOLDS))
+async def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
+                db_template: DatabaseTemplate, test_ca: DevelopmentCA,
                 identities: dict[str, IssuedIdentity]) -> AsyncIterator[World]:
     tmp = tmp_path_factory.mktemp("hostile")
     async with db_template.clone(tmp) as url:
-        settings = server_settings(tmp / "home", url, max_message_bytes=LIMIT)
+        settings = server_settings(tmp / "home", url, max_message_bytes=LIMIT,
+                                   spool_threshold_bytes=SPOOL_THRESHOLDS[request.param])
         axis, server = await start_server(settings, test_ca, identities)
         try:
             now = dt.datetime.now(dt.timezone.utc)
@@ -707,6 +713,20 @@ async def test_hostile_input_gets_its_answer_and_nothing_is_stored(world: World,
 
 
 # --- hostile-looking but legitimate: accepted, stored byte for byte, read back as signed ----------------------
+
+
+@pytest.fixture(params=list(SPOOL_THRESHOLDS))
+async def axis(request: pytest.FixtureRequest, tmp_path: Path, db_template: DatabaseTemplate,
+               test_ca: DevelopmentCA, identities: dict[str, IssuedIdentity]) -> AsyncIterator[Harness]:
+    """The suite's axis, once holding bodies in memory and once streaming every body."""
+    async with db_template.clone(tmp_path) as url:
+        settings = server_settings(tmp_path / "home", url, spool_threshold_bytes=SPOOL_THRESHOLDS[request.param])
+        harness, server = await start_server(settings, test_ca, identities)
+        try:
+            yield harness
+        finally:
+            await server.close()
+
 
 INJECTIONS = {
     "sql": "Robert'); DROP TABLE messages;-- \" OR \"\"=\" 1' OR '1'='1 \\'; DELETE FROM agencies WHERE '1'='1",

@@ -79,3 +79,33 @@ def test_sweep_removes_only_old_temp_files(tmp_path: Path) -> None:
     os.utime(old, (an_hour_ago, an_hour_ago))
     assert store.sweep_temp(older_than_seconds=3600) == 1
     assert not old.exists() and fresh.exists() and store.read(sha) == b"kept"
+
+
+def _spooled(store: BlobStore, data: bytes) -> Path:
+    out, path = store.temp_file()
+    with out:
+        out.write(data)
+    return path
+
+
+def test_a_spooled_file_is_adopted_under_its_digest_without_copying(tmp_path: Path) -> None:
+    store = BlobStore(tmp_path)
+    data = b"<edXML>" + bytes(range(256)) * 64 + b"</edXML>"
+    path = _spooled(store, data)
+    inode = path.stat().st_ino
+    sha = hashlib.sha256(data).hexdigest()
+    assert path.name.startswith("blob-") and path.parent == tmp_path / "tmp"
+    assert store.adopt(path, sha) == sha
+    assert store.read(sha) == data
+    assert store.path_for(sha).stat().st_ino == inode  # renamed, not rewritten
+    assert not path.exists() and list((tmp_path / "tmp").iterdir()) == []
+
+
+def test_adopting_bytes_already_stored_drops_the_temp_file(tmp_path: Path) -> None:
+    store = BlobStore(tmp_path)
+    data = b"same bytes"
+    sha = store.put(data)
+    before = store.path_for(sha).stat().st_ino
+    path = _spooled(store, data)
+    assert store.adopt(path, sha) == sha
+    assert not path.exists() and store.path_for(sha).stat().st_ino == before
