@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import secrets
@@ -9,11 +10,33 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import asyncpg
+import pytest
 from sqlalchemy.engine import URL, make_url
 
 #: Set to a PostgreSQL server URL (e.g. postgresql+asyncpg://postgres@127.0.0.1:5432/postgres)
 #: to run the suite against PostgreSQL; unset means SQLite.
 ENV = "AXIS_TEST_DATABASE_URL"
+
+
+#: The local PostgreSQL server tried by the tests that need PostgreSQL when ENV is unset.
+DEFAULT_POSTGRES = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
+
+
+async def postgres_server() -> str:
+    """The PostgreSQL server for a test that needs one: ENV, else DEFAULT_POSTGRES if it answers; skip otherwise."""
+    configured = os.environ.get(ENV)
+    if configured:
+        if make_url(configured).get_backend_name() != "postgresql":
+            pytest.skip(f"two axis processes need PostgreSQL; {ENV} is not a PostgreSQL URL")
+        return configured
+    dsn = make_url(DEFAULT_POSTGRES).set(drivername="postgresql").render_as_string(hide_password=False)
+    try:
+        conn = await asyncpg.connect(dsn, timeout=3)
+    except (OSError, asyncio.TimeoutError, asyncpg.PostgresError) as exc:
+        pytest.skip(f"two axis processes need PostgreSQL: {ENV} is unset and {DEFAULT_POSTGRES} "
+                    f"is not reachable ({type(exc).__name__}: {exc})")
+    await conn.close()
+    return DEFAULT_POSTGRES
 
 
 def backend() -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -126,3 +127,16 @@ async def start_server(settings: Settings, ca: DevelopmentCA, identities: dict[s
     server = TestServer(app, host="127.0.0.1")
     await server.start_server()
     return Harness(str(server.make_url("")).rstrip("/"), app, ca, identities), server
+
+
+async def register_in_database(sessions: Any, ca: DevelopmentCA, identities: dict[str, IssuedIdentity], code: str,
+                               endpoint: str | None = None) -> Agent:
+    """Register an agency straight in a database shared by `axis serve` processes; the Agent only builds and signs."""
+    if code not in identities:
+        identities[code] = await asyncio.to_thread(ca.issue, NAMES[code], organ_id=code, kind="rsa")
+    ident = identities[code]
+    async with sessions() as session, session.begin():
+        reg = await register_agency(session, code, NAMES[code], certificate=certificate_pem(ident.certificate),
+                                    endpoint_url=endpoint, actor="test")
+    # No in-process Harness: clients talk to a node with AxisClient(node.url, agent.token).
+    return Agent(code, NAMES[code], reg.token, ident, harness=None)  # type: ignore[arg-type]

@@ -240,8 +240,9 @@ def run_bench(options: BenchOptions) -> dict[str, Any]:
         server = ServerProcess(home, db.url, workdir / "server.log", workers=options.workers)
         server.start()
         server.wait_ready()
-        _say(f"axis serve pid {server.pid} on {server.url}"
-             + (f", worker pids {' '.join(map(str, ProcessStats(server.pid).pids()[1:]))}" if options.workers > 1 else ""))
+        workers = ProcessStats(server.pid).pids()[1:]
+        _say(f"axis serve pid {server.pid} on {server.url}" + (f", worker pids {' '.join(map(str, workers))}"
+                                                               if workers else ""))
         result: dict[str, Any] = {"scenarios": {}}
         if options.scenarios:
             result = _run_load(options, workdir, server, db, parties, receiver_port)

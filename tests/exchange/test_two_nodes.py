@@ -16,32 +16,27 @@ import sys
 import time
 from collections import Counter
 from pathlib import Path
-from typing import IO
 
 import aiohttp
-import asyncpg
 import pytest
 from aiohttp.test_utils import TestServer
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import func, select
-from sqlalchemy.engine import make_url
 
-from axis.bench.server import free_port
+from axis.bench.server import ServerProcess
 from axis.client import AxisClient
 from axis.identity import KeyFiles
 from axis.receiver import PATH, PushReceiver
 from envelope.codes import StatusCode
-from signing.keys import DevelopmentCA, IssuedIdentity, certificate_pem, load_certificate
+from signing.keys import DevelopmentCA, IssuedIdentity, load_certificate
 from signing.receipt import verify_submission_receipt
 from storage.db import create_engine, session_factory
 from storage.migrate import upgrade
 from storage.models import Agency, Delivery, DeliveryMode, DeliveryState, Message, MessageKind
-from storage.registry import register_agency
-from tests.databases import ENV, fresh_database
-from tests.harness import NAMES, Agent
+from tests.databases import ENV, fresh_database, postgres_server
+from tests.harness import Agent, register_in_database
 
 A, B, C = "000.00.00.G22", "000.00.00.H29", "000.00.00.H41"
-DEFAULT_POSTGRES = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 DOCUMENTS = 500
 CONCURRENCY = 8
 AXIS = Path(sys.executable).with_name("axis")
@@ -49,96 +44,21 @@ AXIS = Path(sys.executable).with_name("axis")
 pytestmark = pytest.mark.timeout(180)
 
 
-async def postgres_server() -> str:
-    """The PostgreSQL server to create the test database on, or skip."""
-    configured = os.environ.get(ENV)
-    if configured:
-        if make_url(configured).get_backend_name() != "postgresql":
-            pytest.skip(f"two axis processes need PostgreSQL; {ENV} is not a PostgreSQL URL")
-        return configured
-    dsn = make_url(DEFAULT_POSTGRES).set(drivername="postgresql").render_as_string(hide_password=False)
-    try:
-        conn = await asyncpg.connect(dsn, timeout=3)
-    except (OSError, asyncio.TimeoutError, asyncpg.PostgresError) as exc:
-        pytest.skip(f"two axis processes need PostgreSQL: {ENV} is unset and {DEFAULT_POSTGRES} "
-                    f"is not reachable ({type(exc).__name__}: {exc})")
-    await conn.close()
-    return DEFAULT_POSTGRES
+#: Settings of both nodes: fast retries, and a generous push timeout (a timed-out push would be retried).
+NODE_ENV = {"AXIS_RETRY_BASE_SECONDS": "0.2", "AXIS_RETRY_MAX_SECONDS": "2", "AXIS_PUSH_TIMEOUT_SECONDS": "60"}
 
 
-class Node:
-    """One `axis serve` subprocess."""
-
-    def __init__(self, name: str, home: Path, database_url: str, log_dir: Path) -> None:
-        self.name = name
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log_path = log_dir / f"{name}.log"
-        self._log: IO[bytes] = self.log_path.open("wb")
-        env = {
-            **os.environ,
-            "AXIS_HOME": str(home),
-            "AXIS_DATABASE_URL": database_url,
-            "AXIS_RETRY_BASE_SECONDS": "0.2",
-            "AXIS_RETRY_MAX_SECONDS": "2",
-            "AXIS_PUSH_TIMEOUT_SECONDS": "60",  # generous: a timed-out push would be retried
-        }
-        self.process = subprocess.Popen(
-            [str(AXIS), "serve", "--host", "127.0.0.1", "--port", str(self.port)],
-            env=env, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-        )
-
-    def log_tail(self, lines: int = 40) -> str:
-        text = self.log_path.read_text(errors="replace").splitlines()
-        return "\n".join(text[-lines:])
-
-    async def wait_ready(self, http: aiohttp.ClientSession, timeout: float = 30.0) -> None:
-        deadline = time.monotonic() + timeout
-        while True:
-            if self.process.poll() is not None:
-                pytest.fail(f"{self.name} exited with {self.process.returncode}:\n{self.log_tail()}")
-            with contextlib.suppress(aiohttp.ClientError, asyncio.TimeoutError):
-                async with http.get(f"{self.url}/healthz", timeout=aiohttp.ClientTimeout(total=2)) as r:
-                    if r.status == 200:
-                        return
-            if time.monotonic() > deadline:
-                pytest.fail(f"{self.name} not ready after {timeout}s:\n{self.log_tail()}")
-            await asyncio.sleep(0.1)
-
-    async def push_attempts(self, http: aiohttp.ClientSession) -> dict[str, float]:
-        """axis_push_attempts_total by outcome, from /metrics."""
-        async with http.get(f"{self.url}/metrics") as r:
-            assert r.status == 200
-            text = await r.text()
-        out: dict[str, float] = {}
-        for family in text_string_to_metric_families(text):
-            for sample in family.samples:
-                if sample.name == "axis_push_attempts_total":
-                    out[sample.labels["outcome"]] = sample.value
-        return out
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
-        self._log.close()
-
-
-async def register(sessions, ca: DevelopmentCA, identities: dict[str, IssuedIdentity],  # type: ignore[no-untyped-def]
-                   code: str, endpoint: str | None = None) -> Agent:
-    """Register an agency straight in the shared database; the Agent only builds and signs."""
-    if code not in identities:
-        identities[code] = await asyncio.to_thread(ca.issue, NAMES[code], organ_id=code, kind="rsa")
-    ident = identities[code]
-    async with sessions() as session, session.begin():
-        reg = await register_agency(session, code, NAMES[code], certificate=certificate_pem(ident.certificate),
-                                    endpoint_url=endpoint, actor="test")
-    # No in-process Harness here: clients are made per node with AxisClient(node.url, agent.token).
-    return Agent(code, NAMES[code], reg.token, ident, harness=None)  # type: ignore[arg-type]
+async def push_attempts(http: aiohttp.ClientSession, node: ServerProcess) -> dict[str, float]:
+    """axis_push_attempts_total by outcome, from a node's /metrics."""
+    async with http.get(f"{node.url}/metrics") as r:
+        assert r.status == 200
+        text = await r.text()
+    out: dict[str, float] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == "axis_push_attempts_total":
+                out[sample.labels["outcome"]] = sample.value
+    return out
 
 
 async def edoc_delivery_states(sessions) -> dict[tuple[str, str], int]:  # type: ignore[no-untyped-def]
@@ -177,15 +97,17 @@ async def test_two_axis_processes_share_the_work_and_deliver_every_document_once
         receiver = PushReceiver(organization=None, identity=None)  # type: ignore[arg-type]
         endpoint = TestServer(receiver.app(), host="127.0.0.1")
         await endpoint.start_server()
-        nodes: list[Node] = []
+        nodes: list[ServerProcess] = []
         try:
-            a = await register(sessions, test_ca, identities, A)
-            b = await register(sessions, test_ca, identities, B)
-            c = await register(sessions, test_ca, identities, C, endpoint=str(endpoint.make_url(PATH)))
+            a = await register_in_database(sessions, test_ca, identities, A)
+            b = await register_in_database(sessions, test_ca, identities, B)
+            c = await register_in_database(sessions, test_ca, identities, C, endpoint=str(endpoint.make_url(PATH)))
             receiver.organization, receiver.identity = c.organization, c.identity
 
             for i in (1, 2):
-                nodes.append(Node(f"node{i}", home, db_url, tmp_path))
+                node = ServerProcess(home, db_url, tmp_path / f"node{i}.log", extra_env=NODE_ENV, name=f"node{i}")
+                nodes.append(node)
+                node.start()
             # Sign the documents while the nodes start.
             signed_docs = await asyncio.to_thread(
                 lambda: [a.document([b, c], subject=f"Văn bản số {i} gửi qua hai nút trục")[1]
@@ -193,7 +115,7 @@ async def test_two_axis_processes_share_the_work_and_deliver_every_document_once
             )
             async with aiohttp.ClientSession() as http:
                 for node in nodes:
-                    await node.wait_ready(http)
+                    await asyncio.to_thread(node.wait_ready, 30.0)
                 setup_done = time.monotonic()
                 try:
                     await _exchange(nodes, a, b, signed_docs, receiver, sessions, axis_cert, http)
@@ -204,12 +126,12 @@ async def test_two_axis_processes_share_the_work_and_deliver_every_document_once
                 exchange_done = time.monotonic()
 
                 # Both nodes pushed, and together they pushed each document exactly once.
-                attempts = [await node.push_attempts(http) for node in nodes]
+                attempts = [await push_attempts(http, node) for node in nodes]
                 assert all(at.get("delivered", 0) > 0 for at in attempts), attempts
                 assert sum(at.get("delivered", 0) for at in attempts) == DOCUMENTS, attempts
                 assert sum(at.get("error", 0) for at in attempts) == 0, attempts
                 for node in nodes:
-                    assert node.process.poll() is None, f"{node.name} died:\n{node.log_tail()}"
+                    assert node.alive(), f"{node.name} died:\n{node.log_tail()}"
             print(f"two nodes: setup {setup_done - started:.1f}s, "
                   f"{DOCUMENTS} documents exchanged in {exchange_done - setup_done:.1f}s; push attempts {attempts}")
         finally:
@@ -219,7 +141,7 @@ async def test_two_axis_processes_share_the_work_and_deliver_every_document_once
             await engine.dispose()
 
 
-async def _exchange(nodes: list[Node], a: Agent, b: Agent, signed_docs: list[bytes], receiver: PushReceiver,
+async def _exchange(nodes: list[ServerProcess], a: Agent, b: Agent, signed_docs: list[bytes], receiver: PushReceiver,
                     sessions, axis_cert, http: aiohttp.ClientSession) -> None:  # type: ignore[no-untyped-def]
     submitted: dict[str, bytes] = {}
     answered: Counter[str] = Counter()

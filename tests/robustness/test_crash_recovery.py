@@ -25,111 +25,46 @@ import hashlib
 import json
 import os
 import random
-import signal
 import subprocess
 import sys
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import aiohttp
-import asyncpg
 import pytest
 from aiohttp.test_utils import TestServer
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
-from axis.bench.server import free_port
+from axis.bench.server import ServerProcess
 from axis.receiver import PATH, PushReceiver
 from envelope.codes import StatusCode
-from signing.keys import DevelopmentCA, IssuedIdentity, certificate_pem
+from signing.keys import DevelopmentCA, IssuedIdentity
 from storage.archive.sealing import seal_now
 from storage.db import create_engine, session_factory
 from storage.migrate import upgrade
 from storage.models import Agency, AuditEvent, Delivery, DeliveryState, Message, MessageKind
-from storage.registry import register_agency
-from tests.databases import ENV, fresh_database
-from tests.harness import NAMES, Agent
+from tests.databases import ENV, fresh_database, postgres_server
+from tests.harness import Agent, register_in_database
 
 A, B, C = "000.00.00.G22", "000.00.00.H29", "000.00.00.H41"
 AXIS = Path(sys.executable).with_name("axis")
-DEFAULT_POSTGRES = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 TRANSIENT = (aiohttp.ClientError, asyncio.TimeoutError, ConnectionError)
 #: One submission in this many is abandoned when an attempt dies in flight (its DMS died too).
 ABANDON_EVERY = 3
 
 
-class AxisProcess:
-    """One `axis serve` subprocess that can be killed with SIGKILL and started again on its port."""
-
-    def __init__(self, name: str, home: Path, database_url: str, log_dir: Path) -> None:
-        self.name = name
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log_path = log_dir / f"{name}.log"
-        self.env = {
-            **os.environ,
-            "AXIS_HOME": str(home),
-            "AXIS_DATABASE_URL": database_url,
-            "AXIS_RETRY_BASE_SECONDS": "0.2",
-            "AXIS_RETRY_MAX_SECONDS": "1",
-            # A killed worker's claims lapse after this; a push (to loopback) takes milliseconds.
-            "AXIS_CLAIM_LEASE_SECONDS": "4",
-            "AXIS_PUSH_TIMEOUT_SECONDS": "3",
-        }
-        self.starts = 0
-        self.kills = 0
-        self.process: subprocess.Popen[bytes] | None = None
-        self._log: IO[bytes] | None = None
-
-    def start(self) -> None:
-        self._log = self.log_path.open("ab")
-        self._log.write(f"\n===== start {self.starts + 1} =====\n".encode())
-        self._log.flush()
-        self.process = subprocess.Popen(
-            [str(AXIS), "serve", "--host", "127.0.0.1", "--port", str(self.port)],
-            env=self.env, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-        )
-        self.starts += 1
-
-    def kill(self) -> None:
-        """SIGKILL: no cleanup, no flushing, no goodbye."""
-        assert self.process is not None and self.process.poll() is None, f"{self.name} is not running"
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(timeout=10)
-        self.kills += 1
-        if self._log is not None:
-            self._log.close()
-
-    async def wait_ready(self, http: aiohttp.ClientSession, timeout: float = 60.0) -> None:
-        deadline = time.monotonic() + timeout
-        while True:
-            assert self.process is not None
-            if self.process.poll() is not None:
-                pytest.fail(f"{self.name} exited with {self.process.returncode}:\n{self.log_tail()}")
-            with contextlib.suppress(*TRANSIENT):
-                async with http.get(f"{self.url}/healthz", timeout=aiohttp.ClientTimeout(total=2)) as r:
-                    if r.status == 200:
-                        return
-            if time.monotonic() > deadline:
-                pytest.fail(f"{self.name} not ready after {timeout}s:\n{self.log_tail()}")
-            await asyncio.sleep(0.05)
-
-    def log_tail(self, lines: int = 60) -> str:
-        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
-        if self._log is not None:
-            self._log.close()
+#: Settings of every node: fast retries, and a killed worker's claims lapse after 4 s (a push to loopback
+#: takes milliseconds).
+NODE_ENV = {
+    "AXIS_RETRY_BASE_SECONDS": "0.2",
+    "AXIS_RETRY_MAX_SECONDS": "1",
+    "AXIS_CLAIM_LEASE_SECONDS": "4",
+    "AXIS_PUSH_TIMEOUT_SECONDS": "3",
+}
 
 
 @dataclass
@@ -161,7 +96,7 @@ class Figures:
 class Exchange:
     """The workload: A submits, B pulls and answers, C is pushed to, a killer kills."""
 
-    def __init__(self, nodes: list[AxisProcess], killable: list[AxisProcess], a: Agent, b: Agent,
+    def __init__(self, nodes: list[ServerProcess], killable: list[ServerProcess], a: Agent, b: Agent,
                  signed: list[bytes], receiver: PushReceiver, kills: int, seed: int) -> None:
         self.nodes = nodes
         self.killable = killable
@@ -180,7 +115,7 @@ class Exchange:
         self.answers: dict[str, bytes] = {}
         self._turn = 0
 
-    def node(self) -> AxisProcess:
+    def node(self) -> ServerProcess:
         """The next node, round robin (a load balancer)."""
         self._turn += 1
         return self.nodes[self._turn % len(self.nodes)]
@@ -318,7 +253,7 @@ class Exchange:
 
     # --- the killer ---------------------------------------------------------------------------------------
 
-    async def kill_at_random_moments(self, http: aiohttp.ClientSession) -> None:
+    async def kill_at_random_moments(self) -> None:
         n = len(self.signed)
         # Kill points spread over the run by progress, each at a random moment within its stretch.
         points = sorted(self.rng.uniform(0.1, 0.85) * n for _ in range(self.kills))
@@ -331,18 +266,7 @@ class Exchange:
             self.figures.kills += 1
             await asyncio.sleep(self.rng.uniform(0.0, 0.5))
             victim.start()
-            await victim.wait_ready(http)
-
-
-async def _register(sessions, ca: DevelopmentCA, identities: dict[str, IssuedIdentity],  # type: ignore[no-untyped-def]
-                    code: str, endpoint: str | None = None) -> Agent:
-    if code not in identities:
-        identities[code] = await asyncio.to_thread(ca.issue, NAMES[code], organ_id=code, kind="rsa")
-    ident = identities[code]
-    async with sessions() as session, session.begin():
-        reg = await register_agency(session, code, NAMES[code], certificate=certificate_pem(ident.certificate),
-                                    endpoint_url=endpoint, actor="test")
-    return Agent(code, NAMES[code], reg.token, ident, harness=None)  # type: ignore[arg-type]
+            await asyncio.to_thread(victim.wait_ready)
 
 
 def _axis_command(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
@@ -370,12 +294,13 @@ async def run_crash_scenario(tmp_path: Path, test_ca: DevelopmentCA, identities:
         await endpoint.start_server()
         stack.push_async_callback(endpoint.close)
 
-        a = await _register(sessions, test_ca, identities, A)
-        b = await _register(sessions, test_ca, identities, B)
-        c = await _register(sessions, test_ca, identities, C, endpoint=str(endpoint.make_url(PATH)))
+        a = await register_in_database(sessions, test_ca, identities, A)
+        b = await register_in_database(sessions, test_ca, identities, B)
+        c = await register_in_database(sessions, test_ca, identities, C, endpoint=str(endpoint.make_url(PATH)))
         receiver.organization, receiver.identity = c.organization, c.identity
 
-        procs = [AxisProcess(f"node{i + 1}", home, database_url, tmp_path) for i in range(nodes)]
+        procs = [ServerProcess(home, database_url, tmp_path / f"node{i + 1}.log", extra_env=NODE_ENV,
+                               name=f"node{i + 1}") for i in range(nodes)]
         for p in procs:
             stack.callback(p.stop)
             p.start()
@@ -384,7 +309,7 @@ async def run_crash_scenario(tmp_path: Path, test_ca: DevelopmentCA, identities:
                      for i in range(documents)])
         http = await stack.enter_async_context(aiohttp.ClientSession())
         for p in procs:
-            await p.wait_ready(http)
+            await asyncio.to_thread(p.wait_ready)
 
         # With two nodes, one is killed and the other keeps serving; with one, it is killed.
         exchange = Exchange(procs, procs[:1], a, b, signed, receiver, kills, seed)
@@ -393,7 +318,7 @@ async def run_crash_scenario(tmp_path: Path, test_ca: DevelopmentCA, identities:
             async with asyncio.TaskGroup() as tasks:
                 tasks.create_task(exchange.submit_all(http))
                 tasks.create_task(exchange.pull_all(http))
-                tasks.create_task(exchange.kill_at_random_moments(http))
+                tasks.create_task(exchange.kill_at_random_moments())
             # The load is over; what is still queued or claimed must get delivered within ``settle`` seconds.
             await _wait_until_delivered(sessions, time.monotonic() + settle)
         except BaseException:
@@ -537,26 +462,11 @@ async def test_kill9_five_times_while_1000_documents_flow_loses_nothing_and_deli
     assert figures.kills == 5 and figures.lost == 0 and figures.duplicated == 0
 
 
-async def _postgres_server() -> str:
-    configured = os.environ.get(ENV)
-    if configured:
-        if make_url(configured).get_backend_name() != "postgresql":
-            pytest.skip(f"two axis processes need PostgreSQL; {ENV} is not a PostgreSQL URL")
-        return configured
-    dsn = make_url(DEFAULT_POSTGRES).set(drivername="postgresql").render_as_string(hide_password=False)
-    try:
-        conn = await asyncpg.connect(dsn, timeout=3)
-    except (OSError, asyncio.TimeoutError, asyncpg.PostgresError) as exc:
-        pytest.skip(f"two axis processes need PostgreSQL ({DEFAULT_POSTGRES}: {type(exc).__name__})")
-    await conn.close()
-    return DEFAULT_POSTGRES
-
-
 @pytest.mark.slow
 @pytest.mark.timeout(900)
 async def test_two_nodes_on_postgresql_one_killed_five_times_lose_nothing_and_deliver_once(
     tmp_path: Path, test_ca: DevelopmentCA, identities: dict[str, IssuedIdentity], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv(ENV, await _postgres_server())
+    monkeypatch.setenv(ENV, await postgres_server())
     figures = await run_crash_scenario(tmp_path, test_ca, identities, documents=1000, kills=5, nodes=2, seed=11)
     assert figures.kills == 5 and figures.lost == 0 and figures.duplicated == 0
