@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -27,7 +28,9 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run"]
 VIEWPORT = {"width": 1366, "height": 768}
+#: The README's screenshots; rewritten only when UPDATE_SCREENSHOTS is set to 1, so a test run leaves the tree clean.
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+UPDATE_SCREENSHOTS = "AXIS_UPDATE_SCREENSHOTS"
 _CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
@@ -86,6 +89,14 @@ async def start_world(tmp_path: Path, db_template: DatabaseTemplate, test_ca: De
             yield world
         finally:
             await server.close()
+
+
+@pytest.fixture
+def screenshots(tmp_path: Path) -> Path:
+    """Where screenshots go: docs/screenshots/ with AXIS_UPDATE_SCREENSHOTS=1, else this test's temp directory."""
+    if os.environ.get(UPDATE_SCREENSHOTS) == "1":
+        return SCREENSHOTS
+    return tmp_path / "screenshots"
 
 
 @pytest.fixture

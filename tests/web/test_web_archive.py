@@ -26,7 +26,7 @@ from storage.archive.reports import COLUMNS, monthly_report
 from storage.models import AuditEvent, Message
 from tests.archive.conftest import Cli, TestClock
 from tests.harness import Agent
-from tests.web.conftest import SCREENSHOTS, A, B, World, csrf_from, start_world
+from tests.web.conftest import A, B, World, csrf_from, start_world
 from tests.web.test_web_browser import login, screenshot
 
 MOT, HAI = "luutru.mot", "luutru.hai"
@@ -452,7 +452,8 @@ async def aged_world(tmp_path: Path, db_template, test_ca, identities) -> Any:  
         yield w, clock
 
 
-async def test_archivist_reads_the_reports_chart_and_approves_a_disposal_list(aged_world, new_page) -> None:  # type: ignore[no-untyped-def]
+async def test_archivist_reads_the_reports_chart_and_approves_a_disposal_list(  # type: ignore[no-untyped-def]
+        aged_world, new_page, screenshots) -> None:
     world, clock = aged_world
     g14 = await world.axis.register("000.00.00.G14")
     # A year of traffic: month by month, more documents and slower receipts as the year goes on.
@@ -495,8 +496,7 @@ async def test_archivist_reads_the_reports_chart_and_approves_a_disposal_list(ag
     assert await chart.locator("g.chart-month").count() == 12
     assert await chart.locator("polyline.line-median").count() >= 1
     assert "Lưu lượng văn bản 12 tháng" in (await chart.locator("title").first.text_content() or "")
-    await screenshot(page, "reports.png")
-    assert (SCREENSHOTS / "reports.png").exists()
+    await screenshot(page, screenshots, "reports.png")
 
     # To the archive: the list MOT proposed and approved; HAI approves it, then executes it.
     await page.click("nav.main-nav a[href='/archive/disposals']")

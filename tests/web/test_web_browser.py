@@ -13,7 +13,7 @@ from envelope.codes import Priority, StatusCode
 from envelope.model import Attachment
 from storage.models import Delivery
 from tests.harness import Agent
-from tests.web.conftest import PASSWORD, SCREENSHOTS, World
+from tests.web.conftest import PASSWORD, World
 
 PDF = b"%PDF-1.4\n% Cong van so hoa\n" + bytes(range(256)) * 40 + b"\n%%EOF\n"
 SHEET = "Số liệu;Giá trị\nVăn bản đến;1250\n".encode("utf-8")
@@ -38,10 +38,13 @@ async def wait_for(predicate: Any, timeout: float = 10.0) -> None:
         await asyncio.sleep(0.05)
 
 
-async def screenshot(page: Any, name: str) -> None:
-    """Save what a 1366×768 office screen shows, for the README."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    await page.screenshot(path=str(SCREENSHOTS / name))
+async def screenshot(page: Any, directory: Path, name: str) -> Path:
+    """Save what a 1366×768 office screen shows (the README's pictures) and check a PNG was written."""
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / name
+    await page.screenshot(path=str(path))
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and path.stat().st_size > 1000, path
+    return path
 
 
 async def send_realistic_traffic(world: World) -> None:
@@ -61,7 +64,7 @@ async def send_realistic_traffic(world: World) -> None:
 
 
 async def test_document_sent_over_the_api_reaches_the_clerk_and_shows_delivered_to_the_sender(
-        world: World, new_page: Any) -> None:
+        world: World, new_page: Any, screenshots: Path) -> None:
     await send_realistic_traffic(world)
     doc, signed = world.a.document(
         [world.b, world.c], subject="Về việc triển khai Nghị định số 30/2020/NĐ-CP về công tác văn thư",
@@ -86,7 +89,7 @@ async def test_document_sent_over_the_api_reaches_the_clerk_and_shows_delivered_
     assert "urgent" in (await row.get_attribute("class") or "")
     assert await page.locator("#inbox-table tbody tr").first.get_attribute("data-id") == doc_id  # newest first
     assert "Hỏa tốc" in await row.inner_text()
-    await screenshot(page, "inbox.png")
+    await screenshot(page, screenshots, "inbox.png")
 
     # Open it: metadata in Vietnamese, a valid signature, its receipt, the recipients' states.
     await row.locator("td.c-number a").click()
@@ -98,7 +101,7 @@ async def test_document_sent_over_the_api_reaches_the_clerk_and_shows_delivered_
     assert "Chữ ký hợp lệ" in await page.inner_text("#signature")
     assert reply["sha256"] in await page.inner_text("#receipt")
     assert await page.locator("#deliveries tr[data-recipient]").count() == 2
-    await screenshot(page, "document.png")
+    await screenshot(page, screenshots, "document.png")
     viewed = await world.audit("document.viewed")
     assert [(e.actor, e.subject) for e in viewed] == [("user:vanthu.h29", doc_id)]
 
@@ -196,7 +199,8 @@ async def test_five_wrong_passwords_throttle_the_login(world: World, new_page: A
     assert "tạm khóa" in await page.inner_text("#login-error")
 
 
-async def test_operator_resends_a_failed_delivery_with_a_reason(world: World, new_page: Any) -> None:
+async def test_operator_resends_a_failed_delivery_with_a_reason(world: World, new_page: Any,
+                                                                screenshots: Path) -> None:
     # H47 pushes to an endpoint nobody listens on: its delivery fails after the deadline (1 s here).
     dead = await world.axis.register("001.00.10.H47", endpoint="http://127.0.0.1:9/edxml")
     failed = await world.send([dead, world.b], subject="Về việc tăng cường công tác phòng chống dịch bệnh",
@@ -226,7 +230,7 @@ async def test_operator_resends_a_failed_delivery_with_a_reason(world: World, ne
     failed_row = page.locator("#deliveries tr.failed")
     assert "001.00.10.H47" in await failed_row.inner_text()
     assert "stuck" in (await page.locator("#deliveries tr.stuck").get_attribute("class") or "")
-    await screenshot(page, "failed-deliveries.png")
+    await screenshot(page, screenshots, "failed-deliveries.png")
 
     # No reason, no resend.
     await failed_row.locator("button[name=only]").click()
