@@ -232,32 +232,30 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class AuditEvent(Base):
+class _AuditFields:
+    """What an audit entry says, queued or chained."""
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    actor: Mapped[str] = mapped_column(String(128))
+    action: Mapped[str] = mapped_column(String(64))
+    subject: Mapped[str] = mapped_column(String(128), default="")
+    details: Mapped[str] = mapped_column(Text, default="{}")
+
+
+class AuditEvent(_AuditFields, Base):
     """Append-only, hash-chained record of every state change and person's read."""
 
     __tablename__ = "audit_events"
 
-    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
-    at: Mapped[datetime] = mapped_column(default=utcnow)
-    actor: Mapped[str] = mapped_column(String(128))
-    action: Mapped[str] = mapped_column(String(64))
-    subject: Mapped[str] = mapped_column(String(128), default="")
-    details: Mapped[str] = mapped_column(Text, default="{}")
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
 
 
-class AuditQueueEntry(Base):
+class AuditQueueEntry(_AuditFields, Base):
     """An audit entry committed with its state change and not yet chained (see storage.audit)."""
 
     __tablename__ = "audit_queue"
-
-    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
-    at: Mapped[datetime] = mapped_column(default=utcnow)
-    actor: Mapped[str] = mapped_column(String(128))
-    action: Mapped[str] = mapped_column(String(64))
-    subject: Mapped[str] = mapped_column(String(128), default="")
-    details: Mapped[str] = mapped_column(Text, default="{}")
 
 
 class WebSession(Base):
