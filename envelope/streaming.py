@@ -148,7 +148,8 @@ class _Pass:
 
     # --- wiring -----------------------------------------------------------------------------------
 
-    def parser(self) -> Any:
+    def parser(self) -> expat.XMLParserType:
+        """A fresh expat parser wired to this pass, refusing DTDs."""
         p = expat.ParserCreate(namespace_separator=_SEP)
         p.namespace_prefixes = True
         p.ordered_attributes = True
@@ -168,6 +169,7 @@ class _Pass:
         return p
 
     def run(self, path: Path, max_size: int) -> None:
+        """Feed the file to expat a chunk at a time, to its end or until what was looked for is read."""
         size = path.stat().st_size
         if size > max_size:
             raise EnvelopeTooLarge(f"message is {size} bytes, limit is {max_size}")
