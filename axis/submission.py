@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from axis.body import Body, SpooledBody, body_size
+from axis.committer import Rows
 from axis.context import AxisContext
 from axis.problems import (
     DuplicateProblem,
