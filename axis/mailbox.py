@@ -1,4 +1,10 @@
-"""What an agency reads: its inbox, its messages, acknowledgements, document traces."""
+"""What an agency reads: its inbox, its messages, acknowledgements, document traces.
+
+A DMS polls its inbox and fetches and acknowledges every item, so these are the axis's busiest
+reads. Each is a few Core statements naming only the columns it returns (no ORM entities to
+build, no submission receipt bytes to carry), one statement where two would do, and reads
+outside any transaction (:func:`storage.db.reading`); a session is opened only to write.
+"""
 
 from __future__ import annotations
 
@@ -6,15 +12,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Row, and_, exists, select, update
 from sqlalchemy.orm import aliased
 
 from axis.context import AxisContext
 from axis.problems import ConflictProblem, NotFoundProblem, ValidationProblem
 from envelope.codes import STATUS_LABELS, StatusCode
-from storage.archive.retention import check_payload_kept
-from storage.audit import append_event
+from storage.archive.errors import PayloadDisposed
+from storage.archive.models import Blob, RetentionAssignment
+from storage.audit import queue_event
+from storage.db import reading
 from storage.ids import is_id
 from storage.models import Agency, Delivery, DeliveryMode, DeliveryState, Message, MessageKind, StatusEvent
 
@@ -31,6 +38,20 @@ class InboxPage:
     next_cursor: str | None
 
 
+@dataclass(frozen=True)
+class StoredMessage:
+    """What a download needs of a message: its id, and the digest and size of its blob."""
+
+    id: str
+    kind: str
+    sha256: str
+    size: int
+
+
+_sender = aliased(Agency, name="sender")
+_recipient = aliased(Agency, name="recipient")
+
+
 async def inbox(
     ctx: AxisContext, caller: Agency, *, kind: str | None = None, limit: int = 100, cursor: str | None = None
 ) -> InboxPage:
@@ -41,11 +62,14 @@ async def inbox(
         raise ValidationProblem(f"limit must be between 1 and {MAX_PAGE}", field="limit")
     if cursor is not None and not is_id(cursor):
         raise ValidationProblem("cursor is not a value this API returned", field="cursor")
-    sender = aliased(Agency)
     query = (
-        select(Message, sender.code)
-        .join(Delivery, Delivery.message_id == Message.id)
-        .join(sender, sender.id == Message.sender_id)
+        select(
+            Delivery.message_id, Message.kind, Message.document_id, _sender.code, Message.subject,
+            Message.priority, Message.received_at, Message.sha256, Message.size, Message.status_code,
+            Message.response_for_id,
+        )
+        .join(Message, Message.id == Delivery.message_id)
+        .join(_sender, _sender.id == Message.sender_id)
         .where(
             Delivery.recipient_id == caller.id,
             Delivery.mode == DeliveryMode.PULL.value,
@@ -60,80 +84,127 @@ async def inbox(
         query = query.where(Message.kind == kind)
     if cursor:
         query = query.where(Delivery.message_id > cursor)
-    async with ctx.sessions() as session:
-        rows = (await session.execute(query)).all()
+    async with reading(ctx.engine) as conn:
+        rows = (await conn.execute(query)).all()
     more = len(rows) > limit
     rows = rows[:limit]
-    items = [_item(m, code) for m, code in rows]
-    return InboxPage(items, rows[-1][0].id if more and rows else None)
+    return InboxPage([_item(r) for r in rows], rows[-1][0] if more and rows else None)
 
 
-def _item(m: Message, sender_code: str) -> dict[str, Any]:
+def _item(row: Row[Any]) -> dict[str, Any]:
+    (message_id, kind, document_id, sender_code, subject, priority, received_at, sha256, size, status_code,
+     response_for) = row
     item: dict[str, Any] = {
-        "id": m.id,
-        "kind": m.kind,
-        "document_id": m.document_id,
+        "id": message_id,
+        "kind": kind,
+        "document_id": document_id,
         "from": sender_code,
-        "subject": m.subject,
-        "priority": m.priority,
-        "received_at": m.received_at.isoformat(),
-        "sha256": m.sha256,
-        "size": m.size,
+        "subject": subject,
+        "priority": priority,
+        "received_at": received_at.isoformat(),
+        "sha256": sha256,
+        "size": size,
     }
-    if m.status_code:
-        item["status_code"] = m.status_code
-    if m.response_for_id:
-        item["response_for"] = m.response_for_id
+    if status_code:
+        item["status_code"] = status_code
+    if response_for:
+        item["response_for"] = response_for
     return item
 
 
-async def _readable(session: AsyncSession, caller: Agency, message_id: str) -> tuple[Message, Delivery | None]:
-    """The message if ``caller`` sent or received it (else 404), and the caller's delivery."""
+def _not_found(message_id: str) -> NotFoundProblem:
+    # The same answer for a missing id and for another agency's message: ids reveal nothing.
+    return NotFoundProblem(f"no message {message_id}")
+
+
+async def fetch(ctx: AxisContext, caller: Agency, message_id: str) -> StoredMessage:
+    """The message for a download if ``caller`` sent or received it; a recipient's first fetch marks it retrieved."""
     if not is_id(message_id):
-        raise NotFoundProblem(f"no message {message_id}")
-    message = await session.get(Message, message_id)
-    if message is None:
-        raise NotFoundProblem(f"no message {message_id}")
-    delivery = (
-        await session.execute(
-            select(Delivery).where(Delivery.message_id == message_id, Delivery.recipient_id == caller.id)
+        raise _not_found(message_id)
+    # One statement: the message, the caller's delivery, and whether a disposal destroyed the
+    # payload (the rule of storage.archive.retention.disposal_of_message: the assignment's
+    # disposal first, else the blob ledger's).
+    query = (
+        select(
+            Message.kind, Message.sha256, Message.size, Message.sender_id, Delivery.id, Delivery.state,
+            Delivery.mode, RetentionAssignment.disposed_at, RetentionAssignment.disposal_id, Blob.disposed_at,
         )
-    ).scalar_one_or_none()
-    if delivery is None and message.sender_id != caller.id:
-        # Same answer as a missing id: another agency's ids reveal nothing.
-        raise NotFoundProblem(f"no message {message_id}")
-    return message, delivery
-
-
-async def fetch(ctx: AxisContext, caller: Agency, message_id: str) -> Message:
-    """The message row for a download; a recipient's first fetch marks it retrieved."""
-    async with ctx.sessions() as session, session.begin():
-        message, delivery = await _readable(session, caller, message_id)
-        await check_payload_kept(session, message)
-        if delivery is not None and delivery.state == DeliveryState.QUEUED.value and delivery.mode == "pull":
-            now = ctx.clock()
-            delivery.state = DeliveryState.RETRIEVED.value
-            delivery.retrieved_at = now
-            await append_event(session, actor=caller.code, action="delivery.retrieved",
-                               subject=message.id, details={"delivery": delivery.id}, at=now)
-    return message
+        .select_from(Message)
+        .outerjoin(Delivery, and_(Delivery.message_id == Message.id, Delivery.recipient_id == caller.id))
+        .outerjoin(RetentionAssignment, RetentionAssignment.message_id == Message.id)
+        .outerjoin(Blob, Blob.sha256 == Message.sha256)
+        .where(Message.id == message_id)
+    )
+    async with reading(ctx.engine) as conn:
+        row = (await conn.execute(query)).first()
+    if row is None:
+        raise _not_found(message_id)
+    kind, sha256, size, sender_id, delivery_id, state, mode, assignment_disposed, disposal_id, blob_disposed = row
+    if delivery_id is None and sender_id != caller.id:
+        raise _not_found(message_id)
+    if assignment_disposed is not None:
+        raise PayloadDisposed(message_id, assignment_disposed, disposal_id)
+    if blob_disposed is not None:
+        raise PayloadDisposed(message_id, blob_disposed, None)
+    if delivery_id is not None and state == DeliveryState.QUEUED.value and mode == DeliveryMode.PULL.value:
+        now = ctx.clock()
+        async with ctx.sessions() as session, session.begin():
+            # Guarded on the state: of two first fetches at once, one records the retrieval.
+            taken = await session.execute(
+                update(Delivery)
+                .where(Delivery.id == delivery_id, Delivery.state == DeliveryState.QUEUED.value)
+                .values(state=DeliveryState.RETRIEVED.value, retrieved_at=now),
+                execution_options={"synchronize_session": False},
+            )
+            if taken.rowcount == 1:  # type: ignore[attr-defined]
+                await queue_event(session, actor=caller.code, action="delivery.retrieved",
+                                   subject=message_id, details={"delivery": delivery_id}, at=now)
+    return StoredMessage(message_id, kind, sha256, size)
 
 
 async def ack(ctx: AxisContext, caller: Agency, message_id: str) -> dict[str, Any]:
     """Take a status item off the caller's inbox."""
+    if not is_id(message_id):
+        raise _not_found(message_id)
+    now = ctx.clock()
     async with ctx.sessions() as session, session.begin():
-        message, delivery = await _readable(session, caller, message_id)
-        if delivery is None:
-            raise NotFoundProblem(f"message {message_id} is not in your inbox")
-        if message.kind != MessageKind.STATUS.value:
-            raise ConflictProblem("documents leave the inbox when you post their signed status 01")
-        if delivery.state != DeliveryState.DELIVERED.value:
-            now = ctx.clock()
-            delivery.state = DeliveryState.DELIVERED.value
-            delivery.delivered_at = now
-            await append_event(session, actor=caller.code, action="delivery.acknowledged",
-                               subject=message.id, details={"delivery": delivery.id}, at=now)
-        return {"id": message_id, "state": delivery.state}
+        # The usual case in one statement: a status item of the caller's not yet taken off.
+        acked = (
+            await session.execute(
+                update(Delivery)
+                .where(
+                    Delivery.message_id == message_id,
+                    Delivery.recipient_id == caller.id,
+                    Delivery.state != DeliveryState.DELIVERED.value,
+                    exists().where(Message.id == message_id, Message.kind == MessageKind.STATUS.value),
+                )
+                .values(state=DeliveryState.DELIVERED.value, delivered_at=now)
+                .returning(Delivery.id),
+                execution_options={"synchronize_session": False},
+            )
+        ).scalar_one_or_none()
+        if acked is not None:
+            await queue_event(session, actor=caller.code, action="delivery.acknowledged",
+                               subject=message_id, details={"delivery": acked}, at=now)
+    if acked is not None:
+        return {"id": message_id, "state": DeliveryState.DELIVERED.value}
+    # Nothing changed: find out why (or that it was already acknowledged).
+    async with reading(ctx.engine) as conn:
+        row = (
+            await conn.execute(
+                select(Message.kind, Message.sender_id, Delivery.state)
+                .select_from(Message)
+                .outerjoin(Delivery, and_(Delivery.message_id == Message.id, Delivery.recipient_id == caller.id))
+                .where(Message.id == message_id)
+            )
+        ).first()
+    if row is None or (row.state is None and row.sender_id != caller.id):
+        raise _not_found(message_id)
+    if row.state is None:
+        raise NotFoundProblem(f"message {message_id} is not in your inbox")
+    if row.kind != MessageKind.STATUS.value:
+        raise ConflictProblem("documents leave the inbox when you post their signed status 01")
+    return {"id": message_id, "state": row.state}
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -142,65 +213,91 @@ def _iso(value: datetime | None) -> str | None:
 
 async def trace(ctx: AxisContext, caller: Agency, message_id: str) -> dict[str, Any]:
     """Per-recipient state and the status timeline of a document."""
-    async with ctx.sessions() as session:
-        message, _ = await _readable(session, caller, message_id)
-        if message.kind != MessageKind.EDOC.value:
+    if not is_id(message_id):
+        raise _not_found(message_id)
+    # The document with every delivery in one statement: the caller's own delivery, which
+    # decides whether it may read the trace, is among them.
+    head = (
+        select(
+            Message.kind, Message.document_id, Message.subject, Message.business_type, Message.received_at,
+            Message.revoked_at, Message.sender_id, _sender.code.label("sender_code"),
+            Delivery.recipient_id, _recipient.code.label("recipient_code"), Delivery.mode, Delivery.state,
+            Delivery.attempts, Delivery.retrieved_at, Delivery.delivered_at, Delivery.receipt_message_id,
+            Delivery.revoked_at.label("delivery_revoked_at"), Delivery.last_error,
+        )
+        .select_from(Message)
+        .join(_sender, _sender.id == Message.sender_id)
+        .outerjoin(Delivery, Delivery.message_id == Message.id)
+        .outerjoin(_recipient, _recipient.id == Delivery.recipient_id)
+        .where(Message.id == message_id)
+        .order_by(Delivery.id)
+    )
+    # The timeline of the document and of the revokes/updates answering it. Two index lookups
+    # joined by UNION ALL (ix_statuses_document; ix_messages_response_for then
+    # ix_statuses_document): an OR of the two makes PostgreSQL scan every status instead.
+    timeline_columns = (
+        StatusEvent.id.label("event_id"), StatusEvent.status_code, Agency.code, StatusEvent.description,
+        StatusEvent.stated_at,
+        StatusEvent.received_at, StatusEvent.status_message_id, StatusEvent.document_message_id,
+    )
+    answering = aliased(Message, name="answering")
+    own = (
+        select(*timeline_columns)
+        .join(Agency, Agency.id == StatusEvent.agency_id)
+        .where(StatusEvent.document_message_id == message_id)
+    )
+    related = (
+        select(*timeline_columns)
+        .join(answering, answering.id == StatusEvent.document_message_id)
+        .join(Agency, Agency.id == StatusEvent.agency_id)
+        .where(answering.response_for_id == message_id)
+    )
+    both = own.union_all(related)
+    timeline = both.order_by(both.selected_columns.event_id)
+    async with reading(ctx.engine) as conn:
+        rows = (await conn.execute(head)).all()
+        if not rows:
+            raise _not_found(message_id)
+        first = rows[0]
+        if first.sender_id != caller.id and all(r.recipient_id != caller.id for r in rows):
+            raise _not_found(message_id)
+        if first.kind != MessageKind.EDOC.value:
             raise NotFoundProblem(f"{message_id} is a status message, not a document")
-        sender_code = (await session.execute(select(Agency.code).where(Agency.id == message.sender_id))).scalar_one()
-        deliveries = (
-            await session.execute(
-                select(Delivery, Agency.code)
-                .join(Agency, Agency.id == Delivery.recipient_id)
-                .where(Delivery.message_id == message.id)
-                .order_by(Delivery.id)
-            )
-        ).all()
-        related = (
-            await session.execute(select(Message.id).where(Message.response_for_id == message.id))
-        ).scalars().all()
-        events = (
-            await session.execute(
-                select(StatusEvent, Agency.code)
-                .join(Agency, Agency.id == StatusEvent.agency_id)
-                # The document and the revokes/updates answering it: a short id list, so
-                # each lookup uses ix_statuses_document instead of scanning every status.
-                .where(StatusEvent.document_message_id.in_([message.id, *related]))
-                .order_by(StatusEvent.id)
-            )
-        ).all()
+        events = (await conn.execute(timeline)).all()
     return {
-        "id": message.id,
-        "document_id": message.document_id,
-        "from": sender_code,
-        "subject": message.subject,
-        "business_type": message.business_type,
-        "received_at": message.received_at.isoformat(),
-        "revoked_at": _iso(message.revoked_at),
+        "id": message_id,
+        "document_id": first.document_id,
+        "from": first.sender_code,
+        "subject": first.subject,
+        "business_type": first.business_type,
+        "received_at": first.received_at.isoformat(),
+        "revoked_at": _iso(first.revoked_at),
         "recipients": [
             {
-                "organ_id": code,
-                "mode": d.mode,
-                "state": d.state,
-                "attempts": d.attempts,
-                "retrieved_at": _iso(d.retrieved_at),
-                "delivered_at": _iso(d.delivered_at),
-                "receipt_id": d.receipt_message_id,
-                "revoked_at": _iso(d.revoked_at),
-                "last_error": d.last_error,
+                "organ_id": r.recipient_code,
+                "mode": r.mode,
+                "state": r.state,
+                "attempts": r.attempts,
+                "retrieved_at": _iso(r.retrieved_at),
+                "delivered_at": _iso(r.delivered_at),
+                "receipt_id": r.receipt_message_id,
+                "revoked_at": _iso(r.delivery_revoked_at),
+                "last_error": r.last_error,
             }
-            for d, code in deliveries
+            for r in rows
+            if r.recipient_id is not None
         ],
         "timeline": [
             {
                 "status_code": e.status_code,
                 "label": STATUS_LABELS[StatusCode(e.status_code)][1],
-                "from": code,
+                "from": e.code,
                 "description": e.description,
                 "stated_at": _iso(e.stated_at),
                 "received_at": e.received_at.isoformat(),
                 "message_id": e.status_message_id,
                 "document_message_id": e.document_message_id,
             }
-            for e, code in events
+            for e in events
         ],
     }

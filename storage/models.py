@@ -117,7 +117,9 @@ class Message(Base):
     __table_args__ = (
         UniqueConstraint("sender_id", "sha256", name="uq_messages_sender_sha256"),
         Index("ix_messages_sender_document", "sender_id", "document_id"),
-        Index("ix_messages_sender_received", "sender_id", "kind", "received_at"),
+        # A sender's documents newest first, ids included: the outbox pages and counts read the index
+        # alone and probe deliveries with the ids, without visiting the messages themselves.
+        Index("ix_messages_sender_received", "sender_id", "kind", "received_at", "id"),
         Index("ix_messages_received_at", "received_at"),
         Index("ix_messages_response_for", "response_for_id"),
         # A sender's DocumentId names one new document; revokes and updates refer to it.

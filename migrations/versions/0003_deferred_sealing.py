@@ -1,7 +1,7 @@
 """deferred sealing: audit queue, register entries numbered by the sealer
 
 Revision ID: 0003
-Revises: 0001
+Revises: 0002
 Create Date: 2026-11-21 23:55:00
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 
 
 revision: str = '0003'
-down_revision: str | None = '0001'
+down_revision: str | None = '0002'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

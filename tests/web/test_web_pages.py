@@ -121,6 +121,43 @@ async def test_inbox_pages_newest_first_and_keeps_the_filters(world: World, brow
     assert [i for i, _ in rows(last)] == newest_first[4:] and "Trang 3/3" in last
 
 
+async def test_a_big_box_counts_up_to_the_cap_and_pages_stop_there(world: World, browser_for,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(axis.web.inbox, "PAGE_SIZE", 2)
+    monkeypatch.setattr(axis.web.inbox, "COUNT_CAP", 3)
+    sent = [await world.send([world.b], subject=f"Văn bản số {i}") for i in range(5)]
+    newest_first = [s["id"] for s in reversed(sent)]
+    for login, box, title in (("vanthu.h29", "inbox", "Văn bản đến"), ("vanthu.g22", "outbox", "Văn bản đi")):
+        clerk = await browser_for(login)
+        _, page1, _ = await clerk.get(f"/{box}")
+        assert f"<title>{title} (3+)" in page1 and "Trang 1/2+" in page1, box
+        assert [i for i, _ in rows(page1)] == newest_first[:2]
+        _, page2, _ = await clerk.get(f"/{box}?page=2")
+        assert [i for i, _ in rows(page2)] == newest_first[2:4] and 'rel="next"' not in page2
+        _, beyond, _ = await clerk.get(f"/{box}?page=99")
+        assert [i for i, _ in rows(beyond)] == newest_first[2:4] and "Trang 2/2+" in beyond
+        # Narrowed below the cap, the count is exact again.
+        _, narrowed, _ = await clerk.get(f"/{box}?q=s%E1%BB%91+4")
+        assert f"<title>{title} (1)" in narrowed and [i for i, _ in rows(narrowed)] == newest_first[:1]
+
+
+async def test_outbox_pages_newest_first_and_keeps_the_filters(world: World, browser_for,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(axis.web.inbox, "PAGE_SIZE", 2)
+    sent = [await world.send([world.b, world.c] if i % 2 else [world.b], subject=f"Văn bản số {i}")
+            for i in range(5)]
+    clerk = await browser_for("vanthu.g22")
+    _, page1, _ = await clerk.get(f"/outbox?counterpart={B}")
+    assert "<title>Văn bản đi (5)" in page1 and "Trang 1/3" in page1
+    assert [i for i, _ in rows(page1)] == [s["id"] for s in reversed(sent)][:2]
+    _, page3, _ = await clerk.get(f"/outbox?counterpart={B}&page=3")
+    assert [i for i, _ in rows(page3)] == [sent[0]["id"]] and "Trang 3/3" in page3
+    _, to_c, _ = await clerk.get(f"/outbox?counterpart={C}&page=2")
+    assert "<title>Văn bản đi (2)" in to_c and [i for i, _ in rows(to_c)] == [sent[3]["id"], sent[1]["id"]]
+    _, nobody, _ = await clerk.get("/outbox?counterpart=000.00.00.G14")
+    assert "<title>Văn bản đi (0)" in nobody and rows(nobody) == []
+
+
 async def test_document_page_shows_the_signed_metadata_and_a_broken_trust_is_flagged(world: World, browser_for) -> None:  # type: ignore[no-untyped-def]
     reply = await world.send([world.b], subject="Về việc kiểm tra chữ ký", priority=Priority.URGENT)
     clerk = await browser_for("vanthu.h29")
