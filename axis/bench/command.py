@@ -357,7 +357,8 @@ def _run_scale(options: BenchOptions, server: ServerProcess, db: BenchDatabase, 
     queried = agency_ids["roundtrip_to"]
     _say(f"scale: loading {options.scale:,} synthetic messages")
     data = asyncio.run(scale.bulk_load(db.url, options.scale, queried))
-    _say(f"scale: {data.messages:,} messages in {data.load_s} s; timing queries")
+    phases = ", ".join(f"{k} {v} s" for k, v in data.phases_s.items())
+    _say(f"scale: {data.messages:,} messages in {data.load_s} s{f' ({phases})' if phases else ''}; timing queries")
     queries = asyncio.run(scale.measure(server.url, parties["roundtrip_to"]["token"], db.url, queried, data,
                                         options.scale_samples))
     waiting = asyncio.run(scale.waiting_count(db.url, queried))
