@@ -324,7 +324,9 @@ async def _load_postgres(database_url: str, pairs: int, agency_ids: list[int], q
                 await conn.execute("SET session_replication_role = replica")
             except asyncpg.PostgresError:
                 pass  # without the privilege the load is only slower
-            await conn.execute("SET maintenance_work_mem = '512MB'; SET work_mem = '256MB'; SET synchronous_commit = off")
+            # The slices' CTEs stay in memory; a lost commit only loses a load that is redone anyway.
+            await conn.execute(
+                "SET maintenance_work_mem = '512MB'; SET work_mem = '256MB'; SET synchronous_commit = off")
         dropped = await _drop_secondary_indexes(conns[0])
         slices = asyncio.Queue[tuple[int, int]]()
         for lo in range(0, pairs, SQL_SLICE_PAIRS):

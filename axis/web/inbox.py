@@ -10,7 +10,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from aiohttp import web
-from sqlalchemy import Select, and_, exists, func, or_, select
+from sqlalchemy import Select, Subquery, and_, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased, defer
 from sqlalchemy.sql.elements import ColumnElement
@@ -160,7 +160,7 @@ class Listing:
 COUNT_CAP = 1000
 
 
-async def _page(session: AsyncSession, ids: Select[Any], f: Filters) -> tuple[Any, int, int, int, bool]:
+async def _page(session: AsyncSession, ids: Select[Any], f: Filters) -> tuple[Subquery, int, int, int, bool]:
     """The asked page of ``ids`` (a subquery to join the rows to) and the capped count.
 
     ``ids`` selects only ``Message.id``, newest first: the database skips to the page through
@@ -175,7 +175,9 @@ async def _page(session: AsyncSession, ids: Select[Any], f: Filters) -> tuple[An
     return ids.offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE).subquery(), total, page, pages, more
 
 
-async def _page_in_one_pass(session: AsyncSession, ids: Select[Any], f: Filters) -> tuple[list[str], int, int, int, bool]:
+async def _page_in_one_pass(
+    session: AsyncSession, ids: Select[Any], f: Filters
+) -> tuple[list[str], int, int, int, bool]:
     """The asked page of ``ids`` and the capped count, from one ordered read of up to the cap.
 
     For the outbox, where the ids come in order from ix_messages_sender_received, reading up
@@ -192,6 +194,8 @@ async def _page_in_one_pass(session: AsyncSession, ids: Select[Any], f: Filters)
 
 
 _NEWEST_FIRST = (Message.received_at.desc(), Message.id.desc())
+#: A listing never shows the signed submission receipt: leave its bytes in the database.
+_WITHOUT_RECEIPT = defer(Message.receipt_xml, raiseload=True)
 
 
 def _inbox_state(delivery: Delivery, message: Message) -> str:
@@ -232,10 +236,6 @@ async def inbox_listing(session: AsyncSession, agency: Agency, f: Filters) -> Li
          for m, d, code, name in rows],
         total, page, pages, more,
     )
-
-
-#: A listing never shows the signed submission receipt: leave its bytes in the database.
-_WITHOUT_RECEIPT = defer(Message.receipt_xml, raiseload=True)
 
 
 def _has_delivery(*conditions: ColumnElement[bool]) -> ColumnElement[bool]:
