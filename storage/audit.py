@@ -80,7 +80,8 @@ async def _head(session: AsyncSession) -> tuple[int, str]:
     return (int(last[0]), str(last[1])) if last else (0, GENESIS)
 
 
-async def _seal_locked(session: AsyncSession, batch: int) -> int:
+async def chain_queued(session: AsyncSession, batch: int = 2000) -> int:
+    """Move queued entries into the chain, in queue order; the caller holds :func:`lock_chain`."""
     sealed = 0
     last_id, prev = await _head(session)
     while True:
@@ -112,7 +113,7 @@ async def seal_queue(session: AsyncSession, *, wait: bool = True, batch: int = 2
     """
     if not await lock_chain(session, wait=wait):
         return 0
-    return await _seal_locked(session, batch)
+    return await chain_queued(session, batch)
 
 
 async def pending_count(session: AsyncSession) -> int:
@@ -135,7 +136,7 @@ async def append_event(
     resend, a disposal). Busy paths use :func:`queue_event`.
     """
     await lock_chain(session, wait=True)
-    await _seal_locked(session, 2000)
+    await chain_queued(session)
     event_id, prev = await _head(session)
     event_id += 1
     when = (at or utcnow()).astimezone(timezone.utc)

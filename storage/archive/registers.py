@@ -21,7 +21,6 @@ from sqlalchemy.orm import aliased
 
 from storage.archive.calendar import vn_date
 from storage.archive.models import RegisterEntry, RetentionAssignment
-from storage.audit import lock_chain
 from storage.models import Agency, Delivery, Message
 
 #: Directions as stored, and as named in commands and URLs.
@@ -46,15 +45,12 @@ async def _register(session: AsyncSession, agency_id: int, direction: str, messa
     return True
 
 
-async def number_pending(session: AsyncSession, *, wait: bool = True) -> int:
+async def number_pending(session: AsyncSession) -> int:
     """Give every entry still waiting for its number the next one of its register, in arrival order.
 
-    Runs under the same lock as the audit sealer (see storage.audit), so with several axis
-    processes numbers stay consecutive and unique; the unique constraint backs that up.
-    With ``wait`` off it returns 0 at once when another process holds the lock.
+    The caller holds the chain lock (storage.audit.lock_chain; sealing.seal_pending takes it), so
+    with several axis processes numbers stay consecutive and unique; the unique constraint backs that up.
     """
-    if not await lock_chain(session, wait=wait):
-        return 0
     pending = (await session.execute(
         select(RegisterEntry.id, RegisterEntry.agency_id, RegisterEntry.direction, RegisterEntry.year)
         .where(RegisterEntry.number.is_(None)).order_by(RegisterEntry.registered_at, RegisterEntry.id)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.archive.registers import number_pending
-from storage.audit import lock_chain, seal_queue
+from storage.audit import chain_queued, lock_chain
 
 
 @dataclass(frozen=True)
@@ -23,7 +23,7 @@ async def seal_pending(session: AsyncSession, *, wait: bool = True) -> Sealed:
     if not await lock_chain(session, wait=wait):
         return Sealed(0, 0)  # another process is sealing right now
     numbered = await number_pending(session)
-    return Sealed(await seal_queue(session), numbered)
+    return Sealed(await chain_queued(session), numbered)
 
 
 async def seal_now(sessions: async_sessionmaker[AsyncSession], *, wait: bool = True) -> Sealed:
