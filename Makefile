@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PG_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/postgres
 
-.PHONY: setup run test test-sqlite test-postgres test-slow clean
+.PHONY: setup run lint test test-sqlite test-postgres test-slow clean
 
 $(BIN)/axis: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -19,7 +19,12 @@ run: setup
 	$(BIN)/axis keys init
 	$(BIN)/axis serve
 
-test: setup
+# Static checks first: a lint finding or a type error fails the build before the suite runs.
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+test: lint
 	@bash scripts/ensure-postgres.sh
 	$(BIN)/pytest -q
 	AXIS_TEST_DATABASE_URL=$(PG_URL) $(BIN)/pytest -q

@@ -9,21 +9,12 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 from aiohttp import web
-import asyncpg
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
-from sqlalchemy.exc import TimeoutError as SqlTimeoutError
+from cryptography.x509 import Certificate
+from sqlalchemy.exc import IntegrityError
 
-from axis.api import routes as api_routes
-from axis.archive_api import routes as archive_routes
-from axis.delivery import delivery_worker_ctx
-from axis.sealer import sealer_ctx
-from axis.scheduler import scheduler_ctx
-from axis.auth import AGENCY_KEY
-from axis.appkeys import CONTEXT, METRICS, PUSH_WAKEUP, SETTINGS
-from axis.context import AxisContext, Clock, system_clock
-from axis.identity import KeyFiles, load_or_create_axis_identity
-from axis.metrics import Metrics
-from axis.problems import (
+from axis.api import setup_api
+from axis.api.auth import AGENCY_KEY
+from axis.api.problems import (
     ApiProblem,
     InternalProblem,
     MethodNotAllowedProblem,
@@ -33,12 +24,19 @@ from axis.problems import (
     problem_for,
     problem_response,
 )
+from axis.appkeys import CONTEXT, METRICS, PUSH_WAKEUP, SETTINGS
+from axis.context import AxisContext, Clock, system_clock
+from axis.identity import KeyFiles, load_or_create_axis_identity
+from axis.jobs.push import delivery_worker_ctx
+from axis.jobs.scheduler import scheduler_ctx
+from axis.jobs.sealer import sealer_ctx
+from axis.metrics import Metrics
 from axis.settings import Settings
 from axis.web import setup_web
 from signing.keys import certificate_pem, load_certificates
 from signing.verifier import VerifyPolicy
-from storage.blobs import BlobError, BlobStore
-from storage.db import create_engine, session_factory
+from storage.blobs import BlobStore
+from storage.db import STORAGE_UNAVAILABLE, create_engine, session_factory
 from storage.registry import ensure_axis_agency
 
 log = logging.getLogger("axis.access")
@@ -65,9 +63,8 @@ async def problem_middleware(request: web.Request, handler: Handler) -> web.Stre
         if exc.status < 400:
             raise
         problem = ApiProblem(exc.reason)
-        problem.status = exc.status  # type: ignore[misc]
-    except (OperationalError, DBAPIError, SqlTimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError,
-            OSError, BlobError, ConnectionError) as exc:
+        problem.status = exc.status  # type: ignore[misc]  # a one-off problem with aiohttp's own status
+    except STORAGE_UNAVAILABLE as exc:
         # Database or disk trouble: refuse the work, acknowledge nothing.
         errors_log.warning("unavailable: %s %s: %r", request.method, request.path, exc)
         problem = UnavailableProblem("storage is unavailable; retry later")
@@ -113,7 +110,7 @@ def build_context(settings: Settings, clock: Clock = system_clock) -> AxisContex
     """Engine, blob store, axis identity and trust policy from the settings."""
     engine = create_engine(settings.resolved_database_url)
     identity, _ = load_or_create_axis_identity(KeyFiles(settings.keys_dir))
-    cas: list = []
+    cas: list[Certificate] = []
     for path in settings.ca_certificates:
         cas.extend(load_certificates(path.read_bytes()))
     policy = VerifyPolicy(legacy_sha1=settings.legacy_sha1, ca_certificates=tuple(cas))
@@ -169,7 +166,6 @@ def create_app(settings: Settings, *, clock: Clock = system_clock, workers: bool
     if workers:
         app.cleanup_ctx.append(delivery_worker_ctx)
         app.cleanup_ctx.append(scheduler_ctx)
-    app.add_routes(api_routes)
-    app.add_routes(archive_routes)
+    setup_api(app)
     setup_web(app)
     return app

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from cryptography.x509 import Certificate
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from axis.committer import Committer
+from axis.exchange.committer import Committer
 from axis.settings import Settings
 from signing.keys import IssuedIdentity
 from signing.verifier import VerifyPolicy
@@ -20,7 +20,7 @@ Clock = Callable[[], datetime]
 
 def system_clock() -> datetime:
     """Wall-clock time, UTC."""
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)

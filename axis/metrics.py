@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
 DELIVERY_BUCKETS = (0.05, 0.1, 0.5, 1, 5, 15, 60, 300, 900, 3600, 4 * 3600, 86400)
@@ -36,7 +42,8 @@ class Metrics:
             "axis_delivery_seconds", "Submission to signed receipt 01", buckets=DELIVERY_BUCKETS, registry=r
         )
         self.deliveries = Gauge("axis_deliveries", "Deliveries by state", ["state"], registry=r)
-        self.job_runs = Counter("axis_job_runs", "Scheduler job runs by job and outcome", ["job", "outcome"], registry=r)
+        self.job_runs = Counter("axis_job_runs", "Scheduler job runs by job and outcome", ["job", "outcome"],
+                                registry=r)
 
     def render(self) -> bytes:
         """Text exposition format."""

@@ -60,7 +60,7 @@ def _skeleton() -> tuple[_Element, _Element, _Element]:
     # The root declares NS as default; the envelope re-declares it with the
     # edXML prefix, so lxml gives every envelope descendant the edXML: prefix
     # (the nearest declaration wins) and AttachmentEncoded none.
-    root = etree.Element(q("edXML"), nsmap={None: EDXML_NS})  # type: ignore[dict-item]
+    root = etree.Element(q("edXML"), nsmap={None: EDXML_NS})  # type: ignore[dict-item]  # None: default ns
     envelope = etree.SubElement(root, q("edXMLEnvelope"), nsmap={"edXML": EDXML_NS})
     return root, envelope, _el(envelope, "edXMLHeader")
 
@@ -212,4 +212,4 @@ def _attachment(encoded: _Element, att: Attachment | ParsedAttachment) -> None:
     else:
         # Encoded once, handed to libxml2 as bytes (lxml accepts ASCII bytes
         # though its stubs say str): no intermediate str copy.
-        body.text = base64.b64encode(att.data)  # type: ignore[assignment]
+        body.text = base64.b64encode(att.data)  # type: ignore[assignment]  # see above

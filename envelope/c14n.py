@@ -84,7 +84,8 @@ class CanonicalWriter:
         self._rendered: list[dict[str, str]] = [{"": ""}]
         self._names: list[str] = []
 
-    def start(self, name: Name, attributes: Sequence[tuple[Name, str]], declarations: Sequence[tuple[str, str]]) -> None:
+    def start(self, name: Name, attributes: Sequence[tuple[Name, str]],
+              declarations: Sequence[tuple[str, str]]) -> None:
         """Open an element; ``declarations`` are its own ``xmlns`` attributes as (prefix, URI) pairs."""
         parent_scope = self._scope[-1]
         scope = parent_scope

@@ -246,7 +246,7 @@ class DocumentMessage(NfcFields):
             attachments=tuple(attachments),
             response_for=tuple(response_for),
             trace_headers=tuple(trace_headers),
-            **others,  # type: ignore[arg-type]
+            **others,  # type: ignore[arg-type]  # optional fields by name; the dataclass checks them
         )
 
     @property

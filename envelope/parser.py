@@ -30,9 +30,9 @@ from envelope.namespaces import EDXML_NS, q
 from envelope.streaming import MeasuredBase64
 from envelope.text import nfc
 from envelope.validation import validate_document, validate_status
+from envelope.xml import DEFAULT_MAX_SIZE, parse_xml
 
 _EDXML_PREFIX = q("")
-from envelope.xml import DEFAULT_MAX_SIZE, parse_xml
 
 _Element = etree._Element
 # Nine digits at most: enough for any count or code, and no giant ints from hostile input.
@@ -162,7 +162,7 @@ class _Node:
         if self._index is None:
             self._index = {}
             for child in self.el:
-                tag = child.tag
+                tag: object = child.tag  # lxml-stubs say str; comments and PIs have a function here
                 if not isinstance(tag, str):
                     continue  # comments and processing instructions
                 if tag.startswith(_EDXML_PREFIX):
@@ -200,7 +200,8 @@ class _Node:
         """This element's text; child elements are an error, comments are skipped."""
         parts = [self.el.text or ""]
         for child in self.el:
-            if isinstance(child.tag, str):
+            tag: object = child.tag  # lxml-stubs say str; comments and PIs have a function here
+            if isinstance(tag, str):
                 raise InvalidEnvelope(
                     f"unexpected element {etree.QName(child).localname} in a text field",
                     field=self.path,

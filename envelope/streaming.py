@@ -159,7 +159,8 @@ class _Pass:
         p.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
         p.StartDoctypeDeclHandler = _refuse_dtd
         p.EntityDeclHandler = _refuse_dtd
-        p.ExternalEntityRefHandler = _refuse_dtd
+        # typeshed wants a handler returning int; this one never returns (it raises).
+        p.ExternalEntityRefHandler = _refuse_dtd  # type: ignore[assignment]
         p.StartNamespaceDeclHandler = self.start_namespace
         p.StartElementHandler = self.start
         p.EndElementHandler = self.end

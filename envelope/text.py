@@ -32,7 +32,7 @@ class NfcFields:
 
     def __post_init__(self) -> None:
         """Normalise text fields in place (the dataclass is frozen, hence object.__setattr__)."""
-        for f in fields(self):  # type: ignore[arg-type]
+        for f in fields(self):  # type: ignore[arg-type]  # a mixin: self is always a dataclass
             if f.metadata.get("verbatim"):
                 continue  # e.g. base64 text: not prose, and possibly huge
             value = getattr(self, f.name)

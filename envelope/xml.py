@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from lxml import etree
 
 from envelope.errors import EnvelopeTooLarge, MalformedXml
@@ -41,7 +43,7 @@ def parse_xml(data: bytes, *, max_size: int = DEFAULT_MAX_SIZE) -> etree._Elemen
         root = etree.fromstring(bytes(data), safe_parser())
     except etree.XMLSyntaxError as exc:
         raise MalformedXml(f"not well-formed XML: {exc}") from None
-    docinfo = root.getroottree().docinfo
+    docinfo: Any = root.getroottree().docinfo  # lxml-stubs know DocInfo without doctype
     if docinfo.doctype or docinfo.internalDTD is not None:
         raise MalformedXml("DTDs and entity declarations are not allowed")
     _check_depth(root)

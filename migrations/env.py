@@ -19,7 +19,10 @@ target_metadata = metadata
 
 
 def _url() -> str:
-    return config.attributes.get("database_url") or config.get_main_option("sqlalchemy.url")
+    url: str | None = config.attributes.get("database_url") or config.get_main_option("sqlalchemy.url")
+    if not url:
+        raise RuntimeError("no database URL: pass database_url or set sqlalchemy.url")
+    return url
 
 
 def _run(connection: Connection) -> None:

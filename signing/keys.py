@@ -65,7 +65,7 @@ def key_kind(key: PrivateKey | rsa.RSAPublicKey | ec.EllipticCurvePublicKey) -> 
 
 
 def _utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 def _aware(value: dt.datetime, name: str) -> dt.datetime:
@@ -73,7 +73,7 @@ def _aware(value: dt.datetime, name: str) -> dt.datetime:
     # UTC+7, so silently guessing would shift validity by seven hours.
     if value.tzinfo is None:
         raise ValueError(f"{name} must be timezone-aware")
-    return value.astimezone(dt.timezone.utc)
+    return value.astimezone(dt.UTC)
 
 
 def _fit_common_name(common_name: str) -> str:
@@ -326,7 +326,9 @@ def _write_atomically(path: Path, data: bytes, mode: int) -> None:
         raise
 
 
-def save_identity(directory: str | os.PathLike[str], stem: str, identity: IssuedIdentity | DevelopmentCA) -> tuple[Path, Path]:
+def save_identity(
+    directory: str | os.PathLike[str], stem: str, identity: IssuedIdentity | DevelopmentCA
+) -> tuple[Path, Path]:
     """Write ``stem.key.pem`` (mode 0600) and ``stem.cert.pem`` into ``directory``; return both paths."""
     root = Path(directory)
     root.mkdir(parents=True, exist_ok=True)

@@ -55,7 +55,7 @@ def format_utc(moment: dt.datetime) -> str:
     """Render an aware datetime as ISO-8601 UTC with a ``Z``, keeping microseconds when present."""
     if moment.tzinfo is None:
         raise ValueError("received_at must be timezone-aware")
-    utc = moment.astimezone(dt.timezone.utc)
+    utc = moment.astimezone(dt.UTC)
     pattern = "%Y-%m-%dT%H:%M:%S.%fZ" if utc.microsecond else "%Y-%m-%dT%H:%M:%SZ"
     return utc.strftime(pattern)
 
@@ -64,7 +64,8 @@ def receipt_element(receipt: SubmissionReceipt) -> etree._Element:
     """Build the unsigned receipt XML element."""
     if not _SHA256_HEX.match(receipt.sha256):
         raise ValueError("sha256 must be 64 lowercase hex digits")
-    root = etree.Element(RECEIPT_TAG, nsmap={None: RECEIPT_NS})
+    # A None prefix is lxml's way of naming the default namespace; lxml-stubs want str keys.
+    root = etree.Element(RECEIPT_TAG, nsmap={None: RECEIPT_NS})  # type: ignore[dict-item]
     for tag, text in (
         ("MessageId", receipt.message_id),
         ("DocumentId", receipt.document_id),
@@ -98,7 +99,8 @@ def parse_receipt_element(root: etree._Element) -> SubmissionReceipt:
     message_id, document_id, sender, recipients, sha256, received_at = children
     recipient_codes = []
     for element in recipients:
-        if not isinstance(element.tag, str):
+        tag: object = element.tag  # lxml-stubs say str; comments and PIs have a function here
+        if not isinstance(tag, str):
             continue
         if element.tag != _r("Recipient"):
             raise SignatureMalformed("Recipients holds only Recipient", reason="receipt_structure")
@@ -119,7 +121,7 @@ def parse_receipt_element(root: etree._Element) -> SubmissionReceipt:
         sender=_text(sender),
         recipients=tuple(recipient_codes),
         sha256=digest,
-        received_at=moment.astimezone(dt.timezone.utc),
+        received_at=moment.astimezone(dt.UTC),
     )
 
 

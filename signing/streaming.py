@@ -145,7 +145,7 @@ class StreamedReferenceVerifier(XMLVerifier):
         super().__init__()
         self._envelope = envelope
 
-    def _verify_reference(  # type: ignore[no-untyped-def]
+    def _verify_reference(  # type: ignore[no-untyped-def]  # overrides signxml's untyped hook
         self, reference, index, root, uri_resolver, c14n_algorithm, signature, signature_key_used
     ) -> VerifyResult:
         # ``reference`` comes from the SignedInfo signxml has just verified: read
@@ -156,7 +156,7 @@ class StreamedReferenceVerifier(XMLVerifier):
             raise InvalidInput("only a Reference URI=\"\" can be checked while streaming")
         plan = digest_plan(reference)
         if plan is not None:
-            self.check_digest_alg_expected(plan.algorithm)
+            self.check_digest_alg_expected(plan.algorithm)  # type: ignore[no-untyped-call]  # signxml
         if envelope.canonical_error is not None:
             raise InvalidInput(f"C14N failed: {envelope.canonical_error}")
         if plan is None or plan != envelope.plan or envelope.digest is None:
@@ -164,7 +164,8 @@ class StreamedReferenceVerifier(XMLVerifier):
         digest_value = reference.find(_ds("DigestValue"))
         if digest_value is None or base64.b64decode(digest_value.text or "") != envelope.digest:
             raise InvalidDigest(f"Digest mismatch for reference {index} ({reference.get('URI')})")
-        signed = _without_signature(self._fromstring(self._tostring(root)))
+        # signxml's own (untyped) serialise and safe re-parse, as its XMLVerifier does.
+        signed = _without_signature(self._fromstring(self._tostring(root)))  # type: ignore[no-untyped-call]  # ditto
         key: Any = signature_key_used
         pem = key if isinstance(key, bytes) else key.public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
         # The canonical bytes went into the hash, not into memory: signed_data stays empty.

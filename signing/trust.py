@@ -22,12 +22,12 @@ TrustPath = Literal["pinned", "ca"]
 def check_time(at: dt.datetime | None) -> dt.datetime:
     """Return the check time as aware UTC (now when None), refusing naive datetimes."""
     if at is None:
-        return dt.datetime.now(dt.timezone.utc)
+        return dt.datetime.now(dt.UTC)
     if at.tzinfo is None:
         # Agencies work in UTC+7; guessing the zone of a naive time would
         # move every validity boundary by seven hours.
         raise ValueError("the check time must be timezone-aware")
-    return at.astimezone(dt.timezone.utc)
+    return at.astimezone(dt.UTC)
 
 
 def check_validity(certificate: Certificate, at: dt.datetime, role: str = "signer") -> None:

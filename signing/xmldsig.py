@@ -314,7 +314,7 @@ class _ParsingSigner(XMLSigner):
         )
         # XMLVerifier.verify takes a parser argument; XMLSigner only has the
         # attribute, which processor.parser reads.
-        self._parser = parser
+        self._parser = parser  # type: ignore[assignment]  # signxml declares it as None
 
 
 def signature_algorithm_for(key: PrivateKey) -> str:

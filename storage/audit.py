@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import delete, func, insert, select, text
@@ -58,7 +58,7 @@ async def queue_event(
     protected by the chain; :func:`pending_count` says how many wait.
     """
     await session.execute(insert(AuditQueueEntry).values(
-        at=(at or utcnow()).astimezone(timezone.utc), actor=actor, action=action, subject=subject,
+        at=(at or utcnow()).astimezone(UTC), actor=actor, action=action, subject=subject,
         details=audit_details(details),
     ))
 
@@ -95,7 +95,7 @@ async def chain_queued(session: AsyncSession, batch: int = 2000) -> int:
         rows = []
         for q in queued:
             last_id += 1
-            at = q.at.astimezone(timezone.utc)
+            at = q.at.astimezone(UTC)
             digest = event_hash(last_id, prev, at, q.actor, q.action, q.subject, q.details)
             rows.append({"id": last_id, "at": at, "actor": q.actor, "action": q.action, "subject": q.subject,
                          "details": q.details, "prev_hash": prev, "hash": digest})
@@ -139,7 +139,7 @@ async def append_event(
     await chain_queued(session)
     event_id, prev = await _head(session)
     event_id += 1
-    when = (at or utcnow()).astimezone(timezone.utc)
+    when = (at or utcnow()).astimezone(UTC)
     body = audit_details(details)
     event = AuditEvent(
         id=event_id,

@@ -4,10 +4,23 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import event
+import asyncpg
+from sqlalchemy import CursorResult, Result, event
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+from storage.blobs import BlobError
+
+#: Errors meaning the database or the disk cannot take work now (refuse it, acknowledge nothing).
+#: SQLAlchemy wraps statement errors, not the driver's refusals while connecting (database shutting
+#: down, starting up, not accepting connections), nor an exhausted pool: hence the driver's own too.
+STORAGE_UNAVAILABLE: tuple[type[BaseException], ...] = (
+    OperationalError, DBAPIError, PoolTimeout, asyncpg.PostgresError, asyncpg.InterfaceError,
+    OSError, BlobError, ConnectionError,
+)
 
 #: Execution option marking a connection that only reads (see :func:`reading`).
 _READ_ONLY = "axis_read_only"
@@ -78,3 +91,8 @@ async def read_session(engine: AsyncEngine) -> AsyncIterator[AsyncSession]:
     """An ORM session over :func:`reading`: lookups without transaction round trips or write lock."""
     async with reading(engine) as conn, AsyncSession(bind=conn, expire_on_commit=False) as session:
         yield session
+
+
+def rowcount(result: Result[Any]) -> int:
+    """Rows an UPDATE or DELETE run through a session touched (sessions type their results loosely)."""
+    return cast(CursorResult[Any], result).rowcount

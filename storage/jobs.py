@@ -8,6 +8,7 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from storage.db import rowcount
 from storage.models import JobLease, JobRun
 
 
@@ -28,7 +29,7 @@ async def try_lease(
             .where(JobLease.job == job, or_(JobLease.holder.is_(None), JobLease.until < now))
             .values(holder=holder, until=now + ttl)
         )
-        return bool(result.rowcount)
+        return bool(rowcount(result))
 
 
 async def release_lease(sessions: async_sessionmaker[AsyncSession], job: str, holder: str) -> None:

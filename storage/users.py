@@ -218,7 +218,9 @@ class ActiveSession:
     agency: Agency
 
 
-async def open_session(session: AsyncSession, user: User, now: datetime, *, language: str = "vi") -> tuple[str, WebSession]:
+async def open_session(
+    session: AsyncSession, user: User, now: datetime, *, language: str = "vi"
+) -> tuple[str, WebSession]:
     """Start a browser session for ``user``; return the cookie value (shown once) and the row."""
     cookie = secrets.token_urlsafe(32)
     row = WebSession(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
 import secrets
@@ -32,7 +31,7 @@ async def postgres_server() -> str:
     dsn = make_url(DEFAULT_POSTGRES).set(drivername="postgresql").render_as_string(hide_password=False)
     try:
         conn = await asyncpg.connect(dsn, timeout=3)
-    except (OSError, asyncio.TimeoutError, asyncpg.PostgresError) as exc:
+    except (TimeoutError, OSError, asyncpg.PostgresError) as exc:
         pytest.skip(f"two axis processes need PostgreSQL: {ENV} is unset and {DEFAULT_POSTGRES} "
                     f"is not reachable ({type(exc).__name__}: {exc})")
     await conn.close()

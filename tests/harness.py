@@ -12,9 +12,9 @@ from typing import Any
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
+from axis.agency.client import AxisClient, compose_document, compose_status, sign_message
 from axis.app import create_app
 from axis.appkeys import CONTEXT
-from axis.client import AxisClient, compose_document, compose_status, sign_message
 from axis.context import AxisContext
 from axis.settings import Settings
 from envelope.codes import StatusCode

@@ -22,10 +22,10 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from axis.agency.client import compose_document, compose_status, sign_message
 from axis.bench import scenarios
 from axis.bench.scenarios import Driver, Party, Prepared, ReceiptEndpoint
 from axis.bench.server import ProcessStats
-from axis.client import compose_document, compose_status, sign_message
 from envelope.builder import build_document
 from envelope.codes import StatusCode
 from envelope.model import Attachment, Organization

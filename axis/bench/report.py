@@ -156,7 +156,8 @@ def render_text(result: dict[str, Any]) -> str:
     checked = {k: t for k, t in result.get("targets", {}).items() if t["met"] is not None}
     if checked:
         lines += ["", "targets (the issue's, meant for PostgreSQL): " + "; ".join(
-            f"{k} {t['target']}: {'met' if t['met'] else 'NOT met'} ({_fmt(t['measured'])})" for k, t in checked.items())]
+            f"{k} {t['target']}: {'met' if t['met'] else 'NOT met'} ({_fmt(t['measured'])})"
+            for k, t in checked.items())]
     for note in result.get("notes", []):
         lines.append(f"note: {note}")
     return "\n".join(lines)

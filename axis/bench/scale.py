@@ -22,7 +22,7 @@ import inspect
 import random
 import secrets
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -89,7 +89,9 @@ def _sqlite_time(value: datetime) -> str:
     return value.strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
-def _generate(pairs: int, agency_ids: list[int], queried_id: int, seed: int) -> Iterator[dict[str, list[tuple]]]:
+def _generate(
+    pairs: int, agency_ids: list[int], queried_id: int, seed: int
+) -> Iterator[dict[str, list[tuple[Any, ...]]]]:
     """Rows in batches, oldest first, spread evenly over the last 365 days."""
     rng = random.Random(seed)
     end = utcnow() - timedelta(hours=1)
@@ -99,7 +101,7 @@ def _generate(pairs: int, agency_ids: list[int], queried_id: int, seed: int) -> 
     others = [a for a in agency_ids if a != queried_id]
     counter = 0
     for base in range(0, pairs, BATCH_PAIRS):
-        batch: dict[str, list[tuple]] = {t: [] for t in (*TABLES, "_docs")}
+        batch: dict[str, list[tuple[Any, ...]]] = {t: [] for t in (*TABLES, "_docs")}
         for i in range(base, min(pairs, base + BATCH_PAIRS)):
             at = start + step * i
             roll = rng.random()
@@ -211,7 +213,7 @@ async def _load_sqlite(database_url: str, pairs: int, agency_ids: list[int], que
     await sink.open()
     try:
         for batch in _generate(pairs, agency_ids, queried_id, seed):
-            for doc_id, sender, recipient in batch.pop("_docs"):  # type: ignore[misc]
+            for doc_id, sender, recipient in batch.pop("_docs"):
                 data.documents += 1
                 if queried_id in (sender, recipient):
                     seen += 1
@@ -418,11 +420,11 @@ class _SqliteSink:
         for name, _ in rows:
             self.conn.execute(f'DROP INDEX "{name}"')
 
-    async def write(self, batch: dict[str, list[tuple]]) -> None:
+    async def write(self, batch: dict[str, list[tuple[Any, ...]]]) -> None:
         await asyncio.to_thread(self._write, batch)
 
-    def _write(self, batch: dict[str, list[tuple]]) -> None:
-        def conv(rows: list[tuple]) -> list[tuple]:
+    def _write(self, batch: dict[str, list[tuple[Any, ...]]]) -> None:
+        def conv(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
             return [tuple(_sqlite_time(v) if isinstance(v, datetime) else v for v in row) for row in rows]
 
         tables = [("messages", MESSAGE_COLUMNS), ("deliveries", DELIVERY_COLUMNS), ("statuses", STATUS_COLUMNS)]
@@ -458,7 +460,7 @@ class _SqliteSink:
 # --- queries at scale -----------------------------------------------------------------------
 
 
-async def _time_http(http: aiohttp.ClientSession, url: str, token: str, count: int,
+async def _time_http(http: aiohttp.ClientSession, url: str | Callable[[int], str], token: str, count: int,
                      params_for: Any = None) -> dict[str, Any]:
     latencies: list[float] = []
     errors: list[str] = []
@@ -482,8 +484,8 @@ async def _time_http(http: aiohttp.ClientSession, url: str, token: str, count: i
 
 async def _time_listing(engine: AsyncEngine, queried_id: int, count: int,
                        filters_for: Any, box: str) -> dict[str, Any]:
-    """A clerk's inbox or outbox page as the web UI builds it (``axis.web.inbox``), without the HTML."""
-    from axis.web.inbox import inbox_listing, outbox_listing
+    """A clerk's inbox or outbox page as the web UI builds it (``axis.exchange.listings``), without the HTML."""
+    from axis.exchange.listings import inbox_listing, outbox_listing
 
     listing = outbox_listing if box == "outbox" else inbox_listing
     sessions = session_factory(engine)
@@ -503,11 +505,11 @@ async def _time_listing(engine: AsyncEngine, queried_id: int, count: int,
 
 async def _time_outbox(engine: AsyncEngine, queried_id: int, data: ScaleData, count: int) -> dict[str, Any]:
     """The clerk's outbox filtered by a 30-day window and one counterpart, newest first, first page."""
-    from axis.web.inbox import Filters
+    from axis.exchange.listings import Filters
 
     rng = random.Random(11)
     async with engine.connect() as conn:
-        codes = dict((await conn.execute(select(Agency.id, Agency.code))).all())
+        codes: dict[int, str] = {i: c for i, c in (await conn.execute(select(Agency.id, Agency.code))).all()}
     today = utcnow().date()
     windows = []
     for _ in range(count):
@@ -515,19 +517,19 @@ async def _time_outbox(engine: AsyncEngine, queried_id: int, data: ScaleData, co
         windows.append(Filters(date_from=first, date_to=first + timedelta(days=29),
                                counterpart=codes[rng.choice(data.counterparts)]))
     out = await _time_listing(engine, queried_id, count, lambda i: windows[i], "outbox")
-    out["via"] = "axis.web.inbox.outbox_listing: 30 days and one counterpart, first page"
+    out["via"] = "axis.exchange.listings.outbox_listing: 30 days and one counterpart, first page"
     return out
 
 
 async def _time_web_pages(engine: AsyncEngine, queried_id: int, count: int) -> dict[str, dict[str, Any]]:
     """The first page of the clerk's inbox and outbox, unfiltered, and a page far back in the outbox."""
-    from axis.web.inbox import Filters
+    from axis.exchange.listings import Filters
 
     out = {}
     for name, box, f in (("web_inbox", "inbox", Filters()), ("web_outbox", "outbox", Filters()),
                          ("web_outbox_page_200", "outbox", Filters(page=200))):
-        out[name] = await _time_listing(engine, queried_id, count, lambda i: f, box)
-        out[name]["via"] = f"axis.web.inbox.{box}_listing, page {f.page}, no filter"
+        out[name] = await _time_listing(engine, queried_id, count, lambda i, f=f: f, box)
+        out[name]["via"] = f"axis.exchange.listings.{box}_listing, page {f.page}, no filter"
     return out
 
 

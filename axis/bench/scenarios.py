@@ -20,7 +20,12 @@ import aiohttp
 from aiohttp import web
 
 from axis.bench.report import latency_summary
-from axis.bench.server import DatabaseCpu, ProcessStats, machine_busy_seconds, own_cpu_seconds
+from axis.bench.server import (
+    DatabaseCpu,
+    ProcessStats,
+    machine_busy_seconds,
+    own_cpu_seconds,
+)
 from signing.keys import Certificate
 from signing.verifier import verify_envelope
 
@@ -196,7 +201,7 @@ async def submit_closed_loop(driver: Driver, sender: Party, docs: Sequence[Prepa
                 return
             try:
                 status, body = await driver.post_xml("/api/v1/documents", sender, doc.raw)
-            except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+            except (TimeoutError, aiohttp.ClientError) as exc:
                 errors.add(f"{type(exc).__name__}: {exc}")
                 continue
             if status == 202:
@@ -225,7 +230,7 @@ async def submit_open_loop(driver: Driver, sender: Party, docs: Sequence[Prepare
     async def one(doc: Prepared, due: float) -> None:
         try:
             status, body = await driver.post_xml("/api/v1/documents", sender, doc.raw)
-        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, aiohttp.ClientError) as exc:
             errors.add(f"{type(exc).__name__}: {exc}")
             return
         if status == 202:
@@ -275,7 +280,7 @@ class StatusWatcher:
             try:
                 status, page = await self.driver.get_json(
                     "/api/v1/inbox", self.sender, {"kind": "status", "limit": "500"})
-            except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+            except (TimeoutError, aiohttp.ClientError) as exc:
                 self.errors.add(f"sender inbox: {type(exc).__name__}: {exc}")
                 await asyncio.sleep(IDLE_POLL)
                 continue
@@ -304,7 +309,7 @@ class StatusWatcher:
                                                  headers=self.sender.auth) as r:
                     if r.status != 200:
                         self.errors.add(f"ack: HTTP {r.status}")
-            except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+            except (TimeoutError, aiohttp.ClientError) as exc:
                 self.errors.add(f"ack: {type(exc).__name__}: {exc}")
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -339,7 +344,7 @@ async def _end_to_end(
             started = time.perf_counter()
             try:
                 status, body = await driver.post_xml("/api/v1/documents", sender, doc.raw)
-            except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+            except (TimeoutError, aiohttp.ClientError) as exc:
                 errors.add(f"submit: {type(exc).__name__}: {exc}")
                 continue
             if status != 202:
@@ -348,7 +353,7 @@ async def _end_to_end(
             submit_latencies.append(time.perf_counter() - started)
             try:
                 seen = await asyncio.wait_for(done, MESSAGE_TIMEOUT)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 errors.add(f"{doc.document_id}: sender saw no status 01 within {MESSAGE_TIMEOUT:.0f} s")
                 continue
             latencies.append(seen - started)
@@ -357,7 +362,7 @@ async def _end_to_end(
 
     stop = asyncio.Event()
     with driver.meter() as meter:
-        background = [asyncio.create_task(watcher.run(stop))] + [asyncio.create_task(h(stop)) for h in helpers]
+        background = [asyncio.ensure_future(watcher.run(stop))] + [asyncio.ensure_future(h(stop)) for h in helpers]
         try:
             await asyncio.gather(*(worker() for _ in range(driver.concurrency)))
             elapsed = time.perf_counter() - meter.started
@@ -390,7 +395,7 @@ async def round_trip(driver: Driver, sender: Party, recipient: Party, docs: Sequ
         while not stop.is_set():
             try:
                 status, page = await driver.get_json("/api/v1/inbox", recipient, {"kind": "edoc", "limit": "500"})
-            except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+            except (TimeoutError, aiohttp.ClientError) as exc:
                 errors.add(f"recipient inbox: {type(exc).__name__}: {exc}")
                 await asyncio.sleep(IDLE_POLL)
                 continue
@@ -420,7 +425,7 @@ async def round_trip(driver: Driver, sender: Party, recipient: Party, docs: Sequ
                 status, body = await driver.post_xml("/api/v1/statuses", recipient, doc.status)
                 if status != 202:
                     errors.add(f"status 01: HTTP {status}: {body[:200]!r}")
-            except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+            except (TimeoutError, aiohttp.ClientError) as exc:
                 errors.add(f"recipient: {type(exc).__name__}: {exc}")
 
     async def recipient_dms(stop: asyncio.Event) -> None:
@@ -525,7 +530,7 @@ async def large(driver: Driver, sender: Party, recipient: Party, path: Path, sha
                     out["delivered"] = code == 202
                     if code != 202:
                         out["error"] = f"status 01 answered HTTP {code}: {body[:300]!r}"
-        except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
             out["error"] = f"{type(exc).__name__}: {exc}"
     figures = meter.figures(1)
     out.update(peak_rss_mb=figures["peak_rss_mb"], baseline_rss_mb=figures["baseline_rss_mb"],

@@ -9,13 +9,21 @@ from pathlib import Path
 import aiohttp_jinja2
 import jinja2
 from aiohttp import web
-from sqlalchemy.exc import DBAPIError, OperationalError
 
-from axis.problems import ApiProblem
-from axis.web import account, admin, archive, documents, holds, inbox, registers, reports
+from axis.api.problems import problem_for
+from axis.web import (
+    account,
+    admin,
+    archive,
+    documents,
+    holds,
+    inbox,
+    registers,
+    reports,
+)
 from axis.web.auth import CsrfRefused, apply_security_headers, load_user
 from axis.web.rendering import render_error
-from storage.blobs import BlobError
+from storage.db import STORAGE_UNAVAILABLE
 
 __all__ = ["setup_web"]
 
@@ -51,14 +59,14 @@ async def web_middleware(request: web.Request, handler: Handler) -> web.StreamRe
     except CsrfRefused as exc:
         log.info("form refused on %s: %s", request.path, exc)
         response = render_error(request, 403, "error.csrf")
-    except ApiProblem as exc:
-        response = render_error(request, exc.status)
-    except (OperationalError, DBAPIError, BlobError, OSError) as exc:
+    except STORAGE_UNAVAILABLE as exc:
         log.warning("unavailable: %s %s: %r", request.method, request.path, exc)
         response = render_error(request, 503)
-    except Exception:  # noqa: BLE001 - a page error must not take the server down
-        log.exception("unhandled error on %s %s", request.method, request.path)
-        response = render_error(request, 500)
+    except Exception as exc:  # noqa: BLE001 - a page error must not take the server down
+        problem = problem_for(exc)
+        if problem is None:
+            log.exception("unhandled error on %s %s", request.method, request.path)
+        response = render_error(request, problem.status if problem else 500)
     apply_security_headers(response, cacheable=static)
     return response
 

@@ -25,8 +25,8 @@ from storage.users import (
     login_locked_until,
     normalise_login,
     open_session,
-    record_login_failure,
     password_matches,
+    record_login_failure,
     set_session_language,
     user_by_login,
 )

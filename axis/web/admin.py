@@ -7,8 +7,14 @@ from datetime import timedelta
 from aiohttp import web
 
 from axis.appkeys import CONTEXT, PUSH_WAKEUP
-from axis.redelivery import UNDELIVERED, ResendError, delivery_counts, resend_deliveries, troubled_deliveries
-from axis.scheduler import JOBS
+from axis.exchange.redelivery import (
+    UNDELIVERED,
+    ResendError,
+    delivery_counts,
+    resend_deliveries,
+    troubled_deliveries,
+)
+from axis.jobs.scheduler import JOBS
 from axis.web.auth import checked_form, require_user
 from axis.web.rendering import render
 from storage.jobs import last_runs

@@ -1,7 +1,7 @@
 """Archivists' pages: what is due, disposal lists with two-person approval and execution, certificates.
 
-Archivists act; operators may look. Every action goes through ``storage.archive.retention``,
-which checks the person is an active archivist and writes the audit entry itself.
+Archivists act; operators may look. Every action goes through ``storage.archive.disposal`` or ``storage.archive.holds``,
+which check the person is an active archivist and write the audit entry themselves.
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import math
+from collections.abc import Awaitable, Callable
 from datetime import date
 
 from aiohttp import web
@@ -18,10 +19,22 @@ from axis.appkeys import CONTEXT
 from axis.web.audit import audit_person
 from axis.web.auth import WebUser, checked_form, require_user
 from axis.web.rendering import download, render
-from storage.archive import retention
+from storage.archive.archivists import archivist
 from storage.archive.calendar import vn_date
 from storage.archive.certificates import verify_certificate
-from storage.archive.errors import DisposalRefused, NotAnArchivist, UnknownRecord
+from storage.archive.disposal import (
+    OPEN,
+    approve_disposal,
+    certificate_of,
+    disposal_view,
+    due_items,
+    execute_disposal,
+    list_disposals,
+    propose_disposal,
+)
+from storage.archive.errors import ArchiveError, DisposalRefused, NotAnArchivist, UnknownRecord
+from storage.archive.holds import holds_on
+from storage.archive.schedules import Schedules, load_schedules
 from storage.models import Message
 from storage.users import Role
 
@@ -43,15 +56,30 @@ def _page(request: web.Request, total: int) -> tuple[int, int]:
     return max(1, min(page, pages)), pages
 
 
-def _list_id(request: web.Request) -> int:
+def record_id(request: web.Request) -> int:
+    """The numeric ``{id}`` of a disposal list or hold in the path (404 when it is not one)."""
     raw = request.match_info["id"]
     if not (raw.isascii() and raw.isdigit()) or len(raw) > 9:
         raise web.HTTPNotFound()
     return int(raw)
 
 
-def _schedules(request: web.Request) -> retention.Schedules:
-    return retention.load_schedules(request.app[CONTEXT].settings.retention_path)
+def _schedules(request: web.Request) -> Schedules:
+    return load_schedules(request.app[CONTEXT].settings.retention_path)
+
+
+def refusal_status(exc: ArchiveError, status: int, *shown: type[ArchiveError]) -> int:
+    """``status`` for a refusal of a ``shown`` kind, to show the page again with its reason.
+
+    Any other unknown record is a 404 and any other non-archivist a 403; any other error is raised again.
+    """
+    if isinstance(exc, shown):
+        return status
+    if isinstance(exc, UnknownRecord):
+        raise web.HTTPNotFound() from None
+    if isinstance(exc, NotAnArchivist):
+        raise web.HTTPForbidden() from None
+    raise exc
 
 
 # --- disposal lists ------------------------------------------------------------------------------
@@ -63,7 +91,7 @@ async def disposals_page(request: web.Request) -> web.Response:
     require_user(request, *READERS)
     ctx = request.app[CONTEXT]
     async with ctx.sessions() as session:
-        lists = await retention.list_disposals(session)
+        lists = await list_disposals(session)
     return render(request, "archive_disposals.html", {"lists": lists}, active="archive")
 
 
@@ -73,7 +101,7 @@ async def _disposal_page(request: web.Request, user: WebUser, disposal_id: int, 
     schedules = _schedules(request)
     async with ctx.sessions() as session:
         try:
-            view = await retention.disposal_view(session, disposal_id)
+            view = await disposal_view(session, disposal_id)
         except UnknownRecord:
             raise web.HTTPNotFound() from None
         page, pages = _page(request, len(view.items))
@@ -83,7 +111,7 @@ async def _disposal_page(request: web.Request, user: WebUser, disposal_id: int, 
             select(Message.id, Message.sha256, Message.size, Message.subject, Message.code_number,
                    Message.code_notation).where(Message.id.in_(ids))
         )).all()} if ids else {}
-        holds = await retention.holds_on(session, ids) if view.state == retention.OPEN else {}
+        holds = await holds_on(session, ids) if view.state == OPEN else {}
     outcomes = [item[5] for item in view.items]
     approvers = {a.login for a in view.approvals}
     return render(request, "archive_disposal.html", {
@@ -95,10 +123,10 @@ async def _disposal_page(request: web.Request, user: WebUser, disposal_id: int, 
         "pages": pages,
         "schedules": [schedules.by_code[c] for c in sorted({item[3] for item in view.items})
                       if c in schedules.by_code],
-        "is_open": view.state == retention.OPEN,
+        "is_open": view.state == OPEN,
         "i_approved": user.login in approvers,
-        "can_approve": user.is_archivist and view.state == retention.OPEN and user.login not in approvers,
-        "can_execute": user.is_archivist and view.state == retention.OPEN and len(approvers) >= 2,
+        "can_approve": user.is_archivist and view.state == OPEN and user.login not in approvers,
+        "can_execute": user.is_archivist and view.state == OPEN and len(approvers) >= 2,
         "destroyed": sum(1 for o in outcomes if o == "destroyed"),
         "kept": sum(1 for o in outcomes if o is not None and o != "destroyed"),
         "done": request.query.get("done", ""),
@@ -110,55 +138,59 @@ async def _disposal_page(request: web.Request, user: WebUser, disposal_id: int, 
 async def disposal_page(request: web.Request) -> web.Response:
     """One disposal list: approvals (who and when), items with digests, schedules, due dates, holds, outcomes."""
     user = require_user(request, *READERS)
-    return await _disposal_page(request, user, _list_id(request))
+    return await _disposal_page(request, user, record_id(request))
+
+
+async def _disposal_action(request: web.Request, act: Callable[[WebUser, int], Awaitable[object]],
+                           done: str) -> web.Response:
+    """An archivist's action on one list, then the list; a refusal shows the list again with its reason (409)."""
+    user = require_user(request, ARCHIVIST)
+    await checked_form(request)
+    disposal_id = record_id(request)
+    try:
+        await act(user, disposal_id)
+    except ArchiveError as exc:
+        status = refusal_status(exc, 409, DisposalRefused, NotAnArchivist)
+        return await _disposal_page(request, user, disposal_id, status=status, error=str(exc))
+    raise web.HTTPSeeOther(f"/archive/disposals/{disposal_id}?done={done}")
 
 
 @routes.post("/archive/disposals/{id}/approve")
 async def disposal_approve(request: web.Request) -> web.Response:
     """Record this archivist's approval (a second, different archivist is needed)."""
-    user = require_user(request, ARCHIVIST)
-    await checked_form(request)
-    disposal_id = _list_id(request)
     ctx = request.app[CONTEXT]
-    try:
+
+    async def approve(user: WebUser, disposal_id: int) -> None:
         async with ctx.sessions() as session, session.begin():
-            await retention.approve_disposal(session, disposal_id, by=user.login, now=ctx.clock())
-    except UnknownRecord:
-        raise web.HTTPNotFound() from None
-    except (DisposalRefused, NotAnArchivist) as exc:
-        return await _disposal_page(request, user, disposal_id, status=409, error=str(exc))
-    raise web.HTTPSeeOther(f"/archive/disposals/{disposal_id}?done=approved")
+            await approve_disposal(session, disposal_id, by=user.login, now=ctx.clock())
+
+    return await _disposal_action(request, approve, "approved")
 
 
 @routes.post("/archive/disposals/{id}/execute")
 async def disposal_execute(request: web.Request) -> web.Response:
     """Execute a list two archivists approved: holds re-checked, payloads deleted, certificate signed."""
-    user = require_user(request, ARCHIVIST)
-    await checked_form(request)
-    disposal_id = _list_id(request)
     ctx = request.app[CONTEXT]
-    schedules = _schedules(request)
-    try:
+
+    async def execute(user: WebUser, disposal_id: int) -> None:
+        schedules = _schedules(request)
         async with ctx.sessions() as session:
-            await retention.archivist(session, user.login)
-        await retention.execute_disposal(ctx.sessions, ctx.blobs, disposal_id, schedules, key=ctx.identity.key,
-                                         certificate=ctx.identity.certificate, now=ctx.clock(), actor=user.login)
-    except UnknownRecord:
-        raise web.HTTPNotFound() from None
-    except (DisposalRefused, NotAnArchivist) as exc:
-        return await _disposal_page(request, user, disposal_id, status=409, error=str(exc))
-    raise web.HTTPSeeOther(f"/archive/disposals/{disposal_id}?done=executed")
+            await archivist(session, user.login)
+        await execute_disposal(ctx.sessions, ctx.blobs, disposal_id, schedules, key=ctx.identity.key,
+                               certificate=ctx.identity.certificate, now=ctx.clock(), actor=user.login)
+
+    return await _disposal_action(request, execute, "executed")
 
 
 @routes.get("/archive/disposals/{id}/certificate")
 async def certificate_download(request: web.Request) -> web.Response:
     """The signed destruction certificate, byte for byte as stored, if it still verifies (audited)."""
     user = require_user(request, *READERS)
-    disposal_id = _list_id(request)
+    disposal_id = record_id(request)
     ctx = request.app[CONTEXT]
     async with ctx.sessions() as session:
         try:
-            data = await retention.certificate_of(session, ctx.blobs, disposal_id)
+            data = await certificate_of(session, ctx.blobs, disposal_id)
         except UnknownRecord:
             raise web.HTTPNotFound() from None
     # Hand out only what verifies with the axis certificate (a failure is logged as a 500).
@@ -189,8 +221,8 @@ async def due_page(request: web.Request) -> web.Response:
     today = vn_date(ctx.clock())
     as_of, bad_date = _as_of(request.query.get("as_of", "").strip(), today)
     async with ctx.sessions() as session:
-        items = await retention.due_items(session, schedules, today=as_of)
-        due_today = items if as_of == today else await retention.due_items(session, schedules, today=today)
+        items = await due_items(session, schedules, today=as_of)
+        due_today = items if as_of == today else await due_items(session, schedules, today=today)
     page, pages = _page(request, len(items))
     destroy = [i for i in items if i.action == "destroy"]
     return render(request, "archive_due.html", {
@@ -219,8 +251,7 @@ async def disposal_propose(request: web.Request) -> web.Response:
     now = ctx.clock()
     try:
         async with ctx.sessions() as session, session.begin():
-            proposed = await retention.propose_disposal(session, schedules, by=user.login, today=vn_date(now),
-                                                        now=now)
+            proposed = await propose_disposal(session, schedules, by=user.login, today=vn_date(now), now=now)
     except NotAnArchivist:
         raise web.HTTPForbidden() from None
     if proposed is None:

@@ -145,15 +145,15 @@ def throughput_chart(series: Sequence[Mapping[str, Any]], t: Translator) -> Char
             bars.append(Bar(_r(start + j * bar_width), _r(BOTTOM - height), _r(bar_width - 1), _r(height), css,
                             f"{t(key)} {label}: {t.number(value)}"))
         groups.append(MonthGroup(str(row["month"]), label, _r(centre), tuple(bars)))
-        value = times[i]
-        if value is None:
+        moment = times[i]
+        if moment is None:
             # A month without receipts breaks the line rather than dropping to zero.
             if run:
                 lines.append(" ".join(run))
             run = []
             continue
-        y = _r(BOTTOM - (BOTTOM - TOP) * (float(value) / unit) / time_top)
-        points.append(Point(_r(centre), y, f"{t(LINE[1])} {label}: {t.duration(float(value))}"))
+        y = _r(BOTTOM - (BOTTOM - TOP) * (float(moment) / unit) / time_top)
+        points.append(Point(_r(centre), y, f"{t(LINE[1])} {label}: {t.duration(float(moment))}"))
         run.append(f"{_r(centre)},{y}")
     if run:
         lines.append(" ".join(run))

@@ -10,9 +10,9 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy import select
 
-from axis import mailbox
 from axis.appkeys import CONTEXT
 from axis.context import AxisContext
+from axis.exchange import mailbox
 from axis.web.audit import audit_person
 from axis.web.auth import WebUser, require_user
 from axis.web.rendering import download, render
@@ -23,8 +23,9 @@ from signing.errors import SignatureError
 from signing.keys import common_name_of, fingerprint, load_certificate, organ_id_of
 from signing.receipt import SubmissionReceipt, verify_submission_receipt
 from signing.verifier import VerifyPolicy, verify_envelope
-from storage.archive import retention
+from storage.archive.disposal import check_payload_kept, disposal_of_message
 from storage.archive.errors import PayloadDisposed, RetentionConfigError, UnknownRecord
+from storage.archive.schedules import RetentionInfo, load_schedules, retention_of
 from storage.models import Agency, Message
 
 routes = web.RouteTableDef()
@@ -103,14 +104,13 @@ def _with_times(entry: dict[str, Any]) -> dict[str, Any]:
             for k, v in entry.items()}
 
 
-async def _retention(ctx: AxisContext, message: Message) -> tuple[retention.RetentionInfo | None,
+async def _retention(ctx: AxisContext, message: Message) -> tuple[RetentionInfo | None,
                                                                   tuple[datetime, int | None] | None]:
     """The document's schedule, due date and holds (None if it has none yet), and its disposal if any."""
     async with ctx.sessions() as session:
-        disposed = await retention.disposal_of_message(session, message)
+        disposed = await disposal_of_message(session, message)
         try:
-            info = await retention.retention_of(session, message.id,
-                                                retention.load_schedules(ctx.settings.retention_path))
+            info = await retention_of(session, message.id, load_schedules(ctx.settings.retention_path))
         except (UnknownRecord, RetentionConfigError):
             info = None
     return info, disposed
@@ -120,7 +120,7 @@ async def _payload(ctx: AxisContext, message: Message) -> bytes:
     """The stored signed bytes; 410 Gone once a disposal destroyed them."""
     async with ctx.sessions() as session:
         try:
-            await retention.check_payload_kept(session, message)
+            await check_payload_kept(session, message)
         except PayloadDisposed:
             raise web.HTTPGone() from None
     return await asyncio.to_thread(ctx.blobs.read, message.sha256)
@@ -145,7 +145,7 @@ async def document_page(request: web.Request) -> web.Response:
         )
     receipt, receipt_ok = _receipt(message.receipt_xml, ctx)
     async with ctx.sessions() as session:
-        names = dict((await session.execute(select(Agency.code, Agency.name))).all())
+        names: dict[str, str] = {c: n for c, n in (await session.execute(select(Agency.code, Agency.name))).all()}
         related = None
         if message.response_for_id:
             related = await session.get(Message, message.response_for_id)

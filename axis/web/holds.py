@@ -9,27 +9,20 @@ from typing import Any
 from aiohttp import web
 
 from axis.appkeys import CONTEXT
-from axis.web.archive import ARCHIVIST, READERS
+from axis.web.archive import ARCHIVIST, READERS, record_id, refusal_status
 from axis.web.auth import checked_form, require_user
 from axis.web.rendering import render
-from storage.archive import retention
-from storage.archive.errors import DisposalRefused, NotAnArchivist, RetentionConfigError, UnknownRecord
+from storage.archive.errors import ArchiveError, DisposalRefused, RetentionConfigError, UnknownRecord
+from storage.archive.holds import SEARCH_KEYS, list_holds, place_hold, release_hold
 
 routes = web.RouteTableDef()
 
 #: Form field of each saved-search key, with the catalogue key of its label.
-SEARCH_FIELDS = {key: f"holds.s_{key}" for key in retention.SEARCH_KEYS}
+SEARCH_FIELDS = {key: f"holds.s_{key}" for key in SEARCH_KEYS}
 _IDS_RE = re.compile(r"[\s,;]+")
 _MAX_IDS = 10_000
 # The columns' sizes (legal_holds.name and .authority are VARCHAR(255)); reasons are kept reasonable.
 _MAX_NAME, _MAX_REASON = 255, 4000
-
-
-def _hold_id(request: web.Request) -> int:
-    raw = request.match_info["id"]
-    if not (raw.isascii() and raw.isdigit()) or len(raw) > 9:
-        raise web.HTTPNotFound()
-    return int(raw)
 
 
 async def _holds_page(request: web.Request, *, status: int = 200, error: str | None = None,
@@ -37,7 +30,7 @@ async def _holds_page(request: web.Request, *, status: int = 200, error: str | N
     ctx = request.app[CONTEXT]
     include_released = request.query.get("all") == "1"
     async with ctx.sessions() as session:
-        holds = await retention.list_holds(session, include_released=include_released)
+        holds = await list_holds(session, include_released=include_released)
     return render(request, "archive_holds.html", {
         "holds": [(h, n, json.loads(h.query) if h.query else {}) for h, n in holds],
         "include_released": include_released,
@@ -71,13 +64,12 @@ async def hold_place(request: web.Request) -> web.Response:
     ctx = request.app[CONTEXT]
     try:
         async with ctx.sessions() as session, session.begin():
-            hold = await retention.place_hold(session, name=fields["name"], authority=fields["authority"],
-                                              reason=fields["reason"], by=user.login, now=ctx.clock(),
-                                              message_ids=ids, search=search or None)
-    except NotAnArchivist:
-        raise web.HTTPForbidden() from None
-    except (RetentionConfigError, UnknownRecord) as exc:
-        return await _holds_page(request, status=400, error=str(exc), form=fields)
+            hold = await place_hold(session, name=fields["name"], authority=fields["authority"],
+                                    reason=fields["reason"], by=user.login, now=ctx.clock(),
+                                    message_ids=ids, search=search or None)
+    except ArchiveError as exc:
+        status = refusal_status(exc, 400, RetentionConfigError, UnknownRecord)
+        return await _holds_page(request, status=status, error=str(exc), form=fields)
     raise web.HTTPSeeOther(f"/archive/holds?placed={hold.id}")
 
 
@@ -86,15 +78,11 @@ async def hold_release(request: web.Request) -> web.Response:
     """Release a hold; its documents may be disposed of again when due (audited by the archive)."""
     user = require_user(request, ARCHIVIST)
     await checked_form(request)
-    hold_id = _hold_id(request)
+    hold_id = record_id(request)
     ctx = request.app[CONTEXT]
     try:
         async with ctx.sessions() as session, session.begin():
-            await retention.release_hold(session, hold_id, by=user.login, now=ctx.clock())
-    except UnknownRecord:
-        raise web.HTTPNotFound() from None
-    except NotAnArchivist:
-        raise web.HTTPForbidden() from None
-    except DisposalRefused as exc:
-        return await _holds_page(request, status=409, error=str(exc))
+            await release_hold(session, hold_id, by=user.login, now=ctx.clock())
+    except ArchiveError as exc:
+        return await _holds_page(request, status=refusal_status(exc, 409, DisposalRefused), error=str(exc))
     raise web.HTTPSeeOther(f"/archive/holds?released={hold_id}")

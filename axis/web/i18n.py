@@ -62,7 +62,8 @@ CATALOGUE: Final[Mapping[str, tuple[str, str]]] = {
     "error.403": ("Bạn không có quyền truy cập trang này.", "You are not allowed to see this page."),
     "error.404": ("Không tìm thấy trang hoặc văn bản.", "Page or document not found."),
     "error.405": ("Phương thức không được phép.", "Method not allowed."),
-    "error.409": ("Không thực hiện được thao tác này ở trạng thái hiện tại.", "This cannot be done in the current state."),
+    "error.409": ("Không thực hiện được thao tác này ở trạng thái hiện tại.",
+                  "This cannot be done in the current state."),
     "error.410": (
         "Nội dung văn bản đã bị hủy theo thời hạn bảo quản; chỉ còn thông tin mô tả.",
         "The document's content was destroyed under its retention schedule; only its description remains.",
@@ -254,7 +255,8 @@ CATALOGUE: Final[Mapping[str, tuple[str, str]]] = {
     "report.bytes_in": ("Dung lượng nhận vào", "Bytes in"),
     "report.storage_growth_bytes": ("Tăng dung lượng lưu trữ", "Storage growth"),
     "report.disposed": ("Đã hủy", "Disposed"),
-    "chart.title": ("Lưu lượng văn bản 12 tháng, {first} – {last}", "Document throughput over 12 months, {first} – {last}"),
+    "chart.title": ("Lưu lượng văn bản 12 tháng, {first} – {last}",
+                    "Document throughput over 12 months, {first} – {last}"),
     "chart.desc": (
         "Biểu đồ cột: số văn bản gửi đi, văn bản đến và số lượt có báo nhận theo tháng; "
         "đường: thời gian báo nhận trung vị. Số liệu chi tiết ở bảng bên dưới.",
@@ -359,7 +361,8 @@ CATALOGUE: Final[Mapping[str, tuple[str, str]]] = {
     "disposal.outcome": ("Kết quả", "Outcome"),
     "disposal.not_executed": ("Chưa thực hiện", "Not executed yet"),
     "disposal.schedules": ("Căn cứ thời hạn bảo quản", "Schedules and legal basis"),
-    "disposal.download_certificate": ("Tải biên bản hủy (XML có chữ ký số)", "Download the signed destruction certificate (XML)"),
+    "disposal.download_certificate": ("Tải biên bản hủy (XML có chữ ký số)",
+                                      "Download the signed destruction certificate (XML)"),
     "disposal.approved_flash": ("Đã ghi nhận phê duyệt ({n}/2).", "Approval recorded ({n} of 2)."),
     "disposal.executed_flash": ("Đã thực hiện: hủy {destroyed} tài liệu, giữ lại {kept}.",
                                 "Executed: {destroyed} destroyed, {kept} left alone."),
@@ -435,7 +438,8 @@ CATALOGUE: Final[Mapping[str, tuple[str, str]]] = {
     "ret.open_list": ("Xem danh sách hủy", "Open the disposal list"),
     "doc.payload_destroyed": ("Nội dung đã bị hủy; không còn kiểm tra lại được chữ ký.",
                               "The payload was destroyed; the signature can no longer be re-checked."),
-    "att.destroyed": ("Tệp đính kèm đã bị hủy cùng nội dung văn bản.", "The attachments were destroyed with the payload."),
+    "att.destroyed": ("Tệp đính kèm đã bị hủy cùng nội dung văn bản.",
+                      "The attachments were destroyed with the payload."),
     # administration
     "admin.title": ("Quản trị", "Administration"),
     "admin.nav_health": ("Tình trạng hệ thống", "Health"),

@@ -8,11 +8,11 @@ from aiohttp import web
 from sqlalchemy import select
 
 from axis.appkeys import CONTEXT
-from axis.archive_api import csv_text
 from axis.web.audit import audit_person
 from axis.web.auth import require_user
 from axis.web.rendering import download, render
 from storage.archive.calendar import vn_date
+from storage.archive.csv_export import csv_text
 from storage.archive.models import RegisterEntry
 from storage.archive.registers import DIRECTIONS, register_columns, register_rows
 from storage.archive.sealing import seal_now

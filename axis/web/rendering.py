@@ -9,7 +9,14 @@ from urllib.parse import quote
 import aiohttp_jinja2
 from aiohttp import web
 
-from axis.web.auth import CSRF_FIELD, PRELOGIN_CSRF_COOKIE, csrf_token_for, current_user, language_of, set_cookie
+from axis.web.auth import (
+    CSRF_FIELD,
+    PRELOGIN_CSRF_COOKIE,
+    csrf_token_for,
+    current_user,
+    language_of,
+    set_cookie,
+)
 from axis.web.i18n import Translator, size_text
 
 # Declared content types are echoed only when they look like a plain MIME type.

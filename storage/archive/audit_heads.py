@@ -18,7 +18,7 @@ Wire form (namespace :data:`HEAD_NS`)::
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from lxml import etree
 from sqlalchemy import select
@@ -42,7 +42,8 @@ def _h(local: str) -> str:
 
 def head_element(event_id: int, hash_: str, signed_at: datetime) -> etree._Element:
     """The unsigned head record."""
-    root = etree.Element(HEAD_TAG, nsmap={None: HEAD_NS})
+    # A None prefix is lxml's way of naming the default namespace; lxml-stubs want str keys.
+    root = etree.Element(HEAD_TAG, nsmap={None: HEAD_NS})  # type: ignore[dict-item]
     etree.SubElement(root, _h("EventId")).text = str(event_id)
     etree.SubElement(root, _h("Hash")).text = hash_
     etree.SubElement(root, _h("SignedAt")).text = format_utc(signed_at)
@@ -90,7 +91,7 @@ class HeadCheck:
 
 def _read_head(root: etree._Element) -> tuple[int, str, datetime]:
     values = {etree.QName(c).localname: (c.text or "") for c in root if isinstance(c.tag, str)}
-    signed_at = datetime.fromisoformat(values["SignedAt"].replace("Z", "+00:00")).astimezone(timezone.utc)
+    signed_at = datetime.fromisoformat(values["SignedAt"].replace("Z", "+00:00")).astimezone(UTC)
     return int(values["EventId"]), values["Hash"], signed_at
 
 

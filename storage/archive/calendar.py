@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 from envelope.codes import VN_TZ
 
@@ -42,13 +42,13 @@ def month_bounds(month: str) -> tuple[datetime, datetime]:
     start = datetime(year, mon, 1, tzinfo=VN_TZ)
     nyear, nmon = (year + 1, 1) if mon == 12 else (year, mon + 1)
     end = datetime(nyear, nmon, 1, tzinfo=VN_TZ)
-    return start.astimezone(timezone.utc), end.astimezone(timezone.utc)
+    return start.astimezone(UTC), end.astimezone(UTC)
 
 
 def year_bounds(year: int) -> tuple[datetime, datetime]:
     """[start, end) of a calendar year in Vietnam, as UTC moments."""
-    return (datetime(year, 1, 1, tzinfo=VN_TZ).astimezone(timezone.utc),
-            datetime(year + 1, 1, 1, tzinfo=VN_TZ).astimezone(timezone.utc))
+    return (datetime(year, 1, 1, tzinfo=VN_TZ).astimezone(UTC),
+            datetime(year + 1, 1, 1, tzinfo=VN_TZ).astimezone(UTC))
 
 
 def add_years(day: date, years: int) -> date:

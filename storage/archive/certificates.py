@@ -25,7 +25,7 @@ Wire form (namespace :data:`CERTIFICATE_NS`, signed enveloped by the axis key)::
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 from lxml import etree
 
@@ -98,7 +98,8 @@ def _text(parent: etree._Element, tag: str, value: str) -> None:
 
 def certificate_element(cert: DestructionCertificate) -> etree._Element:
     """Build the unsigned certificate element."""
-    root = etree.Element(CERTIFICATE_TAG, nsmap={None: CERTIFICATE_NS})
+    # A None prefix is lxml's way of naming the default namespace; lxml-stubs want str keys.
+    root = etree.Element(CERTIFICATE_TAG, nsmap={None: CERTIFICATE_NS})  # type: ignore[dict-item]
     _text(root, "DisposalId", str(cert.disposal_id))
     _text(root, "ExecutedAt", format_utc(cert.executed_at))
     _text(root, "ProposedBy", cert.proposed_by)
@@ -146,7 +147,7 @@ def _t(el: etree._Element, name: str) -> str:
 
 
 def _time(value: str) -> datetime:
-    return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(timezone.utc)
+    return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
 
 
 def _parse(root: etree._Element) -> DestructionCertificate:
@@ -162,7 +163,8 @@ def _parse(root: etree._Element) -> DestructionCertificate:
     )
     items = []
     for i in top["Items"]:
-        if not isinstance(i.tag, str):
+        tag: object = i.tag  # lxml-stubs say str; comments and PIs have a function here
+        if not isinstance(tag, str):
             continue
         due = _t(i, "DueDate")
         items.append(CertifiedItem(

@@ -31,7 +31,7 @@ def _updated_columns(state: ORMExecuteState) -> set[str]:
         names.add(getattr(column, "key", str(column)))
     params = state.parameters
     for row in params if isinstance(params, list) else [params] if params else []:
-        names.update(k for k in row if k not in ("id",))
+        names.update(str(k) for k in row if k not in ("id",))
     return names
 
 

@@ -15,7 +15,7 @@ from storage.archive.calendar import vn_date
 from storage.archive.errors import RetentionConfigError
 from storage.archive.models import Blob, RegisterEntry, RetentionAssignment
 from storage.archive.registers import OUTGOING
-from storage.archive.retention import load_schedules, retention_row
+from storage.archive.schedules import load_schedules, retention_row
 from storage.archive.upsert import upsert
 from storage.models import Message, MessageKind
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
+
 import pytest
 from click.testing import CliRunner, Result
 from sqlalchemy import select
@@ -36,7 +37,7 @@ class TestClock:
 
     def set(self, when: datetime) -> None:
         """Jump to a moment (forwards or backwards)."""
-        self.now = when.astimezone(timezone.utc)
+        self.now = when.astimezone(UTC)
 
     def advance(self, **delta: float) -> datetime:
         """Move forward by a timedelta's worth of keyword arguments; return the new time."""
@@ -47,7 +48,7 @@ class TestClock:
 @pytest.fixture
 def clock() -> TestClock:
     """A driven clock starting at the real present (agency certificates are valid from now on)."""
-    return TestClock(datetime.now(timezone.utc).replace(microsecond=0))
+    return TestClock(datetime.now(UTC).replace(microsecond=0))
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ import random
 import sys
 import tempfile
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 # Runnable as a plain script: make the repo root importable.
@@ -125,7 +125,7 @@ async def main() -> None:
 
             async def recompute() -> None:
                 async with sessions() as s, s.begin():
-                    await compute_month(s, MONTH, now=datetime.now(timezone.utc))
+                    await compute_month(s, MONTH, now=datetime.now(UTC))
 
             async def read_all() -> None:
                 async with sessions() as s, s.begin():

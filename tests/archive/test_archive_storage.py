@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
 from sqlalchemy import select, update
@@ -25,7 +25,7 @@ from storage.archive.models import Blob
 from storage.audit import append_event
 from storage.models import AuditEvent
 
-NOW = datetime(2030, 5, 6, 7, 8, 9, tzinfo=timezone.utc)
+NOW = datetime(2030, 5, 6, 7, 8, 9, tzinfo=UTC)
 
 
 @pytest.fixture(scope="module")
@@ -78,10 +78,10 @@ def test_destruction_certificate_round_trips_and_refuses_another_signer(
 
 def test_months_and_years_are_vietnam_calendar() -> None:
     start, end = month_bounds("2027-01")
-    assert start == datetime(2026, 12, 31, 17, tzinfo=timezone.utc)
-    assert end == datetime(2027, 1, 31, 17, tzinfo=timezone.utc)
-    assert month_of(datetime(2026, 12, 31, 16, 59, tzinfo=timezone.utc)) == "2026-12"
-    assert month_of(datetime(2026, 12, 31, 17, 0, tzinfo=timezone.utc)) == "2027-01"
+    assert start == datetime(2026, 12, 31, 17, tzinfo=UTC)
+    assert end == datetime(2027, 1, 31, 17, tzinfo=UTC)
+    assert month_of(datetime(2026, 12, 31, 16, 59, tzinfo=UTC)) == "2026-12"
+    assert month_of(datetime(2026, 12, 31, 17, 0, tzinfo=UTC)) == "2027-01"
     assert shift_month("2027-01", -1) == "2026-12" and shift_month("2026-12", 13) == "2028-01"
     assert add_years(date(2024, 2, 29), 10) == date(2034, 2, 28)
     for bad in ("2027-13", "2027-1", "27-01", "2027-00"):

@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import delete, select, update
 
-from axis.archive_jobs import AUDIT_HEAD
-from axis.scheduler import run_job
+from axis.jobs.archive import AUDIT_HEAD
+from axis.jobs.runner import run_job
 from envelope.codes import StatusCode
 from storage.archive.models import AuditHead
-from storage.audit import event_hash, verify_chain
 from storage.archive.sealing import seal_now
+from storage.audit import event_hash, verify_chain
 from storage.models import AuditEvent
 from tests.archive.conftest import A, B, Cli
 from tests.harness import Harness

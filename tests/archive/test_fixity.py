@@ -5,13 +5,13 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from axis.archive_jobs import FIXITY, FixityFailed
-from axis.scheduler import run_job
+from axis.jobs.archive import FIXITY, FixityFailed
+from axis.jobs.runner import run_job
 from envelope.codes import StatusCode
 from storage.archive.models import Blob, FixityCheck
 from storage.archive.sealing import seal_now
 from storage.models import AuditEvent, Message
-from tests.archive.conftest import A, B, D, Cli, wait_failed
+from tests.archive.conftest import A, B, Cli, D, wait_failed
 from tests.harness import Harness
 
 

@@ -6,8 +6,9 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from axis.archive_jobs import AUDIT_HEAD, FIXITY, REPORTS, RETENTION
-from axis.scheduler import JOBS, run_job
+from axis.jobs.archive import AUDIT_HEAD, FIXITY, REPORTS, RETENTION
+from axis.jobs.runner import run_job
+from axis.jobs.scheduler import JOBS
 from axis.settings import Settings, load_settings
 from storage.archive.models import FixityCheck, MonthlyStat
 from storage.jobs import try_lease

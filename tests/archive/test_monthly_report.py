@@ -11,16 +11,17 @@ from typing import Any
 import aiohttp
 from sqlalchemy import select
 
-from axis.archive_jobs import REPORTS
-from axis.openapi import openapi_document
-from axis.scheduler import run_job
+from axis.api.openapi import openapi_document
+from axis.jobs.archive import REPORTS
+from axis.jobs.runner import run_job
 from envelope.codes import StatusCode
-from storage.archive import retention
 from storage.archive.calendar import month_bounds, month_of, shift_month, vn_date
+from storage.archive.disposal import approve_disposal, execute_disposal, propose_disposal
 from storage.archive.models import MonthlyStat
 from storage.archive.reports import COLUMNS, median, monthly_report, p95, report_series
+from storage.archive.schedules import load_schedules
 from storage.models import Agency, Message
-from tests.archive.conftest import A, B, C, D, Cli, TestClock, add_people, vn, wait_failed
+from tests.archive.conftest import A, B, C, Cli, D, TestClock, add_people, vn, wait_failed
 from tests.exchange.test_openapi import check
 from tests.harness import Harness
 
@@ -116,17 +117,17 @@ async def test_every_figure_of_two_months_of_known_traffic(archive: Harness, clo
 
     # doc1 (dated 2010, ten-year schedule) is disposed of in month 2 by two archivists.
     await add_people(archive, A, **{"luutru.mot": "archivist", "luutru.hai": "archivist"})
-    schedules = retention.load_schedules(ctx.settings.retention_path)
+    schedules = load_schedules(ctx.settings.retention_path)
     clock.advance(hours=1)
     async with ctx.sessions() as session, session.begin():
-        proposal = await retention.propose_disposal(session, schedules, by="luutru.mot", today=vn_date(clock()),
-                                                    now=clock())
+        proposal = await propose_disposal(session, schedules, by="luutru.mot", today=vn_date(clock()),
+                                          now=clock())
         assert proposal is not None
         for login in ("luutru.mot", "luutru.hai"):
-            await retention.approve_disposal(session, proposal.id, by=login, now=clock())
-    result = await retention.execute_disposal(ctx.sessions, ctx.blobs, proposal.id, schedules,
-                                              key=ctx.identity.key, certificate=ctx.identity.certificate,
-                                              now=clock())
+            await approve_disposal(session, proposal.id, by=login, now=clock())
+    result = await execute_disposal(ctx.sessions, ctx.blobs, proposal.id, schedules,
+                                    key=ctx.identity.key, certificate=ctx.identity.certificate,
+                                    now=clock())
     assert result.destroyed == [id1]
 
     async with ctx.sessions() as session:

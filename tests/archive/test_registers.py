@@ -12,9 +12,9 @@ from typing import Any
 import aiohttp
 from sqlalchemy import select
 
+from axis.agency.client import AxisClient
+from axis.api.openapi import openapi_document
 from axis.appkeys import SETTINGS
-from axis.client import AxisClient
-from axis.openapi import openapi_document
 from envelope.codes import StatusCode
 from storage.archive.calendar import vn_date
 from storage.archive.models import RegisterEntry

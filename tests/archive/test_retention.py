@@ -10,20 +10,29 @@ import aiohttp
 import pytest
 from sqlalchemy import delete, select, update
 
-from axis.archive_jobs import RETENTION
-from axis.openapi import openapi_document
-from axis.scheduler import run_job
+from axis.api.openapi import openapi_document
+from axis.jobs.archive import RETENTION
+from axis.jobs.runner import run_job
 from envelope.codes import DOCUMENT_TYPES, StatusCode
-from storage.archive import retention
 from storage.archive.calendar import add_years, vn_date
 from storage.archive.certificates import verify_certificate
+from storage.archive.disposal import (
+    DisposalResult,
+    approve_disposal,
+    disposal_view,
+    due_items,
+    execute_disposal,
+    propose_disposal,
+)
 from storage.archive.errors import ArchiveImmutable, DisposalRefused, NotAnArchivist, RetentionConfigError
 from storage.archive.fixity import run_fixity
+from storage.archive.holds import list_holds, place_hold, release_hold
 from storage.archive.models import Blob, RetentionAssignment
 from storage.archive.registers import register_rows
+from storage.archive.schedules import Schedules, load_schedules, parse_schedules
 from storage.archive.sealing import seal_now
-from storage.models import AuditEvent, Delivery, Message
 from storage.audit import verify_chain
+from storage.models import AuditEvent, Delivery, Message
 from tests.archive.conftest import A, B, Cli, TestClock, add_people, vn
 from tests.exchange.test_openapi import check
 from tests.harness import Agent, Harness
@@ -48,8 +57,8 @@ async def _http_get(url: str, token: str) -> tuple[int, Any]:
         return r.status, await r.read()
 
 
-def _schedules(archive: Harness) -> retention.Schedules:
-    return retention.load_schedules(archive.ctx.settings.retention_path)
+def _schedules(archive: Harness) -> Schedules:
+    return load_schedules(archive.ctx.settings.retention_path)
 
 
 async def test_documents_age_out_a_hold_blocks_one_and_two_archivists_dispose_of_the_rest(
@@ -74,7 +83,7 @@ async def test_documents_age_out_a_hold_blocks_one_and_two_archivists_dispose_of
     assert '"schedule": "VBQP-VV"' in permanent.output and '"due_date": null' in permanent.output
     schedules = _schedules(archive)
     async with ctx.sessions() as session:
-        assert await retention.due_items(session, schedules, today=vn_date(clock())) == []
+        assert await due_items(session, schedules, today=vn_date(clock())) == []
 
     # Ten years and a day later the four letters are due; the permanent decision never is.
     due_day = add_years(issued, 10)
@@ -82,50 +91,50 @@ async def test_documents_age_out_a_hold_blocks_one_and_two_archivists_dispose_of
     clock.advance(days=1)
     today = vn_date(clock())
     async with ctx.sessions() as session:
-        due = await retention.due_items(session, schedules, today=today)
+        due = await due_items(session, schedules, today=today)
     assert {i.message_id for i in due} == {ids[k] for k in ("d1", "d2", "d3", "d5")}
     assert {i.action for i in due} == {"destroy"} and {i.schedule_code for i in due} == {"CV-10"}
 
     # A hold on d2 (document by document); a clerk may not place one.
     async with ctx.sessions() as session, session.begin():
         with pytest.raises(NotAnArchivist):
-            await retention.place_hold(session, name="x", authority="y", reason="z", by=CLERK, now=clock(),
-                                       message_ids=[ids["d2"]])
+            await place_hold(session, name="x", authority="y", reason="z", by=CLERK, now=clock(),
+                             message_ids=[ids["d2"]])
     async with ctx.sessions() as session, session.begin():
-        await retention.place_hold(session, name="Vụ án 12/2036", authority="TAND TP Hà Nội",
-                                   reason="Chứng cứ vụ án", by=MOT, now=clock(), message_ids=[ids["d2"]])
+        await place_hold(session, name="Vụ án 12/2036", authority="TAND TP Hà Nội",
+                         reason="Chứng cứ vụ án", by=MOT, now=clock(), message_ids=[ids["d2"]])
     async with ctx.sessions() as session, session.begin():
-        proposal = await retention.propose_disposal(session, schedules, by=MOT, today=today, now=clock())
+        proposal = await propose_disposal(session, schedules, by=MOT, today=today, now=clock())
     assert proposal is not None
     async with ctx.sessions() as session:
-        view = await retention.disposal_view(session, proposal.id)
+        view = await disposal_view(session, proposal.id)
     assert {i[0] for i in view.items} == {ids["d1"], ids["d3"], ids["d5"]}  # d2 is held
 
     # After the proposal, a hold on a saved search catches d3: execution checks holds again.
     async with ctx.sessions() as session, session.begin():
-        await retention.place_hold(session, name="Thanh tra dự án", authority="Thanh tra Chính phủ",
-                                   reason="Thanh tra dự án cầu", by=HAI, now=clock(), search={"text": "Thủ Thiêm"})
+        await place_hold(session, name="Thanh tra dự án", authority="Thanh tra Chính phủ",
+                         reason="Thanh tra dự án cầu", by=HAI, now=clock(), search={"text": "Thủ Thiêm"})
 
-    async def execute() -> retention.DisposalResult:
-        return await retention.execute_disposal(ctx.sessions, ctx.blobs, proposal.id, schedules,
-                                                key=ctx.identity.key, certificate=ctx.identity.certificate,
-                                                now=clock(), actor=HAI)
+    async def execute() -> DisposalResult:
+        return await execute_disposal(ctx.sessions, ctx.blobs, proposal.id, schedules,
+                                      key=ctx.identity.key, certificate=ctx.identity.certificate,
+                                      now=clock(), actor=HAI)
 
     # One archivist is not enough, approving twice does not count twice, a clerk cannot approve.
     async with ctx.sessions() as session, session.begin():
-        assert await retention.approve_disposal(session, proposal.id, by=MOT, now=clock()) == 1
+        assert await approve_disposal(session, proposal.id, by=MOT, now=clock()) == 1
     with pytest.raises(DisposalRefused, match="two different archivists"):
         await execute()
     async with ctx.sessions() as session, session.begin():
         with pytest.raises(DisposalRefused, match="already approved"):
-            await retention.approve_disposal(session, proposal.id, by=MOT, now=clock())
+            await approve_disposal(session, proposal.id, by=MOT, now=clock())
         with pytest.raises(NotAnArchivist):
-            await retention.approve_disposal(session, proposal.id, by=CLERK, now=clock())
+            await approve_disposal(session, proposal.id, by=CLERK, now=clock())
     assert all(ctx.blobs.exists(v["sha256"]) for v in sent.values())
 
     clock.advance(minutes=5)
     async with ctx.sessions() as session, session.begin():
-        assert await retention.approve_disposal(session, proposal.id, by=HAI, now=clock()) == 2
+        assert await approve_disposal(session, proposal.id, by=HAI, now=clock()) == 2
     clock.advance(minutes=5)
     result = await execute()
     assert sorted(result.destroyed) == sorted([ids["d1"], ids["d5"]])
@@ -189,11 +198,11 @@ async def test_documents_age_out_a_hold_blocks_one_and_two_archivists_dispose_of
 
     # Releasing d2's hold puts it on the next list.
     async with ctx.sessions() as session, session.begin():
-        holds = await retention.list_holds(session)
-        await retention.release_hold(session, holds[0][0].id, by=HAI, now=clock())
-        again = await retention.propose_disposal(session, schedules, by=HAI, today=today, now=clock())
+        holds = await list_holds(session)
+        await release_hold(session, holds[0][0].id, by=HAI, now=clock())
+        again = await propose_disposal(session, schedules, by=HAI, today=today, now=clock())
         assert again is not None
-        assert [i[0] for i in (await retention.disposal_view(session, again.id)).items] == [ids["d2"]]
+        assert [i[0] for i in (await disposal_view(session, again.id)).items] == [ids["d2"]]
 
 
 async def test_disposal_from_the_command_line(archive: Harness, axis_cli: Cli, tmp_path: Path) -> None:
@@ -306,7 +315,7 @@ async def test_archived_messages_cannot_be_deleted_or_rewritten_outside_disposal
 
 
 def test_shipped_schedules_give_every_document_type_exactly_one_schedule() -> None:
-    schedules = retention.load_schedules()
+    schedules = load_schedules()
     for t in DOCUMENT_TYPES:
         found = schedules.for_type(t.abbreviation, t.name_vi)
         owners = [s.code for s in schedules if t.abbreviation in s.types or t.name_vi in s.types]
@@ -328,6 +337,6 @@ def test_inconsistent_schedules_are_refused(change: dict[str, Any], message: str
             "action": "destroy", "types": ["CV"]}
     bad = {**base, "code": "Y", **change}
     with pytest.raises(RetentionConfigError, match=message):
-        retention.parse_schedules({"default": "X", "schedules": [base, bad]})
+        parse_schedules({"default": "X", "schedules": [base, bad]})
     with pytest.raises(RetentionConfigError, match="default"):
-        retention.parse_schedules({"default": "Z", "schedules": [base]})
+        parse_schedules({"default": "Z", "schedules": [base]})

@@ -7,8 +7,8 @@ import stat
 
 import pytest
 
-from axis.client import AxisApiError, AxisClient
-from axis.demo import AGENCIES, G14, G22, H29, H41
+from axis.agency.client import AxisApiError, AxisClient
+from axis.agency.demo import AGENCIES, G14, G22, H29, H41
 from tests.cli.conftest import Axis, free_port
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from axis.client import AxisClient
+from axis.agency.client import AxisClient
 from axis.identity import KeyFiles, issue_agency_identity
 from envelope.parser import parse_document
 from signing.keys import certificate_pem

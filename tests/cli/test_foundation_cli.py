@@ -106,7 +106,7 @@ def test_keys_sign_verify_show_round_trip(env: dict[str, str], tmp_path: Path) -
                                      "sha256": hashlib.sha256(data).hexdigest()}]
 
     tampered = tmp_path / "tampered.xml"
-    tampered.write_bytes(signed.read_bytes().replace("gửi, nhận".encode(), "gui, nhan".encode()))
+    tampered.write_bytes(signed.read_bytes().replace("gửi, nhận".encode(), b"gui, nhan"))
     bad = run(env, "envelope", "verify", "--cert", str(cert), str(tampered), check=False)
     assert bad.returncode == 1 and bad.stderr.startswith("INVALID") and len(bad.stderr.strip().splitlines()) == 1
 

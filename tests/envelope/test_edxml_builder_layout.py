@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
 from lxml import etree
@@ -190,7 +190,7 @@ def test_document_id_is_derived_from_sender_date_and_code(make_document: MakeDoc
 
 
 def test_timestamps_are_written_in_vietnam_time(make_document: MakeDocument) -> None:
-    msg = make_document(sent_at=datetime(2024, 1, 5, 1, 2, 3, 999, tzinfo=timezone.utc))
+    msg = make_document(sent_at=datetime(2024, 1, 5, 1, 2, 3, 999, tzinfo=UTC))
     root = etree.fromstring(build_document(msg))
     assert root.findtext(".//edXML:TraceHeader/edXML:Timestamp", namespaces=NSMAP) == (
         "2024/01/05 08:02:03"

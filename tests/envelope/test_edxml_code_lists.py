@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -117,7 +117,7 @@ def test_malformed_dates_are_refused_with_the_field(text: str) -> None:
 
 
 def test_timestamps_are_written_in_vietnam_time() -> None:
-    utc = datetime(2024, 12, 31, 20, 15, 9, tzinfo=timezone.utc)
+    utc = datetime(2024, 12, 31, 20, 15, 9, tzinfo=UTC)
     assert format_timestamp(utc) == "2025/01/01 03:15:09"
     parsed = parse_timestamp("2025/01/01 03:15:09")
     assert parsed == utc

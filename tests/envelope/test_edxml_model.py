@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import unicodedata
 from collections.abc import Callable
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
 
@@ -74,7 +74,7 @@ def test_plain_ints_become_code_list_members() -> None:
 
 
 def test_timestamps_are_kept_as_they_travel() -> None:
-    th = TraceHeader("000.00.00.G22", datetime(2024, 1, 1, 1, 0, 0, 123456, tzinfo=timezone.utc))
+    th = TraceHeader("000.00.00.G22", datetime(2024, 1, 1, 1, 0, 0, 123456, tzinfo=UTC))
     assert th.timestamp == datetime(2024, 1, 1, 8, 0, tzinfo=VN_TZ)
     assert th.timestamp.tzinfo is VN_TZ
     with pytest.raises(ValueError):

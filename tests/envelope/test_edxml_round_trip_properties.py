@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import unicodedata
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -70,7 +70,7 @@ def agency_codes(draw: st.DrawFn) -> str:
 dates = st.dates(min_value=date(1900, 1, 1), max_value=date(2100, 12, 31))
 moments = st.datetimes(min_value=datetime(1900, 1, 2), max_value=datetime(2100, 12, 30)).flatmap(
     lambda naive: st.sampled_from(
-        [VN_TZ, timezone.utc, timezone(timedelta(hours=-5, minutes=-30))]
+        [VN_TZ, UTC, timezone(timedelta(hours=-5, minutes=-30))]
     ).map(lambda tz: naive.replace(tzinfo=tz))
 )
 numbers = st.none() | st.integers(0, 999_999_999)

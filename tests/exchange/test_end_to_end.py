@@ -7,7 +7,7 @@ import hashlib
 
 from aiohttp.test_utils import TestServer
 
-from axis.receiver import PATH, PushReceiver
+from axis.agency.receiver import PATH, PushReceiver
 from envelope.codes import BusinessType, StatusCode
 from envelope.model import ResponseFor
 from signing.receipt import verify_submission_receipt

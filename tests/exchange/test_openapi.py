@@ -14,9 +14,9 @@ from openapi_spec_validator import OpenAPIV31SpecValidator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-import axis.problems
+import axis.api.problems
+from axis.api.openapi import AGENCY_CODE_PATTERN, MESSAGE_ID_PATTERN, SHA256_PATTERN, openapi_document
 from axis.app import create_app
-from axis.openapi import AGENCY_CODE_PATTERN, MESSAGE_ID_PATTERN, SHA256_PATTERN, openapi_document
 from axis.settings import Settings
 from axis.web import is_web_path
 from envelope.codes import StatusCode
@@ -133,8 +133,8 @@ def test_security_applies_to_agency_endpoints_only() -> None:
 def test_every_error_is_a_problem_and_every_code_is_listed() -> None:
     doc = openapi_document()
     codes = {
-        obj.code for obj in vars(axis.problems).values()
-        if isinstance(obj, type) and issubclass(obj, axis.problems.ApiProblem)
+        obj.code for obj in vars(axis.api.problems).values()
+        if isinstance(obj, type) and issubclass(obj, axis.api.problems.ApiProblem)
     }
     assert set(doc["components"]["schemas"]["Problem"]["properties"]["code"]["enum"]) == codes
     assert {"AXIS.Validation", "AXIS.Signature", "AXIS.UnknownRecipient", "AXIS.SenderMismatch",

@@ -11,9 +11,9 @@ import pytest
 from aiohttp.test_utils import TestServer
 from sqlalchemy import select
 
+from axis.agency.receiver import PATH, PushReceiver
 from axis.appkeys import METRICS
-from axis.delivery import backoff_seconds
-from axis.receiver import PATH, PushReceiver
+from axis.exchange.delivery import backoff_seconds
 from envelope.codes import StatusCode
 from envelope.parser import parse_status
 from signing.errors import SignatureError

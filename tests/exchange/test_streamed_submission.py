@@ -16,8 +16,8 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from axis.body import SpooledBody, receive_body
-from axis.problems import SizeLimitProblem
+from axis.exchange.body import SpooledBody, receive_body
+from axis.exchange.errors import BodyTooLarge
 from envelope.builder import build_document
 from envelope.codes import StatusCode
 from envelope.model import Attachment
@@ -179,7 +179,7 @@ async def test_a_body_over_the_threshold_is_spooled_and_measured(tmp_path: Path)
 
 
 async def test_a_spooled_body_over_the_limit_leaves_no_file(tmp_path: Path) -> None:
-    with pytest.raises(SizeLimitProblem):
+    with pytest.raises(BodyTooLarge):
         await receive_body(_pieces(os.urandom(LIMIT + 1)), limit=LIMIT, spool_above=THRESHOLD,
                            blobs=BlobStore(tmp_path))
     assert list((tmp_path / "tmp").iterdir()) == []

@@ -23,10 +23,10 @@ from aiohttp.test_utils import TestServer
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import func, select
 
+from axis.agency.client import AxisClient
+from axis.agency.receiver import PATH, PushReceiver
 from axis.bench.server import ServerProcess
-from axis.client import AxisClient
 from axis.identity import KeyFiles
-from axis.receiver import PATH, PushReceiver
 from envelope.codes import StatusCode
 from signing.keys import DevelopmentCA, IssuedIdentity, load_certificate
 from signing.receipt import verify_submission_receipt

@@ -27,9 +27,9 @@ import pytest
 from sqlalchemy import update
 
 from envelope.codes import StatusCode
+from signing.keys import DevelopmentCA, IssuedIdentity
 from storage.archive.calendar import vn_date
 from storage.models import Agency
-from signing.keys import DevelopmentCA, IssuedIdentity
 from tests.databases import DatabaseTemplate
 from tests.exchange.snapshots import Reply, assert_problem, call
 from tests.harness import Agent, Harness, server_settings, start_server
@@ -100,7 +100,7 @@ class Endpoint:
 
 
 def _month() -> str:
-    return vn_date(dt.datetime.now(dt.timezone.utc)).strftime("%Y-%m")
+    return vn_date(dt.datetime.now(dt.UTC)).strftime("%Y-%m")
 
 
 def _post_document(w: World, caller: Agent | None, ctx: dict[str, Any]) -> Call:

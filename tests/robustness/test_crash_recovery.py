@@ -39,8 +39,8 @@ from aiohttp.test_utils import TestServer
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
+from axis.agency.receiver import PATH, PushReceiver
 from axis.bench.server import ServerProcess
-from axis.receiver import PATH, PushReceiver
 from envelope.codes import StatusCode
 from signing.keys import DevelopmentCA, IssuedIdentity
 from storage.archive.sealing import seal_now
@@ -360,7 +360,7 @@ async def _wait_until_delivered(sessions, deadline: float) -> None:  # type: ign
             detail = [(d.id, d.message_id, d.state, d.attempts, d.claimed_by, str(d.claimed_until), d.last_error)
                       for d in pending[:20]]
             pytest.fail(f"not all delivered in time: {messages} documents, {dict(states)}; "
-                        f"now {dt.datetime.now(dt.timezone.utc)}; pending {detail}")
+                        f"now {dt.datetime.now(dt.UTC)}; pending {detail}")
         await asyncio.sleep(0.2)
 
 
@@ -397,7 +397,7 @@ async def _verify(sessions, exchange: Exchange, blob_root: Path, env: dict[str, 
     #    that recipient; no message lacks its deliveries or its audit entry.
     status_count = Counter((m.response_for_id, m.sender_id, m.status_code) for m in messages
                            if m.kind == MessageKind.STATUS.value)
-    for mid, m in edocs.items():
+    for mid in edocs:
         ds = deliveries_of.get(mid, [])
         assert sorted(codes[d.recipient_id] for d in ds) == [B, C], (mid, [codes[d.recipient_id] for d in ds])
         for d in ds:

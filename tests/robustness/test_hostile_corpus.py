@@ -27,7 +27,7 @@ import pytest
 from lxml import etree
 from sqlalchemy import update
 
-from axis.client import compose_document, compose_status, sign_message
+from axis.agency.client import compose_document, compose_status, sign_message
 from envelope.builder import build_document, build_status
 from envelope.codes import BusinessType, StatusCode
 from envelope.model import (
@@ -156,7 +156,7 @@ async def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPat
                                    spool_threshold_bytes=SPOOL_THRESHOLDS[request.param])
         axis, server = await start_server(settings, test_ca, identities)
         try:
-            now = dt.datetime.now(dt.timezone.utc)
+            now = dt.datetime.now(dt.UTC)
             axis.identities.setdefault(EXPIRED, test_ca.issue(
                 "Sở Hết Hạn", organ_id=EXPIRED, not_before=now - dt.timedelta(days=800),
                 not_after=now - dt.timedelta(days=1)))

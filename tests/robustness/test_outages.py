@@ -23,7 +23,7 @@ from aiohttp.test_utils import TestServer
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
-from axis.receiver import PATH, PushReceiver
+from axis.agency.receiver import PATH, PushReceiver
 from envelope.codes import StatusCode
 from storage import blobs as blob_module
 from storage.models import Delivery, DeliveryState, Message

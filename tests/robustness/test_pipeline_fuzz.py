@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
-from axis.client import compose_document, sign_message
+from axis.agency.client import compose_document, sign_message
 from envelope.errors import EnvelopeError
 from envelope.model import Attachment, Organization
 from envelope.parser import document_from_tree, message_from_tree

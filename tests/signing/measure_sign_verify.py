@@ -21,6 +21,7 @@ HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE.parents[1]), str(HERE)]
 
 from sample_envelopes import sample_document  # noqa: E402
+
 from signing.keys import DevelopmentCA  # noqa: E402
 from signing.signer import sign_envelope  # noqa: E402
 from signing.verifier import VerifyPolicy, verify_envelope  # noqa: E402
@@ -51,8 +52,8 @@ def main() -> None:
     for label, size in SIZES.items():
         unsigned = sample_document(attachment=os.urandom(size), pretty=False)
         signed = sign_envelope(unsigned, ident.key, ident.certificate)
-        sign_ms = _median_ms(lambda: sign_envelope(unsigned, ident.key, ident.certificate), rounds)
-        verify_ms = _median_ms(lambda: verify_envelope(signed, policy=policy), rounds)
+        sign_ms = _median_ms(lambda u=unsigned: sign_envelope(u, ident.key, ident.certificate), rounds)
+        verify_ms = _median_ms(lambda s=signed: verify_envelope(s, policy=policy), rounds)
         print(f"{label:>10} {len(signed) / 1024:>8.0f}KB {sign_ms:>9.2f} {verify_ms:>10.2f}")
 
 

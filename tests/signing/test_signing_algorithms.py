@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-
 from custom_signing import sign_with
 from sample_envelopes import sample_document, sample_status
+
 from signing.errors import AlgorithmRefused
 from signing.keys import IssuedIdentity
 from signing.verifier import VerifyPolicy, verify_envelope

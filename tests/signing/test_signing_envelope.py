@@ -10,11 +10,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import etree
+from sample_envelopes import sample_document, sample_status
 
 from envelope.errors import EnvelopeTooLarge, MalformedXml
 from envelope.namespaces import DS_NS, EDXML_NS, NSMAP
 from envelope.xml import parse_xml
-from sample_envelopes import sample_document, sample_status
 from signing.errors import (
     AlgorithmRefused,
     CertificateExpired,
@@ -299,7 +299,7 @@ def test_not_yet_valid_certificate_is_refused(signed_document: bytes, rsa_identi
 
 
 def test_certificate_checked_at_a_past_moment_is_accepted(dev_ca: DevelopmentCA) -> None:
-    start = dt.datetime(2020, 1, 1, tzinfo=dt.timezone.utc)
+    start = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
     old = dev_ca.issue("Old", organ_id="000.00.00.G22", not_before=start, not_after=start + dt.timedelta(days=365))
     signed = sign_envelope(sample_document(), old.key, old.certificate)
     with pytest.raises(CertificateExpired):
@@ -309,7 +309,7 @@ def test_certificate_checked_at_a_past_moment_is_accepted(dev_ca: DevelopmentCA)
 
 
 def test_expired_ca_makes_its_certificates_expired() -> None:
-    start = dt.datetime(2020, 1, 1, tzinfo=dt.timezone.utc)
+    start = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
     short_ca = DevelopmentCA.create(common_name="Short CA", valid_days=30, now=start)
     leaf = short_ca.issue("Leaf", organ_id=None, not_before=start, not_after=start + dt.timedelta(days=365))
     signed = sign_envelope(sample_document(), leaf.key, leaf.certificate)

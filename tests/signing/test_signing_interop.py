@@ -9,13 +9,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from sample_envelopes import sample_document, sample_status
+from xmlsec1_interop import signature_template, with_template, xmlsec1_or_skip, xmlsec1_sign, xmlsec1_verify
+
 from signing.errors import AlgorithmRefused, CertificateUntrusted, SignatureTampered
 from signing.keys import DevelopmentCA, IssuedIdentity
 from signing.signer import sign_envelope
 from signing.verifier import VerifyPolicy, verify_envelope
-from xmlsec1_interop import signature_template, with_template, xmlsec1_or_skip, xmlsec1_sign, xmlsec1_verify
 
 pytestmark = pytest.mark.interop
 

@@ -67,8 +67,8 @@ def test_issued_certificate_carries_organ_id_and_signing_usage(dev_ca: Developme
 
 
 def test_issue_honours_explicit_validity(dev_ca: DevelopmentCA) -> None:
-    start = dt.datetime(2020, 1, 1, tzinfo=dt.timezone.utc)
-    end = dt.datetime(2021, 1, 1, tzinfo=dt.timezone.utc)
+    start = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
+    end = dt.datetime(2021, 1, 1, tzinfo=dt.UTC)
     ident = dev_ca.issue("Old", organ_id=None, kind="ec", not_before=start, not_after=end)
     assert ident.certificate.not_valid_before_utc == start
     assert ident.certificate.not_valid_after_utc == end

@@ -29,7 +29,7 @@ from signing.receipt import (
 )
 from signing.records import sign_record, verify_record
 
-RECEIVED = dt.datetime(2024, 5, 1, 2, 30, 5, 123456, tzinfo=dt.timezone.utc)
+RECEIVED = dt.datetime(2024, 5, 1, 2, 30, 5, 123456, tzinfo=dt.UTC)
 
 
 def _receipt(**changes: object) -> SubmissionReceipt:
@@ -68,7 +68,7 @@ def test_receipt_time_in_vietnam_time_is_written_as_utc(axis_identity: IssuedIde
     signed = build_submission_receipt(receipt, axis_identity.key, axis_identity.certificate)
     assert b"2024-05-01T02:30:05Z" in signed
     back = verify_submission_receipt(signed, axis_identity.certificate)
-    assert back.received_at == receipt.received_at and back.received_at.tzinfo == dt.timezone.utc
+    assert back.received_at == receipt.received_at and back.received_at.tzinfo == dt.UTC
 
 
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

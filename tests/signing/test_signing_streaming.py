@@ -18,13 +18,14 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from lxml import etree
+from sample_envelopes import sample_document, sample_status
+from xmlsec1_interop import signature_template, with_template, xmlsec1_or_skip, xmlsec1_sign
 
 from envelope.builder import build_document
 from envelope.model import DocumentMessage
 from envelope.namespaces import DS_NS, EDXML_NS
 from envelope.parser import message_from_tree
 from envelope.streaming import first_element
-from sample_envelopes import sample_document, sample_status
 from signing.errors import SignatureError
 from signing.keys import IssuedIdentity
 from signing.signer import sign_envelope
@@ -32,7 +33,6 @@ from signing.streaming import read_signed_stream
 from signing.verifier import VerifyPolicy, verify_envelope
 from tests.envelope.test_edxml_round_trip_properties import documents
 from tests.signing.custom_signing import sign_with
-from xmlsec1_interop import signature_template, with_template, xmlsec1_or_skip, xmlsec1_sign
 
 DS = f"{{{DS_NS}}}"
 INCLUSIVE = "http://www.w3.org/TR/2001/REC-xml-c14n-20010315"

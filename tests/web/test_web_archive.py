@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -14,15 +14,17 @@ import pytest
 from sqlalchemy import or_, select
 
 import axis.web.registers
-from axis.archive_api import csv_text
+from axis.api.archive import csv_text
 from envelope.codes import StatusCode
 from signing.records import verify_record
-from storage.archive import retention
 from storage.archive.calendar import month_of, shift_month, vn_date
 from storage.archive.certificates import CERTIFICATE_NS, CERTIFICATE_TAG
+from storage.archive.disposal import approve_disposal, certificate_of, propose_disposal
+from storage.archive.holds import place_hold
 from storage.archive.registers import register_columns, register_rows
-from storage.archive.sealing import seal_now
 from storage.archive.reports import COLUMNS, monthly_report
+from storage.archive.schedules import load_schedules
+from storage.archive.sealing import seal_now
 from storage.models import AuditEvent, Message
 from tests.archive.conftest import Cli, TestClock
 from tests.harness import Agent
@@ -358,7 +360,7 @@ async def test_two_archivists_approve_and_execute_a_disposal_list_held_documents
     status, body, r = await hai.get_bytes("/archive/disposals/1/certificate")
     assert status == 200 and r.headers["Content-Disposition"].startswith("attachment;")
     async with ctx.sessions() as session:
-        stored = await retention.certificate_of(session, ctx.blobs, 1)
+        stored = await certificate_of(session, ctx.blobs, 1)
     assert body == stored
     signed = verify_record(body, ctx.axis_certificate, root_tag=CERTIFICATE_TAG)
     listed = {e.text for e in signed.iter(f"{{{CERTIFICATE_NS}}}MessageId")}
@@ -424,8 +426,8 @@ async def test_document_page_shows_schedule_due_date_holds_and_revocation(world:
 
     await world.add_user(MOT, A, "archivist")
     async with world.axis.ctx.sessions() as session, session.begin():
-        await retention.place_hold(session, name="Thanh tra 2026", authority="Thanh tra Bộ", reason="Thanh tra",
-                                   by=MOT, now=world.axis.ctx.clock(), search={"sender": A})
+        await place_hold(session, name="Thanh tra 2026", authority="Thanh tra Bộ", reason="Thanh tra",
+                         by=MOT, now=world.axis.ctx.clock(), search={"sender": A})
         (await session.get(Message, letter["id"])).revoked_at = world.axis.ctx.clock()  # type: ignore[union-attr]
     _, html, _ = await clerk.get(f"/documents/{letter['id']}")
     section = tree(html).xpath("//section[@id='retention']")[0]
@@ -441,13 +443,13 @@ async def test_document_page_shows_schedule_due_date_holds_and_revocation(world:
 
 def _month_start(month: str) -> datetime:
     year, mon = (int(x) for x in month.split("-"))
-    return datetime(year, mon, 10, 2, 0, tzinfo=timezone.utc)  # 09:00 in Vietnam
+    return datetime(year, mon, 10, 2, 0, tzinfo=UTC)  # 09:00 in Vietnam
 
 
 @pytest.fixture
 async def aged_world(tmp_path: Path, db_template, test_ca, identities) -> Any:  # type: ignore[no-untyped-def]
     """A world whose clock the test drives, starting now."""
-    clock = TestClock(datetime.now(timezone.utc).replace(microsecond=0))
+    clock = TestClock(datetime.now(UTC).replace(microsecond=0))
     async for w in start_world(tmp_path, db_template, test_ca, identities, clock=clock):
         yield w, clock
 
@@ -478,10 +480,10 @@ async def test_archivist_reads_the_reports_chart_and_approves_a_disposal_list(  
     await world.add_user(MOT, A, "archivist")
     await world.add_user(HAI, B, "archivist")
     async with world.axis.ctx.sessions() as session, session.begin():
-        schedules = retention.load_schedules(world.axis.ctx.settings.retention_path)
-        proposal = await retention.propose_disposal(session, schedules, by=MOT, today=vn_date(clock()), now=clock())
+        schedules = load_schedules(world.axis.ctx.settings.retention_path)
+        proposal = await propose_disposal(session, schedules, by=MOT, today=vn_date(clock()), now=clock())
         assert proposal is not None
-        await retention.approve_disposal(session, proposal.id, by=MOT, now=clock())
+        await approve_disposal(session, proposal.id, by=MOT, now=clock())
 
     page = await new_page()
     answer = await login(page, world, HAI)

@@ -16,7 +16,7 @@ from tests.harness import Agent
 from tests.web.conftest import PASSWORD, World
 
 PDF = b"%PDF-1.4\n% Cong van so hoa\n" + bytes(range(256)) * 40 + b"\n%%EOF\n"
-SHEET = "Số liệu;Giá trị\nVăn bản đến;1250\n".encode("utf-8")
+SHEET = "Số liệu;Giá trị\nVăn bản đến;1250\n".encode()
 
 
 async def login(page: Any, world: World, login: str, password: str = PASSWORD) -> Any:

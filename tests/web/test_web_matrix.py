@@ -11,8 +11,10 @@ from typing import Any
 from yarl import URL
 
 from axis.web import is_web_path
-from storage.archive import retention
 from storage.archive.calendar import vn_date
+from storage.archive.disposal import approve_disposal, execute_disposal, propose_disposal
+from storage.archive.holds import place_hold
+from storage.archive.schedules import load_schedules
 from tests.web.conftest import A, World
 from tests.web.test_web_archive import exchange
 
@@ -93,18 +95,18 @@ async def _prepare(world: World) -> dict[str, Any]:
     kept = await exchange(world, world.a, [world.b], "Về việc còn lưu")
     old = await exchange(world, world.a, [world.b], "Về việc năm 2010", promulgation_date=date(2010, 3, 1))
     ctx = world.axis.ctx
-    schedules = retention.load_schedules(ctx.settings.retention_path)
+    schedules = load_schedules(ctx.settings.retention_path)
     async with ctx.sessions() as session, session.begin():
-        listed = await retention.propose_disposal(session, schedules, by="luutru.g22", today=vn_date(ctx.clock()),
-                                                  now=ctx.clock())
+        listed = await propose_disposal(session, schedules, by="luutru.g22", today=vn_date(ctx.clock()),
+                                        now=ctx.clock())
         assert listed is not None
         for login in ("luutru.g22", "luutru.hai"):
-            await retention.approve_disposal(session, listed.id, by=login, now=ctx.clock())
-    await retention.execute_disposal(ctx.sessions, ctx.blobs, listed.id, schedules, key=ctx.identity.key,
-                                     certificate=ctx.identity.certificate, now=ctx.clock())
+            await approve_disposal(session, listed.id, by=login, now=ctx.clock())
+    await execute_disposal(ctx.sessions, ctx.blobs, listed.id, schedules, key=ctx.identity.key,
+                           certificate=ctx.identity.certificate, now=ctx.clock())
     async with ctx.sessions() as session, session.begin():
-        hold = await retention.place_hold(session, name="Vụ án", authority="TAND", reason="Chứng cứ",
-                                          by="luutru.g22", now=ctx.clock(), message_ids=[kept["id"]])
+        hold = await place_hold(session, name="Vụ án", authority="TAND", reason="Chứng cứ",
+                                by="luutru.g22", now=ctx.clock(), message_ids=[kept["id"]])
     return {"doc": kept["id"], "disposed": old["id"], "listed": listed.id, "hold": hold.id}
 
 

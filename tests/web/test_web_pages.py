@@ -13,8 +13,8 @@ import aiohttp
 import pytest
 from sqlalchemy import select
 
-import axis.web.inbox
-from axis.redelivery import resend_deliveries
+import axis.exchange.listings
+from axis.exchange.redelivery import resend_deliveries
 from envelope.codes import VN_TZ, Priority, StatusCode
 from storage.jobs import finish_run, start_run
 from storage.models import Agency, Delivery
@@ -108,7 +108,7 @@ async def test_outbox_lists_recipients_and_how_far_delivery_got(world: World, br
 
 async def test_inbox_pages_newest_first_and_keeps_the_filters(world: World, browser_for,
                                                              monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
-    monkeypatch.setattr(axis.web.inbox, "PAGE_SIZE", 2)
+    monkeypatch.setattr(axis.exchange.listings, "PAGE_SIZE", 2)
     sent = [await world.send([world.b], subject=f"Văn bản số {i}") for i in range(5)]
     newest_first = [s["id"] for s in reversed(sent)]
     clerk = await browser_for("vanthu.h29")
@@ -123,8 +123,8 @@ async def test_inbox_pages_newest_first_and_keeps_the_filters(world: World, brow
 
 async def test_a_big_box_counts_up_to_the_cap_and_pages_stop_there(world: World, browser_for,
                                                                    monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
-    monkeypatch.setattr(axis.web.inbox, "PAGE_SIZE", 2)
-    monkeypatch.setattr(axis.web.inbox, "COUNT_CAP", 3)
+    monkeypatch.setattr(axis.exchange.listings, "PAGE_SIZE", 2)
+    monkeypatch.setattr(axis.exchange.listings, "COUNT_CAP", 3)
     sent = [await world.send([world.b], subject=f"Văn bản số {i}") for i in range(5)]
     newest_first = [s["id"] for s in reversed(sent)]
     for login, box, title in (("vanthu.h29", "inbox", "Văn bản đến"), ("vanthu.g22", "outbox", "Văn bản đi")):
@@ -143,7 +143,7 @@ async def test_a_big_box_counts_up_to_the_cap_and_pages_stop_there(world: World,
 
 async def test_outbox_pages_newest_first_and_keeps_the_filters(world: World, browser_for,
                                                                monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
-    monkeypatch.setattr(axis.web.inbox, "PAGE_SIZE", 2)
+    monkeypatch.setattr(axis.exchange.listings, "PAGE_SIZE", 2)
     sent = [await world.send([world.b, world.c] if i % 2 else [world.b], subject=f"Văn bản số {i}")
             for i in range(5)]
     clerk = await browser_for("vanthu.g22")
@@ -336,13 +336,15 @@ async def test_language_choice_follows_the_person_and_the_sign_in_page(world: Wo
 
 
 def test_every_string_the_templates_use_is_in_the_catalogue_in_both_languages() -> None:
+    from axis.exchange.listings import STATE_CHOICES
     from axis.web.i18n import CATALOGUE
-    from axis.web.inbox import STATE_CHOICES
-    from storage.archive.retention import ACTIONS, OPEN, SEARCH_KEYS, TRIGGERS
+    from storage.archive.disposal import OPEN
+    from storage.archive.holds import SEARCH_KEYS
+    from storage.archive.schedules import ACTIONS, TRIGGERS
     from storage.models import DeliveryMode, DeliveryState, MessageKind
     from storage.users import Role
 
-    # What storage.archive.retention writes into disposal lists and their items.
+    # What storage.archive.disposal writes into disposal lists and their items.
     DISPOSAL_STATES = (OPEN, "executed", "void")
     DISPOSAL_OUTCOMES = ("destroyed", "held", "not_due", "already_disposed", "not_destroy")
     used: set[str] = set()

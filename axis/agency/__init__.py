@@ -1,0 +1,1 @@
+"""What an agency's DMS uses: the Python client, the reference push receiver, the demo."""

@@ -1,0 +1,32 @@
+"""The ``axis`` command line: the root group and one module per command family."""
+
+from __future__ import annotations
+
+import click
+
+from axis.cli import archive, bench, envelope, exchange, registry, server, users
+
+
+@click.group()
+@click.version_option(package_name="national-document-axis")
+@click.pass_context
+def cli(ctx: click.Context) -> None:
+    """National Document Axis: interagency edXML exchange."""
+    ctx.ensure_object(dict)
+
+
+for command in (
+    server.serve, server.db,
+    registry.agency, registry.keys,
+    envelope.envelope,
+    exchange.send, exchange.inbox, exchange.fetch, exchange.status, exchange.ack, exchange.trace, exchange.demo,
+    users.user,
+    archive.audit, archive.fixity, archive.retention_group, archive.report, archive.register, archive.jobs,
+    bench.bench,
+):
+    cli.add_command(command)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli(obj={})

@@ -1,0 +1,108 @@
+"""``axis agency`` and ``axis keys``: the agency registry, the axis key and development certificates."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from axis.cli.common import echo_json, settings_of
+from axis.identity import KeyFiles, issue_agency_identity, load_or_create_axis_identity
+from axis.runtime import run_in_session
+from signing.keys import fingerprint
+from storage import registry
+
+
+def agency_json(agency: Any) -> dict[str, Any]:
+    """The public registry view of an agency."""
+    return {
+        "code": agency.code,
+        "name": agency.name,
+        "active": agency.active,
+        "certificate_fingerprint": agency.certificate_fingerprint,
+        "delivery_mode": agency.delivery_mode,
+        "endpoint": agency.endpoint_url,
+    }
+
+
+@click.group()
+def agency() -> None:
+    """The agency registry."""
+
+
+@agency.command("add")
+@click.argument("code")
+@click.option("--name", required=True, help="Official name of the agency.")
+@click.option("--cert", "cert_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="PEM certificate the agency signs with (pinned).")
+@click.option("--endpoint", help="URL the axis pushes documents to; without it the agency pulls.")
+@click.pass_context
+def agency_add(ctx: click.Context, code: str, name: str, cert_path: Path | None, endpoint: str | None) -> None:
+    """Register an agency; prints JSON with its token (shown only once)."""
+    cert = cert_path.read_bytes() if cert_path else None
+
+    async def work(session: Any) -> dict[str, Any]:
+        reg = await registry.register_agency(session, code, name, certificate=cert, endpoint_url=endpoint)
+        return {**agency_json(reg.agency), "token": reg.token}
+
+    try:
+        echo_json(run_in_session(settings_of(ctx), work))
+    except registry.RegistryError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@agency.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_context
+def agency_list(ctx: click.Context, as_json: bool) -> None:
+    """List registered agencies."""
+
+    async def work(session: Any) -> list[dict[str, Any]]:
+        return [agency_json(a) for a in await registry.list_agencies(session)]
+
+    rows = run_in_session(settings_of(ctx), work)
+    if as_json:
+        echo_json(rows)
+        return
+    if not rows:
+        click.echo("no agencies registered (add one with: axis agency add CODE --name NAME)")
+        return
+    for r in rows:
+        state = "active" if r["active"] else "disabled"
+        click.echo(f"{r['code']}  {r['delivery_mode']:<4}  {state:<8}  {r['name']}")
+
+
+@click.group()
+def keys() -> None:
+    """Axis key, development CA and agency development certificates."""
+
+
+@keys.command("init")
+@click.pass_context
+def keys_init(ctx: click.Context) -> None:
+    """Create the axis key and certificate (and the development CA) under AXIS_HOME."""
+    files = KeyFiles(settings_of(ctx).keys_dir)
+    ident, created = load_or_create_axis_identity(files)
+    verb = "created" if created else "exists"
+    click.echo(f"axis certificate {verb}: {files.axis_cert} (sha256 {fingerprint(ident.certificate)})")
+    click.echo(f"development CA: {files.ca_cert}")
+
+
+@keys.command("issue")
+@click.argument("code")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--name", default="", help="Common name for the certificate (defaults to the code).")
+@click.option("--kind", type=click.Choice(["rsa", "ec"]), default="rsa", show_default=True)
+@click.pass_context
+def keys_issue(ctx: click.Context, code: str, out_dir: Path, name: str, kind: str) -> None:
+    """Issue a development certificate for agency CODE into DIR."""
+    from envelope.codes import is_agency_code
+
+    if not is_agency_code(code):
+        raise click.ClickException(f"{code!r} is not an agency code (NNN.NN.NN.Xnn)")
+    files = KeyFiles(settings_of(ctx).keys_dir)
+    ident = issue_agency_identity(files, code, name, out_dir, kind=kind)  # type: ignore[arg-type]  # Choice checked it
+    click.echo(f"{out_dir / (code + '.key.pem')}")
+    click.echo(f"{out_dir / (code + '.cert.pem')}  sha256 {fingerprint(ident.certificate)}")
+    click.echo(f"issuer: {files.ca_cert}")

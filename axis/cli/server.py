@@ -1,0 +1,68 @@
+"""``axis serve`` and ``axis db``: running the axis and its database schema."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from axis.cli.common import redact, settings_of
+from storage.migrate import upgrade
+
+
+@click.command()
+@click.option("--host", help="Listen address (default from settings).")
+@click.option("--port", type=int, help="Listen port (default from settings).")
+@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Processes sharing the port. Database claims and job leases keep them from doing "
+                   "the same work, exactly as with several nodes.")
+@click.option("--reuse-port", is_flag=True, hidden=True)
+@click.pass_context
+def serve(ctx: click.Context, host: str | None, port: int | None, workers: int, reuse_port: bool) -> None:
+    """Run the API, the web UI, the delivery workers and the scheduler."""
+    import logging
+    import subprocess
+
+    from aiohttp import web
+
+    from axis.app import create_app
+    from axis.runtime import prepare_home
+
+    settings = settings_of(ctx)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    prepare_home(settings)
+    host = host or settings.host
+    port = port or settings.port
+    # One Python process uses one core; more processes on one port (SO_REUSEPORT, the
+    # kernel spreads connections) use the others.
+    children = [
+        subprocess.Popen([sys.executable, "-c", "from axis.cli import main; main()", "serve", "--host", host,
+                          "--port", str(port), "--reuse-port"])
+        for _ in range(workers - 1)
+    ]
+    if not reuse_port:
+        click.echo(f"axis serving on http://{host}:{port} with {workers} process(es) "
+                   f"(database {redact(settings.resolved_database_url)})")
+    try:
+        web.run_app(create_app(settings), host=host, port=port, access_log=None, print=None,
+                    reuse_port=reuse_port or workers > 1)
+    finally:
+        for child in children:
+            child.terminate()
+        for child in children:
+            child.wait(timeout=30)
+
+
+@click.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+@click.pass_context
+def db_upgrade(ctx: click.Context) -> None:
+    """Apply pending migrations."""
+    settings = settings_of(ctx)
+    settings.home.mkdir(parents=True, exist_ok=True)
+    upgrade(settings.resolved_database_url)
+    click.echo(f"database at head ({redact(settings.resolved_database_url)})")

@@ -1,0 +1,304 @@
+"""Push delivery: claim due deliveries, POST the exact bytes, record the outcome."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import random
+import socket
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Protocol
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from axis.context import AxisContext
+from axis.exchange.errors import ExchangeError
+from axis.exchange.statuses import submit_status
+from axis.metrics import Metrics
+from envelope.builder import build_status
+from envelope.codes import StatusCode
+from envelope.errors import EnvelopeError
+from envelope.model import Organization, ResponseFor, StaffInfo, StatusMessage
+from envelope.parser import parse_status
+from signing.errors import SignatureError
+from signing.signer import sign_envelope
+from storage.audit import queue_event
+from storage.claims import claim_due_deliveries
+from storage.db import read_session, rowcount
+from storage.ids import new_id
+from storage.models import (
+    Agency,
+    Delivery,
+    DeliveryMode,
+    DeliveryState,
+    Message,
+    MessageKind,
+    StatusEvent,
+)
+from storage.registry import agency_by_code
+
+log = logging.getLogger("axis.exchange.delivery")
+
+#: How often an idle worker looks for due retries even without a wake-up.
+IDLE_POLL_SECONDS = 1.0
+
+
+def backoff_seconds(attempts: int, base: float, cap: float, rng: random.Random | None = None) -> float:
+    """Exponential backoff with full jitter in [50 %, 100 %] of the step."""
+    # Past 2**62 steps every sane cap is reached; a larger power would overflow a float.
+    step = min(cap, base * 2.0 ** min(max(0, attempts - 1), 62))
+    return step * (0.5 + 0.5 * (rng or random).random())
+
+
+@dataclass(frozen=True)
+class PushAnswer:
+    """What a recipient's endpoint answered: the HTTP status and at most the allowed number of body bytes."""
+
+    status: int
+    body: bytes
+
+
+class PushTransport(Protocol):
+    """POSTs bytes to an agency's endpoint (the HTTP client lives in ``axis.jobs.push``)."""
+
+    async def __call__(self, url: str, body: bytes, headers: dict[str, str], *, timeout: float,
+                       max_answer: int) -> PushAnswer:
+        """Send ``body`` to ``url``; return the answer, or raise on a transport failure."""
+        ...
+
+
+@dataclass(frozen=True)
+class Job:
+    """Everything one push attempt needs, read in the claiming transaction."""
+
+    delivery_id: int
+    message_id: str
+    kind: str
+    document_id: str
+    sha256: str
+    created_at: datetime
+    attempts: int
+    recipient_code: str
+    endpoint: str
+
+
+class PushWorker:
+    """Delivers queued push deliveries of one axis process."""
+
+    def __init__(self, ctx: AxisContext, metrics: Metrics, wakeup: asyncio.Event, transport: PushTransport) -> None:
+        self.ctx = ctx
+        self.metrics = metrics
+        self.wakeup = wakeup
+        self.transport = transport
+        self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{new_id()[-6:]}"
+        self.limit = max(1, ctx.settings.push_concurrency)
+        self.in_flight: set[asyncio.Task[None]] = set()
+        self.slot_free = asyncio.Event()
+
+    async def run(self) -> None:
+        """Keep up to ``push_concurrency`` pushes going, claiming more as each one ends; loop until cancelled."""
+        try:
+            while True:
+                # Cleared before claiming: new work or a slot freed meanwhile triggers the next round.
+                self.wakeup.clear()
+                self.slot_free.clear()
+                await self._fill()
+                waits = [asyncio.ensure_future(self.wakeup.wait()), asyncio.ensure_future(self.slot_free.wait())]
+                try:
+                    await asyncio.wait(waits, timeout=IDLE_POLL_SECONDS, return_when=asyncio.FIRST_COMPLETED)
+                finally:
+                    for w in waits:
+                        w.cancel()
+        finally:
+            for task in self.in_flight:
+                task.cancel()
+
+    async def _fill(self) -> int:
+        """Claim as many due deliveries as there are free slots and start them; return how many."""
+        free = self.limit - len(self.in_flight)
+        if free <= 0:
+            return 0
+        try:
+            jobs = await self._claim(free)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # noqa: BLE001 - a database blip must not stop delivery
+            log.exception("claiming deliveries failed")
+            return 0
+        for job in jobs:
+            task = asyncio.create_task(self._attempt(job), name=f"push-{job.delivery_id}")
+            self.in_flight.add(task)
+            task.add_done_callback(self._finished)
+        return len(jobs)
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self.in_flight.discard(task)
+        self.slot_free.set()
+        if not task.cancelled() and task.exception() is not None:
+            log.error("push task failed", exc_info=task.exception())
+
+    async def _claim(self, limit: int) -> list[Job]:
+        now = self.ctx.clock()
+        lease = timedelta(seconds=self.ctx.settings.claim_lease_seconds)
+        async with self.ctx.sessions() as session, session.begin():
+            ids = await claim_due_deliveries(session, worker=self.worker_id, now=now, lease=lease, limit=limit)
+            if not ids:
+                return []
+            rows = (
+                await session.execute(
+                    select(Delivery, Message, Agency)
+                    .join(Message, Message.id == Delivery.message_id)
+                    .join(Agency, Agency.id == Delivery.recipient_id)
+                    .where(Delivery.id.in_(ids))
+                )
+            ).all()
+        return [
+            Job(d.id, m.id, m.kind, m.document_id, m.sha256, d.created_at, d.attempts, a.code, a.endpoint_url or "")
+            for d, m, a in rows
+        ]
+
+    async def _attempt(self, job: Job) -> None:
+        try:
+            error = await self._push(job)
+        except Exception as exc:  # noqa: BLE001 - any failure is a failed attempt
+            error = f"{type(exc).__name__}: {exc}"
+        outcome = "delivered" if error is None else "error"
+        self.metrics.push_attempts.labels(outcome).inc()
+        log.info(json.dumps({
+            "event": "push", "delivery": job.delivery_id, "message": job.message_id, "to": job.recipient_code,
+            "attempt": job.attempts, "outcome": outcome, "error": error,
+        }, ensure_ascii=False))
+        if error is not None:
+            await self._record_failure(job, error)
+
+    async def _push(self, job: Job) -> str | None:
+        """POST the exact stored bytes; None when delivered, else the reason."""
+        if not job.endpoint:
+            return "recipient has no endpoint"
+        body = await asyncio.to_thread(self.ctx.blobs.read, job.sha256)
+        headers = {
+            "Content-Type": "application/xml",
+            # Recipients drop a message id they already have, which makes a re-push harmless.
+            "X-Axis-Message-Id": job.message_id,
+            "X-Axis-Kind": job.kind,
+            "X-Axis-Document-Id": job.document_id,
+        }
+        reply = await self.transport(job.endpoint, body, headers, timeout=self.ctx.settings.push_timeout_seconds,
+                                     max_answer=self.ctx.settings.max_message_bytes)
+        status, answer = reply.status, reply.body
+        if job.kind == MessageKind.STATUS.value:
+            if 200 <= status < 300:
+                await self._mark_delivered(job)
+                return None
+            return f"HTTP {status}"
+        if status != 200:
+            return f"HTTP {status}"
+        return await self._accept_receipt(job, answer)
+
+    async def _accept_receipt(self, job: Job, answer: bytes) -> str | None:
+        """The recipient answered with its signed status 01: record it as if it had posted it."""
+        try:
+            st = parse_status(answer, max_size=self.ctx.settings.max_message_bytes)
+        except Exception as exc:  # noqa: BLE001 - a bad answer is a failed attempt
+            return f"answer is not a status message: {exc}"
+        if st.status_code != StatusCode.ARRIVED or st.response_for.document_id != job.document_id:
+            return f"answer is status {st.status_code} for {st.response_for.document_id}, not 01 for {job.document_id}"
+        async with read_session(self.ctx.engine) as session:
+            recipient = await agency_by_code(session, job.recipient_code)
+        assert recipient is not None
+        try:
+            await submit_status(self.ctx, recipient, answer)
+        except (ExchangeError, EnvelopeError, SignatureError) as exc:
+            return f"receipt refused: {type(exc).__name__}: {exc}"
+        return None
+
+    async def _mark_delivered(self, job: Job) -> None:
+        now = self.ctx.clock()
+        async with self.ctx.sessions() as session, session.begin():
+            result = await session.execute(
+                update(Delivery)
+                .where(Delivery.id == job.delivery_id, Delivery.claimed_by == self.worker_id,
+                       Delivery.state == DeliveryState.PUSHING.value)
+                .values(state=DeliveryState.DELIVERED.value, delivered_at=now, claimed_by=None, claimed_until=None)
+            )
+            if rowcount(result):
+                await queue_event(session, actor="axis", action="delivery.delivered", subject=job.message_id,
+                                   details={"delivery": job.delivery_id}, at=now)
+
+    async def _record_failure(self, job: Job, error: str) -> None:
+        settings = self.ctx.settings
+        now = self.ctx.clock()
+        give_up = now - job.created_at >= timedelta(seconds=settings.delivery_deadline_seconds)
+        values: dict[str, object] = {"last_error": error[:2000], "claimed_by": None, "claimed_until": None}
+        if give_up:
+            values["state"] = DeliveryState.FAILED.value
+        else:
+            values["state"] = DeliveryState.RETRY_WAIT.value
+            values["next_attempt_at"] = now + timedelta(
+                seconds=backoff_seconds(job.attempts, settings.retry_base_seconds, settings.retry_max_seconds)
+            )
+        async with self.ctx.sessions() as session, session.begin():
+            result = await session.execute(
+                update(Delivery)
+                .where(Delivery.id == job.delivery_id, Delivery.claimed_by == self.worker_id,
+                       Delivery.state == DeliveryState.PUSHING.value)
+                .values(**values)
+            )
+            if not rowcount(result):
+                return  # our lease lapsed and another worker has it now
+            if give_up:
+                await queue_event(session, actor="axis", action="delivery.failed", subject=job.message_id,
+                                   details={"delivery": job.delivery_id, "error": error[:500]}, at=now)
+                if job.kind == MessageKind.EDOC.value:
+                    await notify_sender_of_failure(self.ctx, session, job.message_id, job.recipient_code, error)
+            else:
+                self.metrics.retries.inc()
+
+
+async def notify_sender_of_failure(
+    ctx: AxisContext, session: AsyncSession, message_id: str, recipient_code: str, reason: str
+) -> None:
+    """Put an axis-signed status 02 in the sender's inbox saying why a delivery failed."""
+    settings = ctx.settings
+    doc = await session.get(Message, message_id)
+    assert doc is not None
+    sender = await session.get(Agency, doc.sender_id)
+    axis_agency = await agency_by_code(session, settings.axis_code)
+    assert sender is not None and axis_agency is not None
+    now = ctx.clock()
+    st = StatusMessage.new(
+        from_=Organization(organ_id=settings.axis_code, organ_name=settings.axis_name),
+        response_for=ResponseFor(
+            organ_id=sender.code,
+            code=f"{doc.code_number}/{doc.code_notation}",
+            promulgation_date=date.fromisoformat(doc.promulgation_date) if doc.promulgation_date else now.date(),
+            document_id=doc.document_id,
+        ),
+        status_code=StatusCode.REFUSED,
+        description=f"Không chuyển được văn bản tới {recipient_code} (delivery failed): {reason}"[:1000],
+        staff_info=StaffInfo(department=settings.axis_name),
+        timestamp=now,
+    )
+    raw = sign_envelope(build_status(st), ctx.identity.key, ctx.identity.certificate)
+    sha256 = await asyncio.to_thread(ctx.blobs.put, raw)
+    notice_id = new_id()
+    session.add(Message(
+        id=notice_id, kind=MessageKind.STATUS.value, document_id=doc.document_id, sender_id=axis_agency.id,
+        business_type=0, sha256=sha256, size=len(raw), received_at=now, subject=st.description[:500],
+        status_code=StatusCode.REFUSED.value, response_for_id=doc.id,
+    ))
+    await session.flush()
+    session.add(StatusEvent(document_message_id=doc.id, status_message_id=notice_id, agency_id=axis_agency.id,
+                            status_code=StatusCode.REFUSED.value, description=st.description, stated_at=now,
+                            received_at=now))
+    session.add(Delivery(message_id=notice_id, recipient_id=sender.id, mode=sender.delivery_mode,
+                         state=DeliveryState.QUEUED.value,
+                         next_attempt_at=now if sender.delivery_mode == DeliveryMode.PUSH.value else None,
+                         created_at=now))
+    await session.flush()
+    await queue_event(session, actor="axis", action="status.issued", subject=notice_id,
+                       details={"document_message_id": doc.id, "status_code": "02", "to": sender.code}, at=now)

@@ -1,0 +1,174 @@
+"""Accepting signed statuses: who may say what about which document, and what each status changes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from axis.context import AxisContext
+from axis.exchange.body import Body
+from axis.exchange.errors import NotFound, NotPermitted
+from axis.exchange.submission import (
+    Party,
+    Submission,
+    accept,
+    reply_for,
+    same_bytes,
+    signed_message,
+)
+from envelope.codes import StatusCode
+from envelope.model import StatusMessage
+from storage.archive.registers import register_incoming
+from storage.audit import queue_event
+from storage.db import read_session, rowcount
+from storage.models import Agency, Delivery, DeliveryState, Message, MessageKind
+
+# Statuses a recipient may send about a document it received, and the one its sender may send.
+RECIPIENT_STATUSES = frozenset(StatusCode) - {StatusCode.TAKEN_BACK}
+SENDER_STATUSES = frozenset({StatusCode.TAKEN_BACK})
+
+
+async def submit_status(ctx: AxisContext, caller: Agency, raw: Body) -> Submission:
+    """Check a signed edXML status from ``caller`` about a document it sent or received."""
+    st: StatusMessage
+    st, sha256 = await signed_message(ctx, caller, raw, StatusMessage)
+    async with read_session(ctx.engine) as session:
+        if (existing := await same_bytes(session, caller, sha256)) is not None:
+            return Submission(False, await reply_for(session, existing))
+        doc, counterparts, own_delivery = await _status_target(session, caller, st)
+
+    def event(message_id: str, now: datetime) -> dict[str, Any]:
+        return {
+            "document_message_id": doc.id,
+            "status_message_id": message_id,
+            "agency_id": caller.id,
+            "status_code": str(st.status_code),
+            "description": st.description,
+            "stated_at": st.timestamp,
+            "received_at": now,
+        }
+
+    async def apply(session: AsyncSession, message_id: str, now: datetime) -> None:
+        await _apply_status(session, st.status_code, doc, own_delivery, message_id, now)
+
+    return await accept(
+        ctx, caller, raw, sha256, counterparts,
+        fields={
+            "kind": MessageKind.STATUS.value,
+            "document_id": doc.document_id,
+            "business_type": 0,
+            "subject": st.description[:500],
+            "status_code": str(st.status_code),
+            "response_for_id": doc.id,
+        },
+        audit={"document_message_id": doc.id, "status_code": str(st.status_code),
+               "to": [a.code for a in counterparts]},
+        status_event=event,
+        apply=apply,
+    )
+
+
+@dataclass(frozen=True)
+class _Target:
+    """The document a status answers."""
+
+    id: str
+    document_id: str
+    sender_id: int
+    response_for_id: str | None
+
+
+@dataclass(frozen=True)
+class _Own:
+    """The caller's own delivery of that document, when the caller is a recipient."""
+
+    id: int
+    recipient_id: int
+
+
+async def _status_target(
+    session: AsyncSession, caller: Agency, st: StatusMessage
+) -> tuple[_Target, list[Party], _Own | None]:
+    """The document a status answers, who gets the status, and the caller's own delivery."""
+    row = (
+        await session.execute(
+            select(Message.id, Message.document_id, Message.sender_id, Message.response_for_id)
+            .join(Agency, Agency.id == Message.sender_id)
+            .where(
+                Message.kind == MessageKind.EDOC.value,
+                Message.document_id == st.response_for.document_id,
+                Agency.code == st.response_for.organ_id,
+            )
+            .order_by(Message.received_at.desc())
+            .limit(1)
+        )
+    ).first()
+    not_found = NotFound(
+        f"no document {st.response_for.document_id} that {caller.code} sent or received",
+        field="MessageHeader/ResponseFor/DocumentId",
+    )
+    if row is None:
+        raise not_found
+    doc = _Target(*row)
+    own_row = (
+        await session.execute(
+            select(Delivery.id, Delivery.recipient_id).where(
+                Delivery.message_id == doc.id, Delivery.recipient_id == caller.id)
+        )
+    ).first()
+    party = select(Agency.id, Agency.code, Agency.delivery_mode)
+    if own_row is not None:
+        if st.status_code not in RECIPIENT_STATUSES:
+            raise NotPermitted(f"a recipient cannot send status {st.status_code}", field="StatusCode")
+        sender = (await session.execute(party.where(Agency.id == doc.sender_id))).one()
+        return doc, [Party(*sender)], _Own(*own_row)
+    if doc.sender_id == caller.id:
+        if st.status_code not in SENDER_STATUSES:
+            raise NotPermitted(f"the sender cannot send status {st.status_code}", field="StatusCode")
+        recipients = (
+            await session.execute(
+                party.join(Delivery, Delivery.recipient_id == Agency.id)
+                .where(Delivery.message_id == doc.id).order_by(Delivery.id)
+            )
+        ).all()
+        return doc, [Party(*r) for r in recipients], None
+    raise not_found
+
+
+async def _apply_status(
+    session: AsyncSession,
+    code: StatusCode,
+    doc: _Target,
+    own: _Own | None,
+    status_message_id: str,
+    now: datetime,
+) -> None:
+    """What a status changes besides the timeline."""
+    if code == StatusCode.ARRIVED and own is not None:
+        # The state test makes this the one 01 that delivers, even with concurrent repeats.
+        changed = await session.execute(
+            update(Delivery.__table__)
+            .where(Delivery.id == own.id, Delivery.state != DeliveryState.DELIVERED.value)
+            .values(state=DeliveryState.DELIVERED.value, delivered_at=now, receipt_message_id=status_message_id,
+                    claimed_by=None, claimed_until=None)
+        )
+        if rowcount(changed):
+            await register_incoming(session, own.recipient_id, doc.id, now=now)
+            await queue_event(session, actor="axis", action="delivery.delivered", subject=doc.id,
+                              details={"delivery": own.id, "receipt": status_message_id}, at=now)
+    elif code == StatusCode.REVOKE_AGREED and own is not None and doc.response_for_id:
+        # The recipient agreed to revoke: its copy of the original is frozen.
+        await session.execute(
+            update(Delivery.__table__)
+            .where(Delivery.message_id == doc.response_for_id, Delivery.recipient_id == own.recipient_id,
+                   Delivery.revoked_at.is_(None))
+            .values(revoked_at=now)
+        )
+    elif code == StatusCode.TAKEN_BACK:
+        fresh_doc = await session.get(Message, doc.id)
+        if fresh_doc is not None and fresh_doc.revoked_at is None:
+            fresh_doc.revoked_at = now

@@ -1,0 +1,360 @@
+"""Accepting signed documents: check, route, store, receipt (and the pipeline statuses share)."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from lxml import etree
+from sqlalchemy import or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.schema import ScalarElementColumnDefault
+
+from axis.context import AxisContext
+from axis.exchange.body import Body, SpooledBody, body_size
+from axis.exchange.committer import Rows
+from axis.exchange.errors import (
+    DuplicateDocument,
+    InvalidRequest,
+    NotFound,
+    SenderMismatch,
+    UnknownRecipient,
+    WrongMessageKind,
+)
+from envelope.codes import BusinessType, document_type_by_abbreviation
+from envelope.model import DocumentMessage, StatusMessage
+from envelope.parser import document_from_tree, message_from_tree, status_from_tree
+from envelope.xml import parse_xml
+from signing.keys import load_certificate
+from signing.receipt import SubmissionReceipt, build_submission_receipt
+from signing.streaming import StreamedEnvelope, read_signed_stream
+from signing.verifier import VerifiedEnvelope, verify_envelope
+from storage.archive.intake import arrival_rows
+from storage.audit import audit_details
+from storage.blobs import BlobStore
+from storage.db import read_session
+from storage.ids import new_id
+from storage.models import (
+    Agency,
+    Delivery,
+    DeliveryMode,
+    DeliveryState,
+    Message,
+    MessageKind,
+)
+from storage.registry import agency_by_code
+
+
+@dataclass(frozen=True)
+class Submission:
+    """The answer to a submission: 202 when new, 200 when the same bytes came again."""
+
+    created: bool
+    body: dict[str, Any]
+
+
+def _sha256(raw: bytes) -> str:
+    return hashlib.sha256(raw).hexdigest()
+
+
+async def _verify(ctx: AxisContext, caller: Agency, from_code: str,
+                  root: etree._Element | StreamedEnvelope) -> VerifiedEnvelope:
+    """Check the signature against the certificate registered for ``from_code``."""
+    if from_code == caller.code:
+        author: Agency | None = caller  # the usual case: no second lookup
+    else:
+        async with ctx.sessions() as session:
+            author = await agency_by_code(session, from_code)
+    pinned = []
+    if author is not None and author.certificate_pem:
+        pinned.append(load_certificate(author.certificate_pem.encode()))
+    # Verification is CPU work on untrusted input; keep the event loop free.
+    return await asyncio.to_thread(verify_envelope, root, pinned=pinned, policy=ctx.policy, at=ctx.clock())
+
+
+async def _store_blob(blobs: BlobStore, raw: Body) -> str:
+    if isinstance(raw, SpooledBody):
+        # The spooled file becomes the blob: renamed into place, never read back.
+        return await asyncio.to_thread(blobs.adopt, raw.path, raw.sha256)
+    return await asyncio.to_thread(blobs.put, raw)
+
+
+def _receipt(ctx: AxisContext, message_id: str, document_id: str, sender: str, recipients: Sequence[str],
+             sha256: str, received_at: datetime) -> bytes:
+    return build_submission_receipt(
+        SubmissionReceipt(
+            message_id=message_id,
+            document_id=document_id,
+            sender=sender,
+            recipients=tuple(recipients),
+            sha256=sha256,
+            received_at=received_at,
+        ),
+        ctx.identity.key,
+        ctx.identity.certificate,
+    )
+
+
+async def reply_for(session: AsyncSession, message: Message) -> dict[str, Any]:
+    """The 202 body of a stored message, rebuilt identically for a re-sent copy."""
+    codes = (
+        await session.execute(
+            select(Agency.code)
+            .join(Delivery, Delivery.recipient_id == Agency.id)
+            .where(Delivery.message_id == message.id)
+            .order_by(Delivery.id)
+        )
+    ).scalars().all()
+    return reply_body(message, codes)
+
+
+def reply_body(message: Message, recipient_codes: Sequence[str]) -> dict[str, Any]:
+    """The 202 body: what was stored, for whom (all queued at acceptance), and the receipt."""
+    body: dict[str, Any] = {
+        "id": message.id,
+        "kind": message.kind,
+        "document_id": message.document_id,
+        "sha256": message.sha256,
+        "received_at": message.received_at.isoformat(),
+        "recipients": [{"organ_id": c, "state": DeliveryState.QUEUED.value} for c in recipient_codes],
+        "receipt": (message.receipt_xml or b"").decode(),
+    }
+    if message.status_code:
+        body["status_code"] = message.status_code
+    return body
+
+
+async def same_bytes(session: AsyncSession, caller: Agency, sha256: str) -> Message | None:
+    return (
+        await session.execute(select(Message).where(Message.sender_id == caller.id, Message.sha256 == sha256))
+    ).scalar_one_or_none()
+
+
+@dataclass(frozen=True)
+class Party:
+    """The registry facts routing needs about one agency."""
+
+    id: int
+    code: str
+    delivery_mode: str
+
+
+async def recipients_by_code(session: AsyncSession, codes: Sequence[str]) -> list[Party]:
+    """The registry facts of each recipient, in order; refused when one is unknown or inactive."""
+    rows = (
+        await session.execute(
+            select(Agency.id, Agency.code, Agency.delivery_mode, Agency.active).where(Agency.code.in_(codes))
+        )
+    ).all()
+    by_code = {r.code: r for r in rows}
+    bad = [c for c in codes if c not in by_code or not by_code[c].active]
+    if bad:
+        raise UnknownRecipient(
+            f"not registered or not active: {', '.join(bad)}", recipients=bad
+        )
+    return [Party(by_code[c].id, c, by_code[c].delivery_mode) for c in codes]
+
+
+def _deliveries(message_id: str, recipients: Sequence[Party], now: datetime) -> list[dict[str, Any]]:
+    return [
+        {
+            "message_id": message_id,
+            "recipient_id": r.id,
+            "mode": r.delivery_mode,
+            "state": DeliveryState.QUEUED.value,
+            "attempts": 0,
+            "next_attempt_at": now if r.delivery_mode == DeliveryMode.PUSH.value else None,
+            "created_at": now,
+        }
+        for r in recipients
+    ]
+
+
+async def signed_message(ctx: AxisContext, caller: Agency, raw: Body,
+                          kind: type[DocumentMessage] | type[StatusMessage]) -> tuple[Any, str]:
+    """Parse, verify and read the signed message ``caller`` posted; return it and the body's SHA-256."""
+    signed: etree._Element | StreamedEnvelope
+    if isinstance(raw, SpooledBody):
+        # Too large to hold: a streamed pass gives a small tree, each attachment measured, and the digest.
+        signed = await asyncio.to_thread(read_signed_stream, raw.path, max_size=ctx.settings.max_message_bytes)
+        root, measured = signed.root, signed.base64
+    else:
+        signed = root = parse_xml(raw, max_size=ctx.settings.max_message_bytes)
+        measured = None
+    unverified = message_from_tree(root, measured=measured)  # structure first: a broken envelope is a Validation error
+    if not isinstance(unverified, kind):
+        raise WrongMessageKind("status" if kind is DocumentMessage else "edoc")
+    verified = await _verify(ctx, caller, unverified.from_.organ_id, signed)
+    # From here on only what the signature covers.
+    msg = (document_from_tree(verified.root, measured=measured) if kind is DocumentMessage
+           else status_from_tree(verified.root))
+    if msg.from_.organ_id != caller.code:
+        raise SenderMismatch(
+            f"From is {msg.from_.organ_id} but the token belongs to {caller.code}", field="MessageHeader/From/OrganId"
+        )
+    return msg, raw.sha256 if isinstance(raw, SpooledBody) else _sha256(raw)
+
+
+async def submit_document(ctx: AxisContext, caller: Agency, raw: Body) -> Submission:
+    """Check a signed edXML document from ``caller``, store it, route it to every recipient."""
+    doc: DocumentMessage
+    doc, sha256 = await signed_message(ctx, caller, raw, DocumentMessage)
+    codes = list(dict.fromkeys(doc.recipient_codes))
+
+    async with read_session(ctx.engine) as session:
+        # A repeat first: its answer stands even if a recipient was disabled since.
+        earlier = await _earlier(session, caller, sha256, doc.document_id)
+        if any(m.sha256 == sha256 for m in earlier):
+            existing = await same_bytes(session, caller, sha256)
+            if existing is not None:
+                return Submission(False, await reply_for(session, existing))
+        recipients = await recipients_by_code(session, codes)
+        original_id = await _check_document_id(session, caller, doc, earlier)
+
+    return await accept(
+        ctx, caller, raw, sha256, recipients,
+        fields={
+            "kind": MessageKind.EDOC.value,
+            "document_id": doc.document_id,
+            "business_type": int(doc.business_type),
+            "subject": doc.subject,
+            "code_number": doc.code.code_number,
+            "code_notation": doc.code.code_notation,
+            "type_name": doc.document_type.type_name,
+            "type_abbreviation": _type_abbreviation(doc),
+            "priority": int(doc.priority),
+            "promulgation_date": doc.promulgation.promulgation_date.isoformat(),
+            "attachment_count": len(doc.attachments),
+            "response_for_id": original_id,
+        },
+        audit={"document_id": doc.document_id, "sha256": sha256, "recipients": codes,
+               "business_type": int(doc.business_type)},
+    )
+
+
+def _type_abbreviation(doc: DocumentMessage) -> str:
+    notation = doc.code.code_notation
+    # "QĐ-UBND": the part before the first dash is the type; Công văn has none.
+    head = notation.split("-", 1)[0] if "-" in notation else ""
+    try:
+        return document_type_by_abbreviation(head).abbreviation if head else ""
+    except KeyError:
+        return ""
+
+
+@dataclass(frozen=True)
+class _Earlier:
+    """A message the caller sent before with the same bytes or the same DocumentId."""
+
+    id: str
+    sha256: str
+    kind: str
+    business_type: int
+    document_id: str
+
+
+async def _earlier(session: AsyncSession, caller: Agency, sha256: str, document_id: str) -> list[_Earlier]:
+    """One round trip for both questions: same bytes before (a repeat)? same DocumentId before (a clash)?"""
+    rows = (
+        await session.execute(
+            select(Message.id, Message.sha256, Message.kind, Message.business_type, Message.document_id).where(
+                Message.sender_id == caller.id, or_(Message.sha256 == sha256, Message.document_id == document_id)
+            )
+        )
+    ).all()
+    return [_Earlier(*r) for r in rows]
+
+
+async def _check_document_id(session: AsyncSession, caller: Agency, doc: DocumentMessage,
+                             earlier: Sequence[_Earlier]) -> str | None:
+    """Refuse a second new document under one DocumentId; find the id of what a revoke/update refers to."""
+    if doc.business_type == BusinessType.NEW:
+        clash = next((m.id for m in earlier if m.kind == MessageKind.EDOC.value and m.business_type == 0
+                      and m.document_id == doc.document_id), None)
+        if clash is not None:
+            raise DuplicateDocument(
+                f"{doc.document_id} was already sent as message {clash} with different bytes", message_id=clash
+            )
+        return None
+    if not doc.response_for:
+        raise InvalidRequest("a revoke, update or replace needs ResponseFor", field="MessageHeader/ResponseFor")
+    target = doc.response_for[0].document_id
+    original = (
+        await session.execute(
+            select(Message.id).where(
+                Message.sender_id == caller.id,
+                Message.document_id == target,
+                Message.kind == MessageKind.EDOC.value,
+            ).order_by(Message.received_at).limit(1)
+        )
+    ).scalar()
+    if original is None:
+        raise NotFound(f"no document {target} sent by {caller.code} to revoke, update or replace",
+                              field="MessageHeader/ResponseFor/DocumentId")
+    return str(original)
+
+
+# Column defaults, applied here because rows of a batch must all name the same columns.
+_MESSAGE_DEFAULTS = {c.key: (c.default.arg if isinstance(c.default, ScalarElementColumnDefault) else None)
+                     for c in Message.__table__.columns}
+
+
+def _row(message: Message) -> dict[str, Any]:
+    return {k: default if (v := getattr(message, k)) is None else v for k, default in _MESSAGE_DEFAULTS.items()}
+
+
+#: The timeline row a status adds, given the new message's id and arrival time.
+StatusEventFor = Callable[[str, datetime], dict[str, Any]]
+#: What a status changes besides the timeline, run in the storing transaction.
+ApplyFor = Callable[[AsyncSession, str, datetime], Awaitable[None]]
+
+
+async def accept(
+    ctx: AxisContext,
+    caller: Agency,
+    raw: Body,
+    sha256: str,
+    recipients: Sequence[Party],
+    *,
+    fields: dict[str, Any],
+    audit: dict[str, Any],
+    status_event: StatusEventFor | None = None,
+    apply: ApplyFor | None = None,
+) -> Submission:
+    """Receipt, payload, message, deliveries, archive records and audit entry: stored together (group commit).
+
+    Plain INSERTs and no lock: the audit chain and register numbers are sealed just after
+    (storage.archive.sealing), so concurrent submissions commit side by side.
+    """
+    now = ctx.clock()
+    message_id = new_id()
+    codes = [r.code for r in recipients]
+    receipt = _receipt(ctx, message_id, fields["document_id"], caller.code, codes, sha256, now)
+    await _store_blob(ctx.blobs, raw)
+    message = Message(id=message_id, sender_id=caller.id, sha256=sha256, size=body_size(raw), received_at=now,
+                      receipt_xml=receipt, **fields)
+    rows = Rows(
+        message=_row(message),
+        deliveries=_deliveries(message_id, recipients, now),
+        arrival=arrival_rows(message, ctx.settings.retention_path),
+        audit={"at": now, "actor": caller.code, "action": f"{message.kind}.received",
+               "subject": message_id, "details": audit_details(audit)},
+        status=status_event(message_id, now) if status_event else None,
+        apply=(lambda session: apply(session, message_id, now)) if apply else None,
+    )
+    try:
+        await ctx.committer.commit(rows)
+    except IntegrityError:
+        # A concurrent request stored the same bytes or DocumentId first.
+        async with ctx.sessions() as again:
+            existing = await same_bytes(again, caller, sha256)
+            if existing is not None:
+                return Submission(False, await reply_for(again, existing))
+        raise DuplicateDocument(f"{message.document_id} was already sent with different bytes") from None
+    # Deliveries were added in recipient order, so this is what reply_for would read back.
+    return Submission(True, reply_body(message, codes))

@@ -1,0 +1,40 @@
+"""The scheduler (APScheduler) and the explicit list of the jobs it runs in every axis process."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+from aiohttp import web
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from axis.appkeys import CONTEXT, METRICS
+from axis.jobs.archive import ARCHIVE_JOBS
+from axis.jobs.runner import JobSpec, run_job
+
+#: Every scheduled job, by name: this list is the schedule (nothing registers itself on import).
+JOBS: dict[str, JobSpec] = {spec.name: spec for spec in ARCHIVE_JOBS}
+
+
+async def scheduler_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Start APScheduler with every listed job for the application's lifetime."""
+    ctx = app[CONTEXT]
+    metrics = app[METRICS]
+    scheduler = AsyncIOScheduler(timezone="UTC")
+
+    def make(spec: JobSpec) -> Callable[[], Awaitable[None]]:
+        async def tick() -> None:
+            try:
+                summary = await run_job(ctx, spec)
+            except Exception:  # noqa: BLE001 - logged and recorded in run_job
+                metrics.job_runs.labels(spec.name, "error").inc()
+                return
+            metrics.job_runs.labels(spec.name, "skipped" if summary is None else "ok").inc()
+
+        return tick
+
+    for spec in JOBS.values():
+        scheduler.add_job(make(spec), "interval", seconds=spec.interval_for(ctx.settings), id=spec.name,
+                          max_instances=1, coalesce=True)
+    scheduler.start()
+    yield
+    scheduler.shutdown(wait=False)
