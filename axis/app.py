@@ -109,7 +109,7 @@ async def security_headers_middleware(request: web.Request, handler: Handler) ->
 def build_context(settings: Settings, clock: Clock = system_clock) -> AxisContext:
     """Engine, blob store, axis identity and trust policy from the settings."""
     engine = create_engine(settings.resolved_database_url)
-    identity, _ = load_or_create_axis_identity(KeyFiles(settings.keys_dir))
+    identity, _ = load_or_create_axis_identity(KeyFiles(settings.keys_dir), settings.key_kind)
     cas: list[Certificate] = []
     for path in settings.ca_certificates:
         cas.extend(load_certificates(path.read_bytes()))

@@ -54,12 +54,16 @@ def load_or_create_ca(files: KeyFiles) -> DevelopmentCA:
     return ca
 
 
-def load_or_create_axis_identity(files: KeyFiles) -> tuple[IssuedIdentity, bool]:
-    """The axis signing identity; True in the second place when it was just created."""
+def load_or_create_axis_identity(files: KeyFiles, kind: KeyKind = "ec") -> tuple[IssuedIdentity, bool]:
+    """The axis signing identity; True in the second place when it was just created.
+
+    A new identity gets an ECDSA P-256 key unless ``kind`` says RSA: every receipt is signed with
+    it, and a P-256 signature costs a tenth of an RSA-2048 one. An existing key is kept as it is.
+    """
     if files.axis_key.exists() and files.axis_cert.exists():
         return _load(files.axis_key, files.axis_cert), False
     ca = load_or_create_ca(files)
-    ident = ca.issue(AXIS_COMMON_NAME, organ_id=None, kind="rsa", valid_days=3650)
+    ident = ca.issue(AXIS_COMMON_NAME, organ_id=None, kind=kind, valid_days=3650)
     save_identity(files.root, "axis", ident)
     return ident, True
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from axis.settings import Settings
-from storage.db import create_engine, session_factory
+from storage.db import create_engine, is_sqlite, session_factory
 from storage.migrate import upgrade
 
 T = TypeVar("T")
@@ -20,6 +21,11 @@ def prepare_home(settings: Settings) -> None:
     settings.home.mkdir(parents=True, exist_ok=True)
     if settings.is_embedded_database:
         upgrade(settings.resolved_database_url)
+
+
+def default_workers(database_url: str) -> int:
+    """Processes `axis serve` runs by default: one per core on PostgreSQL, one on SQLite (one writer)."""
+    return 1 if is_sqlite(database_url) else max(1, os.cpu_count() or 1)
 
 
 def run_in_session(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:

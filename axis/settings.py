@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from signing.keys import KeyKind
+
 #: The default configuration shipped with the project.
 DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "config" / "axis.toml"
 
@@ -30,6 +32,8 @@ class Settings:
     # Bodies larger than this are spooled to a temp file in the blob store and verified in one
     # streamed pass instead of in memory (peak memory then stays flat whatever the attachment size).
     spool_threshold_bytes: int = 4 * 1024 * 1024
+    # Payloads of at most this many bytes (not spooled) go in the database, committed with their message.
+    inline_payload_max_bytes: int = 1024 * 1024
     # Accept SHA-1 XML signatures (legacy DMS software only).
     legacy_sha1: bool = False
     # PEM files of CAs trusted to issue agency certificates.
@@ -41,6 +45,8 @@ class Settings:
     push_timeout_seconds: float = 30.0
     push_concurrency: int = 8
     claim_lease_seconds: float = 120.0
+    # Kind of key `axis keys init` (or the first start) creates for the axis: "ec" (P-256) or "rsa".
+    axis_key_kind: str = "ec"
     # The axis's own agency code and name: the From of the notices it signs itself.
     axis_code: str = "000.00.00.A00"
     axis_name: str = "Trục liên thông văn bản quốc gia"
@@ -63,8 +69,18 @@ class Settings:
     audit_head_interval_seconds: float = 600.0
     #: How often queued audit entries are chained and register entries numbered.
     seal_interval_seconds: float = 0.5
+    # Seconds between two looks at the registry version: a disabled agency, a new token or a new
+    # certificate takes effect on every node within this interval.
+    registry_refresh_seconds: float = 1.0
     # Where the values came from, for `axis config` style diagnostics.
     sources: tuple[str, ...] = field(default=(), compare=False)
+
+    @property
+    def key_kind(self) -> KeyKind:
+        """``axis_key_kind`` checked: "ec" or "rsa"."""
+        if self.axis_key_kind not in ("ec", "rsa"):
+            raise ValueError(f"axis_key_kind must be 'ec' or 'rsa', not {self.axis_key_kind!r}")
+        return "ec" if self.axis_key_kind == "ec" else "rsa"
 
     @property
     def resolved_database_url(self) -> str:

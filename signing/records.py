@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from copy import deepcopy
 
 from lxml import etree
 
 from envelope.xml import parse_xml
 from signing.errors import SignatureLocationError, SignatureMalformed, SignatureMissing
-from signing.keys import Certificate, PrivateKey
+from signing.keys import Certificate, PrivateKey, key_matches_certificate
+from signing.native import sign_enveloped_record
 from signing.trust import check_time, check_trust
 from signing.xmldsig import (
     algorithm_policy,
@@ -41,9 +43,14 @@ def sign_record(
     """Sign an XML record enveloped (Signature as the root's last child) and return its bytes."""
     if find_signatures(root):
         raise SignatureLocationError("the record already carries a ds:Signature", reason="already_signed")
-    # signxml works on its own copy and appends the signature to that copy,
-    # so the caller's element is left untouched.
-    return serialize(sign_enveloped(root, key, certificate, chain))
+    if chain or not key_matches_certificate(key, certificate):
+        # A chain in KeyInfo, or a mismatch to report as signxml does: the general signer.
+        # signxml works on its own copy, so the caller's element is left untouched.
+        return serialize(sign_enveloped(root, key, certificate, chain))
+    # The usual case, every receipt: libxmlsec1 signs a copy in place, nothing is parsed again.
+    copy = deepcopy(root)
+    sign_enveloped_record(copy, key, certificate)
+    return serialize(copy)
 
 
 def verify_record(

@@ -13,7 +13,16 @@ from signing.keys import Certificate, organ_id_of
 from signing.location import SIGNATURE_PARENT_PATH, located_signature
 from signing.streaming import StreamedEnvelope, StreamedReferenceVerifier
 from signing.trust import TrustPath, check_time, check_trust
-from signing.xmldsig import algorithm_policy, inspect_signature, short_name, signer_certificate, verify_signed
+from signing.xmldsig import (
+    LEGACY_DIGESTS,
+    LEGACY_SIGNATURE_METHODS,
+    SignatureShape,
+    algorithm_policy,
+    inspect_signature,
+    short_name,
+    signer_certificate,
+    verify_signed,
+)
 
 
 @dataclass(frozen=True)
@@ -48,6 +57,10 @@ class VerifiedEnvelope:
         return organ_id_of(self.certificate)
 
 
+def _legacy(shape: SignatureShape) -> bool:
+    return shape.signature_method in LEGACY_SIGNATURE_METHODS or shape.digest_algorithm in LEGACY_DIGESTS
+
+
 def verify_envelope(
     data: bytes | etree._Element | StreamedEnvelope,
     *,
@@ -56,7 +69,10 @@ def verify_envelope(
     at: dt.datetime | None = None,
     max_size: int = DEFAULT_MAX_SIZE,
 ) -> VerifiedEnvelope:
-    """Verify a signed edXML message: one signature in its fixed place, allowed algorithms, trusted and valid signer."""
+    """Verify a signed edXML message: one signature in its fixed place, allowed algorithms, trusted and valid signer.
+
+    A tree passed in becomes the signed content (its signature and unsigned comments are removed).
+    """
     # Bytes are parsed with the safe parser (no DTD, no entities, size-capped);
     # an element is assumed to come from that same parser; a streamed message
     # brings its small tree and the digest computed while streaming.
@@ -77,7 +93,8 @@ def verify_envelope(
     trusted_by = check_trust(certificate, pinned=pinned, ca_certificates=policy.ca_certificates, at=when)
     signed = verify_signed(
         root, certificate=certificate, location=SIGNATURE_PARENT_PATH, algorithms=algorithms, at=when,
-        verifier=verifier,
+        # libxmlsec1 as built here has SHA-1 turned off: operator legacy mode stays on signxml.
+        verifier=verifier, signature=None if _legacy(shape) else signature,
     )
     return VerifiedEnvelope(
         root=signed,

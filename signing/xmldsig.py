@@ -20,6 +20,7 @@ import binascii
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NoReturn
 
 from cryptography import x509
 from lxml import etree
@@ -42,6 +43,7 @@ from signing.errors import (
     SignatureTampered,
 )
 from signing.keys import Certificate, PrivateKey, key_kind, key_matches_certificate
+from signing.native import NativeVerificationFailed, verify_in_place
 
 SIGNATURE_TAG = f"{{{DS_NS}}}Signature"
 ENVELOPED_TRANSFORM = methods.enveloped.value
@@ -219,6 +221,9 @@ def inspect_signature(signature: etree._Element, algorithms: AlgorithmPolicy) ->
             reason="reference_uri",
         )
     _check_transforms(reference)
+    if children[2].find(_ds("KeyValue")) is not None:
+        # The key must come from the certificate we trust, never from a bare key beside it.
+        raise SignatureMalformed("KeyInfo carries a KeyValue besides X509Data", reason="ambiguous_key_info")
     digest = _digest_algorithm(_only(reference, "DigestMethod").get("Algorithm"), algorithms)
     return SignatureShape(method, digest, c14n, _certificates(signature))
 
@@ -245,12 +250,37 @@ def verify_signed(
     algorithms: AlgorithmPolicy,
     at: dt.datetime,
     verifier: XMLVerifier | None = None,
+    signature: etree._Element | None = None,
 ) -> etree._Element:
-    """Run signxml on an already inspected and trusted signature; return the signed XML only.
+    """Check an already inspected and trusted signature; return the signed XML only.
 
-    ``verifier`` replaces signxml's own, e.g. signing.streaming's, which takes
-    the Reference digest from a streamed pass.
+    With ``signature`` (the one ds:Signature of ``root``, at a checked place, its Reference
+    ``URI=""`` and enveloped) libxmlsec1 checks it in place and ``root`` itself is reduced to
+    the signed content: the signature and the comments exclusive C14N leaves unsigned are
+    stripped, their tail text kept. Otherwise, and to explain a refusal, signxml checks it
+    and hands back its canonical copy. ``verifier`` replaces signxml's own, e.g.
+    signing.streaming's, which takes the Reference digest from a streamed pass.
     """
+    if signature is not None and verifier is None:
+        try:
+            verify_in_place(signature, certificate)
+        except NativeVerificationFailed as exc:
+            _explain_refusal(root, certificate, location, algorithms, at, str(exc))
+        etree.strip_elements(root, SIGNATURE_TAG, etree.Comment, with_tail=False)
+        return root
+    return _verify_with_signxml(root, certificate, location, algorithms, at, verifier)
+
+
+def _explain_refusal(root: etree._Element, certificate: Certificate, location: str, algorithms: AlgorithmPolicy,
+                     at: dt.datetime, native_error: str) -> NoReturn:
+    """signxml on what libxmlsec1 refused: its errors say which part failed (digest, value, form)."""
+    _verify_with_signxml(root, certificate, location, algorithms, at, None)
+    # Two implementations disagreeing is itself a reason to refuse.
+    raise SignatureTampered(f"the signature does not verify: {native_error}", reason="signature_mismatch")
+
+
+def _verify_with_signxml(root: etree._Element, certificate: Certificate, location: str, algorithms: AlgorithmPolicy,
+                         at: dt.datetime, verifier: XMLVerifier | None) -> etree._Element:
     config = SignatureConfiguration(
         require_x509=True,
         location=location,

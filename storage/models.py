@@ -114,8 +114,17 @@ class Agency(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class RegistryVersion(Base):
+    """One row: a counter that moves with every change to ``agencies`` (database triggers, revision 0004)."""
+
+    __tablename__ = "registry_version"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger)
+
+
 class Message(Base):
-    """One received edXML message; its bytes live in the blob store by sha256."""
+    """One received edXML message; its bytes are a payload by sha256 (storage.payloads: inline or a blob file)."""
 
     __tablename__ = "messages"
     __table_args__ = (

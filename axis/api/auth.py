@@ -6,25 +6,22 @@ from aiohttp import web
 
 from axis.api.problems import ForbiddenProblem, UnauthorizedProblem
 from axis.appkeys import CONTEXT
-from storage.db import read_session
-from storage.models import Agency
-from storage.registry import agency_by_token
+from storage.registry_cache import RegisteredAgency
 
-AGENCY_KEY = web.RequestKey("agency", Agency)
+AGENCY_KEY = web.RequestKey("agency", RegisteredAgency)
 
 
-async def authenticate(request: web.Request) -> Agency:
+async def authenticate(request: web.Request) -> RegisteredAgency:
     """The agency calling, from ``Authorization: Bearer <token>``; 401/403 otherwise."""
-    cached: Agency | None = request.get(AGENCY_KEY)
+    cached: RegisteredAgency | None = request.get(AGENCY_KEY)
     if cached is not None:
         return cached
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise UnauthorizedProblem("send Authorization: Bearer <token>")
-    ctx = request.app[CONTEXT]
-    async with read_session(ctx.engine) as session:
-        agency = await agency_by_token(session, token.strip())
+    # In memory: the registry is refreshed when its version moves (no database round trip here).
+    agency = await request.app[CONTEXT].registry.agency_by_token(token.strip())
     if agency is None:
         raise UnauthorizedProblem("unknown token")
     if not agency.active:

@@ -120,10 +120,10 @@ async def get_message(request: web.Request) -> web.StreamResponse:
     etag = f'"{message.sha256}"'
     if request.headers.get("If-None-Match") == etag:
         return web.Response(status=304, headers={"ETag": etag})
-    # A file-object body is streamed and closed by aiohttp. Not FileResponse: it replaces
-    # the ETag with its own mtime-size tag and answers conditional requests by that tag.
-    blob = await asyncio.to_thread(ctx.blobs.open, message.sha256)
-    return web.Response(body=blob, headers={"ETag": etag, "Content-Type": "application/xml",
+    # Inline payloads are bytes; a file-object body is streamed and closed by aiohttp. Not FileResponse:
+    # it replaces the ETag with its own mtime-size tag and answers conditional requests by that tag.
+    body = await ctx.payloads.open(message.sha256)
+    return web.Response(body=body, headers={"ETag": etag, "Content-Type": "application/xml",
                                             "X-Axis-Message-Id": message.id})
 
 

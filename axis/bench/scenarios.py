@@ -118,6 +118,7 @@ class Meter:
         wall = self.elapsed if self.elapsed > 0 else 1.0
         machine = self.machine_after - self.machine_before
         load = self.load_after - self.load_before
+        out["load_cpu_s_per_msg"] = round(load / count, 5) if count else None
         out["cores_busy"] = {
             "server": round(cpu / wall, 2),
             "database": round(db / wall, 2) if self.postgres else None,

@@ -164,7 +164,7 @@ def fixity_check(ctx: click.Context, older_than: float | None, limit: int | None
 
     async def work(actx: AxisContext) -> Any:
         try:
-            return await run_fixity(actx.sessions, actx.blobs, now=actx.clock(), older_than_days=older_than,
+            return await run_fixity(actx.sessions, actx.payloads, now=actx.clock(), older_than_days=older_than,
                                     stale_days=actx.settings.fixity_max_age_days, limit=limit, actor="cli",
                                     progress=progress.advance, on_selected=progress.start)
         finally:
@@ -288,7 +288,7 @@ def retention_run(ctx: click.Context, dry_run: bool, login: str | None, as_of: A
                              f"not executed (axis retention approve {disposal.id} --as LOGIN)")
                 continue
             result = await execute_disposal(
-                actx.sessions, actx.blobs, disposal.id, schedules, key=actx.identity.key,
+                actx.sessions, actx.payloads, disposal.id, schedules, key=actx.identity.key,
                 certificate=actx.identity.certificate, now=actx.clock(), actor=login or "cli")
             lines.append(_result_line(result))
         async with actx.sessions() as session, session.begin():
@@ -298,8 +298,8 @@ def retention_run(ctx: click.Context, dry_run: bool, login: str | None, as_of: A
                 n = len((await disposal_view(session, proposed.id)).items)
                 lines.append(f"disposal list {proposed.id} proposed with {n} documents; it needs approval by two "
                              f"different archivists: axis retention approve {proposed.id} --as LOGIN")
-        async with actx.sessions() as session:
-            purged = await purge_disposed_payloads(session, actx.blobs)
+        async with actx.sessions() as session, session.begin():
+            purged = await purge_disposed_payloads(session, actx.payloads)
         if purged:
             lines.append(f"{purged} payloads left over by an interrupted disposal deleted")
         return lines or ["nothing due for destruction"]
@@ -344,7 +344,7 @@ def retention_execute(ctx: click.Context, list_id: int, login: str) -> None:
         schedules = load_schedules(actx.settings.retention_path)
         async with actx.sessions() as session:
             await archivist(session, login)
-        return await execute_disposal(actx.sessions, actx.blobs, list_id, schedules,
+        return await execute_disposal(actx.sessions, actx.payloads, list_id, schedules,
                                       key=actx.identity.key, certificate=actx.identity.certificate,
                                       now=actx.clock(), actor=login)
 
@@ -404,7 +404,7 @@ def retention_certificate(ctx: click.Context, list_id: int, output: Path | None)
 
     async def work(actx: AxisContext) -> tuple[bytes, int]:
         async with actx.sessions() as session:
-            data = await certificate_of(session, actx.blobs, list_id)
+            data = await certificate_of(session, actx.payloads, list_id)
         # Hand out only what still verifies with the axis certificate.
         return data, len(verify_certificate(data, actx.axis_certificate).items)
 

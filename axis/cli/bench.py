@@ -15,6 +15,7 @@ from axis.bench.run import (
     BenchOptions,
     run_bench,
 )
+from axis.runtime import default_workers
 
 
 def _scenarios(value: str) -> tuple[str, ...]:
@@ -38,8 +39,9 @@ def _scenarios(value: str) -> tuple[str, ...]:
               help="Messages per scenario (default: 2000 submits, 1000 round trips, 1000 pushes).")
 @click.option("--concurrency", type=click.IntRange(min=1), default=16, show_default=True,
               help="Requests (or round trips) in flight.")
-@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
-              help="Run `axis serve --workers N`; server CPU and peak RSS are summed over its processes.")
+@click.option("--workers", type=click.IntRange(1, 64),
+              help="Run `axis serve --workers N` (default as serve: one per core on PostgreSQL, one on SQLite); "
+                   "server CPU and peak RSS are summed over its processes.")
 @click.option("--doc-kb", type=click.FloatRange(min=0), default=3.0, show_default=True,
               help="Attachment size of each document, KB (the signed envelope adds about 5.5 KB).")
 @click.option("--large-mb", type=click.FloatRange(min=0.001), default=100.0, show_default=True,
@@ -61,10 +63,12 @@ def _scenarios(value: str) -> tuple[str, ...]:
               help="Sample the server with py-spy during the scenarios into this file (.svg flame graph, "
                    ".json speedscope, anything else collapsed stacks).")
 def bench(as_json: bool, database_url: str | None, scenario_list: str, count: int | None, concurrency: int,
-          workers: int, doc_kb: float, large_mb: float, max_seconds: float, verify: bool, half_rate: bool, scale: int,
-          scale_samples: int, workdir: Path | None, keep: bool, profile: Path | None) -> None:
+          workers: int | None, doc_kb: float, large_mb: float, max_seconds: float, verify: bool, half_rate: bool,
+          scale: int, scale_samples: int, workdir: Path | None, keep: bool, profile: Path | None) -> None:
     """Built-in load benchmark: a real `axis serve`, driven over loopback HTTP from another process."""
     counts = {k: count or v for k, v in DEFAULT_COUNTS.items()}
+    if workers is None:
+        workers = default_workers(database_url or "sqlite://")
     options = BenchOptions(database_url, _scenarios(scenario_list), counts, concurrency, doc_kb, large_mb, verify,
                            half_rate, scale, scale_samples, max_seconds, workdir, keep, profile, workers)
     if not options.scenarios and not scale:

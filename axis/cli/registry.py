@@ -83,7 +83,7 @@ def keys() -> None:
 def keys_init(ctx: click.Context) -> None:
     """Create the axis key and certificate (and the development CA) under AXIS_HOME."""
     files = KeyFiles(settings_of(ctx).keys_dir)
-    ident, created = load_or_create_axis_identity(files)
+    ident, created = load_or_create_axis_identity(files, settings_of(ctx).key_kind)
     verb = "created" if created else "exists"
     click.echo(f"axis certificate {verb}: {files.axis_cert} (sha256 {fingerprint(ident.certificate)})")
     click.echo(f"development CA: {files.ca_cert}")

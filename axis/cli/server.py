@@ -13,12 +13,12 @@ from storage.migrate import upgrade
 @click.command()
 @click.option("--host", help="Listen address (default from settings).")
 @click.option("--port", type=int, help="Listen port (default from settings).")
-@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
-              help="Processes sharing the port. Database claims and job leases keep them from doing "
-                   "the same work, exactly as with several nodes.")
+@click.option("--workers", type=click.IntRange(1, 64),
+              help="Processes sharing the port (default: one per core on PostgreSQL, one on SQLite). Database "
+                   "claims and job leases keep them from doing the same work, exactly as with several nodes.")
 @click.option("--reuse-port", is_flag=True, hidden=True)
 @click.pass_context
-def serve(ctx: click.Context, host: str | None, port: int | None, workers: int, reuse_port: bool) -> None:
+def serve(ctx: click.Context, host: str | None, port: int | None, workers: int | None, reuse_port: bool) -> None:
     """Run the API, the web UI, the delivery workers and the scheduler."""
     import logging
     import subprocess
@@ -26,13 +26,17 @@ def serve(ctx: click.Context, host: str | None, port: int | None, workers: int, 
     from aiohttp import web
 
     from axis.app import create_app
-    from axis.runtime import prepare_home
+    from axis.runtime import default_workers, prepare_home
 
     settings = settings_of(ctx)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     prepare_home(settings)
     host = host or settings.host
     port = port or settings.port
+    if reuse_port:
+        workers = 1  # a child of a parent that spreads the port over several processes
+    elif workers is None:
+        workers = default_workers(settings.resolved_database_url)
     # One Python process uses one core; more processes on one port (SO_REUSEPORT, the
     # kernel spreads connections) use the others.
     children = [

@@ -1,9 +1,10 @@
 """Group commit: accepted messages of concurrent requests are stored together, one transaction per batch.
 
-Each request does its own checking, signing and blob writing, then hands its rows to the
-committer and waits; the committer writes everything that arrived meanwhile with one
-statement per table and one COMMIT, and only then answers each request. So the durability
-promise is unchanged (202 only after the commit) while round trips and fsyncs are shared.
+Each request does its own checking, signing and (for a large body) blob writing, then hands its
+rows, a small body's payload row included, to the committer and waits; the committer writes
+everything that arrived meanwhile with one statement per table and one COMMIT, and only then
+answers each request. So the durability promise is unchanged (202 only after the commit) while
+round trips and fsyncs are shared.
 If a batch fails on a constraint (the same bytes or DocumentId from a concurrent request),
 its items are retried one by one so each gets its own answer.
 """
@@ -23,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.archive.intake import Arrival, record_arrivals
 from storage.models import AuditQueueEntry, Delivery, Message, StatusEvent
+from storage.payloads import insert_payloads
 
 log = logging.getLogger("axis.exchange.committer")
 
@@ -39,25 +41,39 @@ class Rows:
     arrival: Arrival
     audit: dict[str, Any]
     status: dict[str, Any] | None = None
+    #: The message's bytes when small enough to be kept in the database (storage.payloads); None for a file.
+    payload: dict[str, Any] | None = None
     #: Changes that depend on current state (a status 01 delivering); run in the transaction.
     apply: Callable[[AsyncSession], Awaitable[None]] | None = None
     done: asyncio.Future[None] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
 
+# Built once (their compiled form is cached by SQLAlchemy under the same key every time).
+_INSERT_MESSAGES = insert(Message.__table__)
+_INSERT_DELIVERIES = insert(Delivery.__table__)
+_INSERT_STATUSES = insert(StatusEvent.__table__)
+_INSERT_AUDIT = insert(AuditQueueEntry.__table__)
+
 
 async def write_rows(session: AsyncSession, batch: Sequence[Rows]) -> None:
     """Insert the rows of every message in ``batch`` in the session's transaction."""
-    await session.execute(insert(Message.__table__), [r.message for r in batch])
+    # Core statements on the session's connection: plain multi-row INSERTs, not the ORM's bulk path.
+    conn = await session.connection()
+    await conn.execute(_INSERT_MESSAGES, [r.message for r in batch])
+    payloads = [r.payload for r in batch if r.payload is not None]
+    if payloads:
+        # Same transaction as the message: a small payload is never stored without it, nor it without one.
+        await insert_payloads(session, payloads)
     deliveries = [d for r in batch for d in r.deliveries]
     if deliveries:
-        await session.execute(insert(Delivery.__table__), deliveries)
+        await conn.execute(_INSERT_DELIVERIES, deliveries)
     statuses = [r.status for r in batch if r.status is not None]
     if statuses:
-        await session.execute(insert(StatusEvent.__table__), statuses)
+        await conn.execute(_INSERT_STATUSES, statuses)
     for r in batch:
         if r.apply is not None:
             await r.apply(session)
     await record_arrivals(session, [r.arrival for r in batch])
-    await session.execute(insert(AuditQueueEntry.__table__), [r.audit for r in batch])
+    await conn.execute(_INSERT_AUDIT, [r.audit for r in batch])
 
 
 class Committer:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Protocol
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from axis.context import AxisContext
@@ -28,7 +28,7 @@ from signing.errors import SignatureError
 from signing.signer import sign_envelope
 from storage.audit import queue_event
 from storage.claims import claim_due_deliveries
-from storage.db import read_session, rowcount
+from storage.db import rowcount
 from storage.ids import new_id
 from storage.models import (
     Agency,
@@ -84,6 +84,15 @@ class Job:
     attempts: int
     recipient_code: str
     endpoint: str
+
+
+# What one push needs of each claimed delivery, in one statement built once.
+_JOBS = (
+    select(Delivery.id, Message.id, Message.kind, Message.document_id, Message.sha256, Delivery.created_at,
+           Delivery.attempts, Delivery.recipient_id)
+    .join(Message, Message.id == Delivery.message_id)
+    .where(Delivery.id.in_(bindparam("ids", expanding=True)))
+)
 
 
 class PushWorker:
@@ -148,18 +157,15 @@ class PushWorker:
             ids = await claim_due_deliveries(session, worker=self.worker_id, now=now, lease=lease, limit=limit)
             if not ids:
                 return []
-            rows = (
-                await session.execute(
-                    select(Delivery, Message, Agency)
-                    .join(Message, Message.id == Delivery.message_id)
-                    .join(Agency, Agency.id == Delivery.recipient_id)
-                    .where(Delivery.id.in_(ids))
-                )
-            ).all()
-        return [
-            Job(d.id, m.id, m.kind, m.document_id, m.sha256, d.created_at, d.attempts, a.code, a.endpoint_url or "")
-            for d, m, a in rows
-        ]
+            rows = (await session.execute(_JOBS, {"ids": ids})).all()
+        # Recipient codes and endpoints from the registry in memory, not a join per claim.
+        registry = await self.ctx.registry.snapshot()
+        jobs = []
+        for delivery_id, message_id, kind, document_id, sha256, created_at, attempts, recipient_id in rows:
+            recipient = registry.by_id.get(recipient_id) or (await self.ctx.registry.after_miss()).by_id[recipient_id]
+            jobs.append(Job(delivery_id, message_id, kind, document_id, sha256, created_at, attempts, recipient.code,
+                            recipient.endpoint_url or ""))
+        return jobs
 
     async def _attempt(self, job: Job) -> None:
         try:
@@ -179,7 +185,7 @@ class PushWorker:
         """POST the exact stored bytes; None when delivered, else the reason."""
         if not job.endpoint:
             return "recipient has no endpoint"
-        body = await asyncio.to_thread(self.ctx.blobs.read, job.sha256)
+        body = await self.ctx.payloads.read(job.sha256)
         headers = {
             "Content-Type": "application/xml",
             # Recipients drop a message id they already have, which makes a re-push harmless.
@@ -207,9 +213,9 @@ class PushWorker:
             return f"answer is not a status message: {exc}"
         if st.status_code != StatusCode.ARRIVED or st.response_for.document_id != job.document_id:
             return f"answer is status {st.status_code} for {st.response_for.document_id}, not 01 for {job.document_id}"
-        async with read_session(self.ctx.engine) as session:
-            recipient = await agency_by_code(session, job.recipient_code)
-        assert recipient is not None
+        recipient = (await self.ctx.registry.snapshot()).by_code.get(job.recipient_code)
+        if recipient is None:
+            return f"recipient {job.recipient_code} is no longer registered"
         try:
             await submit_status(self.ctx, recipient, answer)
         except (ExchangeError, EnvelopeError, SignatureError) as exc:
@@ -284,7 +290,8 @@ async def notify_sender_of_failure(
         timestamp=now,
     )
     raw = sign_envelope(build_status(st), ctx.identity.key, ctx.identity.certificate)
-    sha256 = await asyncio.to_thread(ctx.blobs.put, raw)
+    # A notice is small: stored inline, in this transaction with its message (else as a file now).
+    sha256 = await ctx.payloads.put(session, raw)
     notice_id = new_id()
     session.add(Message(
         id=notice_id, kind=MessageKind.STATUS.value, document_id=doc.document_id, sender_id=axis_agency.id,

@@ -46,6 +46,7 @@ from storage.models import (
     MessageKind,
     StatusEvent,
 )
+from storage.registry_cache import AgencyRef
 
 #: Deliveries a pulling agency still has to take.
 WAITING = (DeliveryState.QUEUED.value, DeliveryState.RETRIEVED.value)
@@ -107,7 +108,7 @@ def _inbox_statement(by_kind: bool, after_cursor: bool) -> Select[Any]:
 
 
 async def inbox(
-    ctx: AxisContext, caller: Agency, *, kind: str | None = None, limit: int = 100, cursor: str | None = None
+    ctx: AxisContext, caller: AgencyRef, *, kind: str | None = None, limit: int = 100, cursor: str | None = None
 ) -> InboxPage:
     """Items waiting for ``caller``, oldest first, paged by message id."""
     if kind not in (None, MessageKind.EDOC.value, MessageKind.STATUS.value):
@@ -176,7 +177,7 @@ _RETRIEVED = (
 )
 
 
-async def fetch(ctx: AxisContext, caller: Agency, message_id: str) -> StoredMessage:
+async def fetch(ctx: AxisContext, caller: AgencyRef, message_id: str) -> StoredMessage:
     """The message for a download if ``caller`` sent or received it; a recipient's first fetch marks it retrieved."""
     if not is_id(message_id):
         raise _not_found(message_id)
@@ -223,7 +224,7 @@ _ACK_REFUSED = (
 )
 
 
-async def ack(ctx: AxisContext, caller: Agency, message_id: str) -> dict[str, Any]:
+async def ack(ctx: AxisContext, caller: AgencyRef, message_id: str) -> dict[str, Any]:
     """Take a status item off the caller's inbox."""
     if not is_id(message_id):
         raise _not_found(message_id)
@@ -302,7 +303,7 @@ def _timeline_statement() -> Select[Any]:
 _TIMELINE = _timeline_statement()
 
 
-async def trace(ctx: AxisContext, caller: Agency, message_id: str) -> dict[str, Any]:
+async def trace(ctx: AxisContext, caller: AgencyRef, message_id: str) -> dict[str, Any]:
     """Per-recipient state and the status timeline of a document."""
     if not is_id(message_id):
         raise _not_found(message_id)

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, and_, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from axis.context import AxisContext
-from axis.exchange.body import Body
+from axis.exchange.body import Body, SpooledBody
 from axis.exchange.errors import NotFound, NotPermitted
 from axis.exchange.submission import (
     Party,
@@ -24,22 +25,26 @@ from envelope.codes import StatusCode
 from envelope.model import StatusMessage
 from storage.archive.registers import register_incoming
 from storage.audit import queue_event
-from storage.db import read_session, rowcount
-from storage.models import Agency, Delivery, DeliveryState, Message, MessageKind
+from storage.db import read_session, reading, rowcount
+from storage.models import Delivery, DeliveryState, Message, MessageKind
+from storage.registry_cache import RegisteredAgency
 
 # Statuses a recipient may send about a document it received, and the one its sender may send.
 RECIPIENT_STATUSES = frozenset(StatusCode) - {StatusCode.TAKEN_BACK}
 SENDER_STATUSES = frozenset({StatusCode.TAKEN_BACK})
 
 
-async def submit_status(ctx: AxisContext, caller: Agency, raw: Body) -> Submission:
+async def submit_status(ctx: AxisContext, caller: RegisteredAgency, raw: Body) -> Submission:
     """Check a signed edXML status from ``caller`` about a document it sent or received."""
     st: StatusMessage
     st, sha256 = await signed_message(ctx, caller, raw, StatusMessage)
-    async with read_session(ctx.engine) as session:
-        if (existing := await same_bytes(session, caller, sha256)) is not None:
-            return Submission(False, await reply_for(session, existing))
-        doc, counterparts, own_delivery = await _status_target(session, caller, st)
+    if isinstance(raw, SpooledBody):
+        # A large body would leave its blob behind if the commit refused a repeat: look first.
+        async with read_session(ctx.engine) as session:
+            if (existing := await same_bytes(session, caller, sha256)) is not None:
+                return Submission(False, await reply_for(session, existing))
+    # Otherwise a repeat is found by the unique constraint when the group commit inserts it.
+    doc, counterparts, own_delivery = await _status_target(ctx, caller, st)
 
     def event(message_id: str, now: datetime) -> dict[str, Any]:
         return {
@@ -90,53 +95,59 @@ class _Own:
     recipient_id: int
 
 
-async def _status_target(
-    session: AsyncSession, caller: Agency, st: StatusMessage
-) -> tuple[_Target, list[Party], _Own | None]:
-    """The document a status answers, who gets the status, and the caller's own delivery."""
-    row = (
-        await session.execute(
-            select(Message.id, Message.document_id, Message.sender_id, Message.response_for_id)
-            .join(Agency, Agency.id == Message.sender_id)
-            .where(
-                Message.kind == MessageKind.EDOC.value,
-                Message.document_id == st.response_for.document_id,
-                Agency.code == st.response_for.organ_id,
-            )
-            .order_by(Message.received_at.desc())
-            .limit(1)
+@cache
+def _target_statement() -> Select[Any]:
+    # Built once: the document a status answers, and the caller's own delivery of it if any.
+    return (
+        select(Message.id, Message.document_id, Message.sender_id, Message.response_for_id,
+               Delivery.id.label("own_id"), Delivery.recipient_id)
+        .outerjoin(Delivery, and_(Delivery.message_id == Message.id, Delivery.recipient_id == bindparam("caller")))
+        .where(
+            Message.kind == MessageKind.EDOC.value,
+            Message.document_id == bindparam("document_id"),
+            Message.sender_id == bindparam("sender"),
         )
-    ).first()
+        .order_by(Message.received_at.desc())
+        .limit(1)
+    )
+
+
+async def _status_target(
+    ctx: AxisContext, caller: RegisteredAgency, st: StatusMessage
+) -> tuple[_Target, list[Party], _Own | None]:
+    """The document a status answers, who gets the status, and the caller's own delivery (one query)."""
     not_found = NotFound(
         f"no document {st.response_for.document_id} that {caller.code} sent or received",
         field="MessageHeader/ResponseFor/DocumentId",
     )
-    if row is None:
-        raise not_found
-    doc = _Target(*row)
-    own_row = (
-        await session.execute(
-            select(Delivery.id, Delivery.recipient_id).where(
-                Delivery.message_id == doc.id, Delivery.recipient_id == caller.id)
-        )
-    ).first()
-    party = select(Agency.id, Agency.code, Agency.delivery_mode)
-    if own_row is not None:
-        if st.status_code not in RECIPIENT_STATUSES:
-            raise NotPermitted(f"a recipient cannot send status {st.status_code}", field="StatusCode")
-        sender = (await session.execute(party.where(Agency.id == doc.sender_id))).one()
-        return doc, [Party(*sender)], _Own(*own_row)
-    if doc.sender_id == caller.id:
+    registry = await ctx.registry.snapshot()
+    sender = registry.by_code.get(st.response_for.organ_id)
+    if sender is None:
+        registry = await ctx.registry.after_miss()
+        if (sender := registry.by_code.get(st.response_for.organ_id)) is None:
+            raise not_found
+    async with reading(ctx.engine) as conn:
+        row = (await conn.execute(_target_statement(), {
+            "caller": caller.id, "document_id": st.response_for.document_id, "sender": sender.id,
+        })).first()
+        if row is None:
+            raise not_found
+        doc = _Target(row.id, row.document_id, row.sender_id, row.response_for_id)
+        if row.own_id is not None:
+            if st.status_code not in RECIPIENT_STATUSES:
+                raise NotPermitted(f"a recipient cannot send status {st.status_code}", field="StatusCode")
+            return doc, [Party(sender.id, sender.code, sender.delivery_mode)], _Own(row.own_id, row.recipient_id)
+        if doc.sender_id != caller.id:
+            raise not_found
         if st.status_code not in SENDER_STATUSES:
             raise NotPermitted(f"the sender cannot send status {st.status_code}", field="StatusCode")
-        recipients = (
-            await session.execute(
-                party.join(Delivery, Delivery.recipient_id == Agency.id)
-                .where(Delivery.message_id == doc.id).order_by(Delivery.id)
+        recipient_ids = (
+            await conn.execute(
+                select(Delivery.recipient_id).where(Delivery.message_id == doc.id).order_by(Delivery.id)
             )
-        ).all()
-        return doc, [Party(*r) for r in recipients], None
-    raise not_found
+        ).scalars().all()
+    parties = [registry.by_id[i] for i in recipient_ids]
+    return doc, [Party(a.id, a.code, a.delivery_mode) for a in parties], None
 
 
 async def _apply_status(

@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from lxml import etree
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.schema import ScalarElementColumnDefault
@@ -30,13 +30,11 @@ from envelope.codes import BusinessType, document_type_by_abbreviation
 from envelope.model import DocumentMessage, StatusMessage
 from envelope.parser import document_from_tree, message_from_tree, status_from_tree
 from envelope.xml import parse_xml
-from signing.keys import load_certificate
 from signing.receipt import SubmissionReceipt, build_submission_receipt
 from signing.streaming import StreamedEnvelope, read_signed_stream
 from signing.verifier import VerifiedEnvelope, verify_envelope
 from storage.archive.intake import arrival_rows
 from storage.audit import audit_details
-from storage.blobs import BlobStore
 from storage.db import read_session
 from storage.ids import new_id
 from storage.models import (
@@ -47,7 +45,8 @@ from storage.models import (
     Message,
     MessageKind,
 )
-from storage.registry import agency_by_code
+from storage.payloads import PayloadStore
+from storage.registry_cache import RegisteredAgency, RegistrySnapshot
 
 
 @dataclass(frozen=True)
@@ -62,26 +61,26 @@ def _sha256(raw: bytes) -> str:
     return hashlib.sha256(raw).hexdigest()
 
 
-async def _verify(ctx: AxisContext, caller: Agency, from_code: str,
+async def _verify(ctx: AxisContext, caller: RegisteredAgency, from_code: str,
                   root: etree._Element | StreamedEnvelope) -> VerifiedEnvelope:
-    """Check the signature against the certificate registered for ``from_code``."""
-    if from_code == caller.code:
-        author: Agency | None = caller  # the usual case: no second lookup
-    else:
-        async with ctx.sessions() as session:
-            author = await agency_by_code(session, from_code)
-    pinned = []
-    if author is not None and author.certificate_pem:
-        pinned.append(load_certificate(author.certificate_pem.encode()))
-    # Verification is CPU work on untrusted input; keep the event loop free.
-    return await asyncio.to_thread(verify_envelope, root, pinned=pinned, policy=ctx.policy, at=ctx.clock())
+    """Check the signature against the certificate registered for ``from_code`` (parsed once, in memory)."""
+    author = caller if from_code == caller.code else (await ctx.registry.after_miss()).by_code.get(from_code)
+    pinned = author.certificates if author is not None else ()
+    if isinstance(root, StreamedEnvelope):
+        # The streamed pass of a large body already ran in a thread; its SignedInfo check is small
+        # but signxml's, which is slow enough to keep off the event loop.
+        return await asyncio.to_thread(verify_envelope, root, pinned=pinned, policy=ctx.policy, at=ctx.clock())
+    # A body held in memory verifies in well under a millisecond (libxmlsec1, in place): no thread hop.
+    return verify_envelope(root, pinned=pinned, policy=ctx.policy, at=ctx.clock())
 
 
-async def _store_blob(blobs: BlobStore, raw: Body) -> str:
+async def _store_blob(payloads: PayloadStore, raw: Body, sha256: str) -> dict[str, Any] | None:
+    """Write a large body to the blob store now; return a small one's payload row, committed with its message."""
     if isinstance(raw, SpooledBody):
         # The spooled file becomes the blob: renamed into place, never read back.
-        return await asyncio.to_thread(blobs.adopt, raw.path, raw.sha256)
-    return await asyncio.to_thread(blobs.put, raw)
+        await payloads.adopt(raw.path, raw.sha256)
+        return None
+    return await payloads.stage(raw, sha256)
 
 
 def _receipt(ctx: AxisContext, message_id: str, document_id: str, sender: str, recipients: Sequence[str],
@@ -129,7 +128,7 @@ def reply_body(message: Message, recipient_codes: Sequence[str]) -> dict[str, An
     return body
 
 
-async def same_bytes(session: AsyncSession, caller: Agency, sha256: str) -> Message | None:
+async def same_bytes(session: AsyncSession, caller: RegisteredAgency, sha256: str) -> Message | None:
     return (
         await session.execute(select(Message).where(Message.sender_id == caller.id, Message.sha256 == sha256))
     ).scalar_one_or_none()
@@ -144,20 +143,13 @@ class Party:
     delivery_mode: str
 
 
-async def recipients_by_code(session: AsyncSession, codes: Sequence[str]) -> list[Party]:
+def recipients_by_code(registry: RegistrySnapshot, codes: Sequence[str]) -> list[Party]:
     """The registry facts of each recipient, in order; refused when one is unknown or inactive."""
-    rows = (
-        await session.execute(
-            select(Agency.id, Agency.code, Agency.delivery_mode, Agency.active).where(Agency.code.in_(codes))
-        )
-    ).all()
-    by_code = {r.code: r for r in rows}
-    bad = [c for c in codes if c not in by_code or not by_code[c].active]
+    found = [registry.by_code.get(c) for c in codes]
+    bad = [c for c, a in zip(codes, found, strict=True) if a is None or not a.active]
     if bad:
-        raise UnknownRecipient(
-            f"not registered or not active: {', '.join(bad)}", recipients=bad
-        )
-    return [Party(by_code[c].id, c, by_code[c].delivery_mode) for c in codes]
+        raise UnknownRecipient(f"not registered or not active: {', '.join(bad)}", recipients=bad)
+    return [Party(a.id, a.code, a.delivery_mode) for a in found if a is not None]
 
 
 def _deliveries(message_id: str, recipients: Sequence[Party], now: datetime) -> list[dict[str, Any]]:
@@ -175,7 +167,7 @@ def _deliveries(message_id: str, recipients: Sequence[Party], now: datetime) -> 
     ]
 
 
-async def signed_message(ctx: AxisContext, caller: Agency, raw: Body,
+async def signed_message(ctx: AxisContext, caller: RegisteredAgency, raw: Body,
                           kind: type[DocumentMessage] | type[StatusMessage]) -> tuple[Any, str]:
     """Parse, verify and read the signed message ``caller`` posted; return it and the body's SHA-256."""
     signed: etree._Element | StreamedEnvelope
@@ -200,21 +192,40 @@ async def signed_message(ctx: AxisContext, caller: Agency, raw: Body,
     return msg, raw.sha256 if isinstance(raw, SpooledBody) else _sha256(raw)
 
 
-async def submit_document(ctx: AxisContext, caller: Agency, raw: Body) -> Submission:
+async def submit_document(ctx: AxisContext, caller: RegisteredAgency, raw: Body) -> Submission:
     """Check a signed edXML document from ``caller``, store it, route it to every recipient."""
     doc: DocumentMessage
     doc, sha256 = await signed_message(ctx, caller, raw, DocumentMessage)
     codes = list(dict.fromkeys(doc.recipient_codes))
 
-    async with read_session(ctx.engine) as session:
-        # A repeat first: its answer stands even if a recipient was disabled since.
-        earlier = await _earlier(session, caller, sha256, doc.document_id)
-        if any(m.sha256 == sha256 for m in earlier):
-            existing = await same_bytes(session, caller, sha256)
-            if existing is not None:
+    # No database round trip before the commit for a new document: recipients come from the
+    # registry in memory, and a repeat or a second document under one DocumentId is found by the
+    # unique constraints when the group commit inserts it (accept() then answers as before).
+    try:
+        try:
+            recipients = recipients_by_code(await ctx.registry.snapshot(), codes)
+        except UnknownRecipient:
+            # Maybe registered a moment ago: look at the registry version once more.
+            recipients = recipients_by_code(await ctx.registry.after_miss(), codes)
+    except UnknownRecipient:
+        # A repeat's answer stands even if a recipient was disabled since.
+        async with read_session(ctx.engine) as session:
+            if (existing := await same_bytes(session, caller, sha256)) is not None:
                 return Submission(False, await reply_for(session, existing))
-        recipients = await recipients_by_code(session, codes)
-        original_id = await _check_document_id(session, caller, doc, earlier)
+        raise
+    original_id = None
+    if doc.business_type != BusinessType.NEW or isinstance(raw, SpooledBody):
+        # Rare and costly anyway: a revoke, update or replace needs the document it names; a large
+        # body would leave its blob behind if the commit refused it, so it is checked first.
+        async with read_session(ctx.engine) as session:
+            if (existing := await same_bytes(session, caller, sha256)) is not None:
+                return Submission(False, await reply_for(session, existing))
+            if doc.business_type != BusinessType.NEW:
+                original_id = await _original_of(session, caller, doc)
+            elif (clash := await _clash(session, caller, doc.document_id)) is not None:
+                raise DuplicateDocument(
+                    f"{doc.document_id} was already sent as message {clash} with different bytes", message_id=clash
+                )
 
     return await accept(
         ctx, caller, raw, sha256, recipients,
@@ -247,40 +258,8 @@ def _type_abbreviation(doc: DocumentMessage) -> str:
         return ""
 
 
-@dataclass(frozen=True)
-class _Earlier:
-    """A message the caller sent before with the same bytes or the same DocumentId."""
-
-    id: str
-    sha256: str
-    kind: str
-    business_type: int
-    document_id: str
-
-
-async def _earlier(session: AsyncSession, caller: Agency, sha256: str, document_id: str) -> list[_Earlier]:
-    """One round trip for both questions: same bytes before (a repeat)? same DocumentId before (a clash)?"""
-    rows = (
-        await session.execute(
-            select(Message.id, Message.sha256, Message.kind, Message.business_type, Message.document_id).where(
-                Message.sender_id == caller.id, or_(Message.sha256 == sha256, Message.document_id == document_id)
-            )
-        )
-    ).all()
-    return [_Earlier(*r) for r in rows]
-
-
-async def _check_document_id(session: AsyncSession, caller: Agency, doc: DocumentMessage,
-                             earlier: Sequence[_Earlier]) -> str | None:
-    """Refuse a second new document under one DocumentId; find the id of what a revoke/update refers to."""
-    if doc.business_type == BusinessType.NEW:
-        clash = next((m.id for m in earlier if m.kind == MessageKind.EDOC.value and m.business_type == 0
-                      and m.document_id == doc.document_id), None)
-        if clash is not None:
-            raise DuplicateDocument(
-                f"{doc.document_id} was already sent as message {clash} with different bytes", message_id=clash
-            )
-        return None
+async def _original_of(session: AsyncSession, caller: RegisteredAgency, doc: DocumentMessage) -> str:
+    """The id of the document a revoke, update or replace refers to (sent by the caller)."""
     if not doc.response_for:
         raise InvalidRequest("a revoke, update or replace needs ResponseFor", field="MessageHeader/ResponseFor")
     target = doc.response_for[0].document_id
@@ -295,8 +274,21 @@ async def _check_document_id(session: AsyncSession, caller: Agency, doc: Documen
     ).scalar()
     if original is None:
         raise NotFound(f"no document {target} sent by {caller.code} to revoke, update or replace",
-                              field="MessageHeader/ResponseFor/DocumentId")
+                       field="MessageHeader/ResponseFor/DocumentId")
     return str(original)
+
+
+async def _clash(session: AsyncSession, caller: RegisteredAgency, document_id: str) -> str | None:
+    """The caller's new document already stored under ``document_id``, if any."""
+    found = (
+        await session.execute(
+            select(Message.id).where(
+                Message.sender_id == caller.id, Message.document_id == document_id,
+                Message.kind == MessageKind.EDOC.value, Message.business_type == 0,
+            ).limit(1)
+        )
+    ).scalar()
+    return None if found is None else str(found)
 
 
 # Column defaults, applied here because rows of a batch must all name the same columns.
@@ -316,7 +308,7 @@ ApplyFor = Callable[[AsyncSession, str, datetime], Awaitable[None]]
 
 async def accept(
     ctx: AxisContext,
-    caller: Agency,
+    caller: RegisteredAgency,
     raw: Body,
     sha256: str,
     recipients: Sequence[Party],
@@ -335,7 +327,7 @@ async def accept(
     message_id = new_id()
     codes = [r.code for r in recipients]
     receipt = _receipt(ctx, message_id, fields["document_id"], caller.code, codes, sha256, now)
-    await _store_blob(ctx.blobs, raw)
+    payload = await _store_blob(ctx.payloads, raw, sha256)
     message = Message(id=message_id, sender_id=caller.id, sha256=sha256, size=body_size(raw), received_at=now,
                       receipt_xml=receipt, **fields)
     rows = Rows(
@@ -345,16 +337,22 @@ async def accept(
         audit={"at": now, "actor": caller.code, "action": f"{message.kind}.received",
                "subject": message_id, "details": audit_details(audit)},
         status=status_event(message_id, now) if status_event else None,
+        payload=payload,
         apply=(lambda session: apply(session, message_id, now)) if apply else None,
     )
     try:
         await ctx.committer.commit(rows)
     except IntegrityError:
         # A concurrent request stored the same bytes or DocumentId first.
-        async with ctx.sessions() as again:
+        async with read_session(ctx.engine) as again:
             existing = await same_bytes(again, caller, sha256)
             if existing is not None:
                 return Submission(False, await reply_for(again, existing))
+            clash = await _clash(again, caller, message.document_id) if message.kind == MessageKind.EDOC else None
+        if clash is not None:
+            raise DuplicateDocument(
+                f"{message.document_id} was already sent as message {clash} with different bytes", message_id=clash
+            ) from None
         raise DuplicateDocument(f"{message.document_id} was already sent with different bytes") from None
     # Deliveries were added in recipient order, so this is what reply_for would read back.
     return Submission(True, reply_body(message, codes))

@@ -25,7 +25,7 @@ async def fixity_job(ctx: AxisContext) -> str:
     settings = ctx.settings
     report = await run_fixity(
         ctx.sessions,
-        ctx.blobs,
+        ctx.payloads,
         now=ctx.clock(),
         older_than_days=settings.fixity_max_age_days,
         stale_days=settings.fixity_max_age_days,
@@ -42,8 +42,8 @@ async def retention_job(ctx: AxisContext) -> str:
     schedules = load_schedules(ctx.settings.retention_path)
     async with ctx.sessions() as session, session.begin():
         run = await compute_due_dates(session, schedules, now=ctx.clock())
-    async with ctx.sessions() as session:
-        purged = await purge_disposed_payloads(session, ctx.blobs)
+    async with ctx.sessions() as session, session.begin():
+        purged = await purge_disposed_payloads(session, ctx.payloads)
     return f"assigned {run.assigned}, due dates set {run.triggered}, leftover payloads purged {purged}"
 
 

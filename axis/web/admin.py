@@ -88,6 +88,7 @@ async def agency_add(request: web.Request) -> web.Response:
             )
     except RegistryError as exc:
         return await _registry(request, status=400, error=str(exc), form=fields)
+    ctx.registry.invalidate()  # this process sees it at once; other nodes within their refresh
     return _token_page(request, reg.agency, reg.token, registered=True)
 
 
@@ -111,6 +112,7 @@ async def agency_active(request: web.Request) -> web.Response:
     ctx = request.app[CONTEXT]
     async with ctx.sessions() as session, session.begin():
         await set_agency_active(session, agency.code, form.get("active") == "1", actor=user.actor)
+    ctx.registry.invalidate()
     raise web.HTTPSeeOther(f"/admin/agencies?saved={agency.code}")
 
 
@@ -123,6 +125,7 @@ async def agency_token(request: web.Request) -> web.Response:
     ctx = request.app[CONTEXT]
     async with ctx.sessions() as session, session.begin():
         token = await rotate_token(session, agency.code, actor=user.actor)
+    ctx.registry.invalidate()
     return _token_page(request, agency, token, registered=False)
 
 
@@ -138,6 +141,7 @@ async def agency_certificate(request: web.Request) -> web.Response:
             await replace_certificate(session, agency.code, form.get("certificate", "").strip(), actor=user.actor)
     except RegistryError as exc:
         return await _registry(request, status=400, error=f"{agency.code}: {exc}")
+    ctx.registry.invalidate()
     raise web.HTTPSeeOther(f"/admin/agencies?saved={agency.code}")
 
 

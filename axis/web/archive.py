@@ -176,7 +176,7 @@ async def disposal_execute(request: web.Request) -> web.Response:
         schedules = _schedules(request)
         async with ctx.sessions() as session:
             await archivist(session, user.login)
-        await execute_disposal(ctx.sessions, ctx.blobs, disposal_id, schedules, key=ctx.identity.key,
+        await execute_disposal(ctx.sessions, ctx.payloads, disposal_id, schedules, key=ctx.identity.key,
                                certificate=ctx.identity.certificate, now=ctx.clock(), actor=user.login)
 
     return await _disposal_action(request, execute, "executed")
@@ -190,7 +190,7 @@ async def certificate_download(request: web.Request) -> web.Response:
     ctx = request.app[CONTEXT]
     async with ctx.sessions() as session:
         try:
-            data = await certificate_of(session, ctx.blobs, disposal_id)
+            data = await certificate_of(session, ctx.payloads, disposal_id)
         except UnknownRecord:
             raise web.HTTPNotFound() from None
     # Hand out only what verifies with the axis certificate (a failure is logged as a 500).

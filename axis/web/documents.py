@@ -123,7 +123,7 @@ async def _payload(ctx: AxisContext, message: Message) -> bytes:
             await check_payload_kept(session, message)
         except PayloadDisposed:
             raise web.HTTPGone() from None
-    return await asyncio.to_thread(ctx.blobs.read, message.sha256)
+    return await ctx.payloads.read(message.sha256)
 
 
 @routes.get("/documents/{id}")
@@ -138,7 +138,7 @@ async def document_page(request: web.Request) -> web.Response:
     doc: DocumentMessage | None = None
     if disposed is None:
         # Only the residual metadata of a disposed document is left to show.
-        raw = await asyncio.to_thread(ctx.blobs.read, message.sha256)
+        raw = await ctx.payloads.read(message.sha256)
         check, doc = await asyncio.to_thread(
             check_document, raw, sender.certificate_pem, ctx.policy, message.received_at,
             ctx.settings.max_message_bytes

@@ -2,7 +2,7 @@
 
 The only way a payload leaves the archive is :func:`execute_disposal`: a disposal list of due
 documents under a ``destroy`` schedule, approved by two different archivists, re-checked for
-legal holds at execution, whose payload blobs are deleted while the residual metadata (ids,
+legal holds at execution, whose payloads are deleted while the residual metadata (ids,
 parties, digests, dates, schedule) stays and a destruction certificate signed by the axis key
 is stored permanently.
 """
@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from signing.keys import Certificate, PrivateKey
@@ -31,11 +31,12 @@ from storage.archive.chunks import chunks
 from storage.archive.errors import DisposalRefused, PayloadDisposed, UnknownRecord
 from storage.archive.holds import holds_on
 from storage.archive.ledger import record_blob
-from storage.archive.models import Blob, Disposal, DisposalApproval, DisposalItem, RetentionAssignment
+from storage.archive.models import Blob, Disposal, DisposalApproval, DisposalItem, Payload, RetentionAssignment
 from storage.archive.schedules import Schedules
 from storage.audit import append_event
-from storage.blobs import BlobStore
+from storage.db import rowcount
 from storage.models import Agency, Delivery, Message, User
+from storage.payloads import PayloadStore, delete_payloads
 
 # Disposal lists that still await approval or execution.
 OPEN = "proposed"
@@ -199,12 +200,13 @@ class DisposalResult:
     refused: dict[str, str] = field(default_factory=dict)
     certificate_sha256: str | None = None
     certificate: bytes | None = None
+    #: Payloads removed: database rows (with the record of their destruction) and files (just after).
     purged_blobs: int = 0
 
 
 async def execute_disposal(
     sessions: async_sessionmaker[AsyncSession],
-    store: BlobStore,
+    store: PayloadStore,
     disposal_id: int,
     schedules: Schedules,
     *,
@@ -217,18 +219,14 @@ async def execute_disposal(
     async with sessions() as session, session.begin():
         result, doomed = await _execute_in(session, store, disposal_id, schedules, key=key, certificate=certificate,
                                            now=now, actor=actor)
-    # Files go only after the record of their destruction is committed: a crash in between
-    # leaves payloads marked disposed but present, which purge_disposed_payloads finishes.
-    result.purged_blobs = await asyncio.to_thread(_delete_blobs, store, doomed)
+    # Inline payloads went in that transaction; files go only after it is committed: a crash in
+    # between leaves files marked disposed but present, which purge_disposed_payloads finishes.
+    result.purged_blobs += await store.delete_files(doomed)
     return result
 
 
-def _delete_blobs(store: BlobStore, digests: Collection[str]) -> int:
-    return sum(1 for sha in digests if store.delete(sha))
-
-
 async def _execute_in(
-    session: AsyncSession, store: BlobStore, disposal_id: int, schedules: Schedules, *,
+    session: AsyncSession, store: PayloadStore, disposal_id: int, schedules: Schedules, *,
     key: PrivateKey, certificate: Certificate, now: datetime, actor: str,
 ) -> tuple[DisposalResult, list[str]]:
     query = select(Disposal).where(Disposal.id == disposal_id)
@@ -291,6 +289,8 @@ async def _execute_in(
     for chunk in chunks(doomed):
         for blob in (await session.execute(select(Blob).where(Blob.sha256.in_(chunk)))).scalars():
             blob.disposed_at = now
+    # Payloads kept in the database leave with the record of their destruction, atomically.
+    result.purged_blobs = await delete_payloads(session, doomed)
     used = sorted({a.schedule_code for a, _, _ in destroyed})
     cert = DestructionCertificate(
         disposal_id=disposal_id, executed_at=now, proposed_by=disposal.proposed_by, approvals=tuple(approvals),
@@ -302,8 +302,9 @@ async def _execute_in(
         ),
     )
     signed = await asyncio.to_thread(sign_certificate, cert, key, certificate)
-    # The certificate is a blob like any other: fixity-checked, and under no schedule, so kept for ever.
-    cert_sha = await asyncio.to_thread(store.put, signed)
+    # The certificate is a payload like any other (inline when small, committed with this list):
+    # fixity-checked, and under no schedule, so kept for ever.
+    cert_sha = await store.put(session, signed)
     await record_blob(session, cert_sha, len(signed), now)
     disposal.state, disposal.certificate_sha256 = "executed", cert_sha
     await session.flush()
@@ -338,20 +339,26 @@ async def _unshared_digests(session: AsyncSession, digests: Sequence[str]) -> li
     return [d for d in digests if d not in kept]
 
 
-async def purge_disposed_payloads(session: AsyncSession, store: BlobStore) -> int:
-    """Delete payload files still present although their disposal was committed (after a crash)."""
-    digests = list((await session.execute(select(Blob.sha256).where(Blob.disposed_at.is_not(None)))).scalars())
-    return await asyncio.to_thread(_delete_blobs, store, [d for d in digests if store.exists(d)])
+async def purge_disposed_payloads(session: AsyncSession, store: PayloadStore) -> int:
+    """In ``session``'s transaction: delete payloads still present although their disposal was committed.
+
+    Files are left by a crash between a disposal's commit and their deletion; rows cannot be
+    (they go in that transaction) unless identical bytes were stored again since.
+    """
+    disposed = select(Blob.sha256).where(Blob.disposed_at.is_not(None))
+    rows = rowcount(await session.execute(delete(Payload.__table__).where(Payload.sha256.in_(disposed))))
+    digests = list((await session.execute(disposed)).scalars())
+    return rows + await store.delete_files(digests)
 
 
-async def certificate_of(session: AsyncSession, store: BlobStore, disposal_id: int) -> bytes:
+async def certificate_of(session: AsyncSession, store: PayloadStore, disposal_id: int) -> bytes:
     """The signed destruction certificate of an executed disposal list."""
     disposal = await session.get(Disposal, disposal_id)
     if disposal is None:
         raise UnknownRecord(f"no disposal list {disposal_id}")
     if disposal.certificate_sha256 is None:
         raise UnknownRecord(f"disposal list {disposal_id} is {disposal.state}: it has no certificate")
-    return await asyncio.to_thread(store.read, disposal.certificate_sha256)
+    return await store.read(disposal.certificate_sha256)
 
 
 async def check_payload_kept(session: AsyncSession, message: Message) -> None:

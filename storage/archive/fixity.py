@@ -1,8 +1,11 @@
-"""Fixity: re-hash stored blobs and record one outcome per blob (ok, mismatch, missing)."""
+"""Fixity: re-hash stored blobs and record one outcome per blob (ok, mismatch, missing).
+
+A blob is whatever holds a digest's bytes: a row of the ``payloads`` table for a small
+payload (the row whose data no longer hashes to its key is a mismatch), else a file.
+"""
 
 from __future__ import annotations
 
-import asyncio
 import enum
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -15,7 +18,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from storage.archive.ledger import backfill_ledger
 from storage.archive.models import Blob, FixityCheck
 from storage.audit import append_event
-from storage.blobs import BlobStore
+from storage.payloads import PayloadStore
 
 #: Blobs re-hashed between two short write transactions: the exchange keeps writing meanwhile.
 BATCH = 64
@@ -78,13 +81,14 @@ async def count_not_checked(session: AsyncSession, *, now: datetime, days: float
     return int((await session.execute(query)).scalar_one())
 
 
-def rehash_outcomes(store: BlobStore, digests: Sequence[str]) -> list[tuple[str, Outcome, str]]:
-    """Re-hash blobs from disk (blocking): (digest, outcome, detail) for each."""
+async def rehash_outcomes(store: PayloadStore, digests: Sequence[str]) -> list[tuple[str, Outcome, str]]:
+    """Re-hash blobs from the database or disk: (digest, outcome, detail) for each."""
     out: list[tuple[str, Outcome, str]] = []
+    hashed = await store.rehash(digests)
     for sha in digests:
-        actual = store.rehash(sha)
+        actual = hashed[sha]
         if actual is None:
-            out.append((sha, Outcome.MISSING, "file not found"))
+            out.append((sha, Outcome.MISSING, "neither in the database nor on disk"))
         elif actual != sha:
             out.append((sha, Outcome.MISMATCH, f"content hashes to {actual}"))
         else:
@@ -117,7 +121,7 @@ async def _record(
 
 async def run_fixity(
     sessions: async_sessionmaker[AsyncSession],
-    store: BlobStore,
+    store: PayloadStore,
     *,
     now: datetime,
     older_than_days: float | None = None,
@@ -137,8 +141,8 @@ async def run_fixity(
     report = FixityReport(stale_days=int(older_than_days) if older_than_days is not None else stale_days)
     for start in range(0, len(digests), BATCH):
         batch = digests[start:start + BATCH]
-        # Hashing reads whole files: off the event loop, and outside any transaction.
-        results = await asyncio.to_thread(rehash_outcomes, store, batch)
+        # Hashing reads whole payloads (off the event loop), outside any transaction.
+        results = await rehash_outcomes(store, batch)
         for sha, outcome, _ in await _record(sessions, results, now, actor):
             report.checked += 1
             if outcome is Outcome.OK:

@@ -10,11 +10,12 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
-from sqlalchemy import select
+from sqlalchemy import delete, select, update
 
 from axis.appkeys import SETTINGS
 from axis.cli import cli
 from signing.keys import DevelopmentCA, IssuedIdentity
+from storage.archive.models import Payload
 from storage.models import Agency, Delivery, DeliveryState
 from storage.users import add_user
 from tests.databases import DatabaseTemplate
@@ -117,6 +118,37 @@ async def wait_failed(harness: Harness, message_id: str, code: str) -> None:
     async def failed() -> bool:
         return await delivery_state(harness, message_id, code) == DeliveryState.FAILED.value
     await wait_for(failed)
+
+
+async def damage_payload(harness: Harness, sha256: str, damage: str) -> None:
+    """"flip a byte" of, or "remove", a stored payload: its database row when kept inline, else its file."""
+    async with harness.ctx.sessions() as session, session.begin():
+        data = (await session.execute(select(Payload.data).where(Payload.sha256 == sha256))).scalar_one_or_none()
+        if data is not None:
+            if damage == "remove":
+                await session.execute(delete(Payload).where(Payload.sha256 == sha256))
+            else:
+                await session.execute(update(Payload).where(Payload.sha256 == sha256).values(data=_flipped(data)))
+            return
+    path = harness.ctx.blobs.path_for(sha256)
+    if damage == "remove":
+        path.unlink()
+    else:
+        path.write_bytes(_flipped(path.read_bytes()))
+
+
+async def move_payload_to_file(harness: Harness, sha256: str) -> None:
+    """Turn an inline payload into a file, as payloads stored before the ``payloads`` table (or above its limit) are."""
+    async with harness.ctx.sessions() as session, session.begin():
+        data = (await session.execute(select(Payload.data).where(Payload.sha256 == sha256))).scalar_one()
+        assert harness.ctx.blobs.put(data) == sha256
+        await session.execute(delete(Payload).where(Payload.sha256 == sha256))
+
+
+def _flipped(data: bytes) -> bytes:
+    out = bytearray(data)
+    out[len(out) // 2] ^= 0x01
+    return bytes(out)
 
 
 def vn(year: int, month: int, day: int, hour: int = 9, minute: int = 0, second: int = 0) -> datetime:

@@ -11,7 +11,7 @@ from envelope.codes import StatusCode
 from storage.archive.models import Blob, FixityCheck
 from storage.archive.sealing import seal_now
 from storage.models import AuditEvent, Message
-from tests.archive.conftest import A, B, Cli, D, wait_failed
+from tests.archive.conftest import A, B, Cli, D, damage_payload, move_payload_to_file, wait_failed
 from tests.harness import Harness
 
 
@@ -54,16 +54,14 @@ async def test_untouched_blobs_pass_and_each_outcome_is_recorded(archive: Harnes
     assert again.output.splitlines() == ["checked 0", "passed 0", "failed 0", "not checked for 1 days 0"]
 
 
+@pytest.mark.parametrize("kept", ["in the database", "as a file"])
 @pytest.mark.parametrize("damage", ["flip a byte", "remove"])
-async def test_damaged_blob_fails_the_check_and_is_named(archive: Harness, axis_cli: Cli, damage: str) -> None:
+async def test_damaged_blob_fails_the_check_and_is_named(archive: Harness, axis_cli: Cli, damage: str,
+                                                         kept: str) -> None:
     doc_sha, digests = await _traffic(archive)
-    path = archive.ctx.blobs.path_for(doc_sha)
-    if damage == "remove":
-        path.unlink()
-    else:
-        data = bytearray(path.read_bytes())
-        data[len(data) // 2] ^= 0x01
-        path.write_bytes(bytes(data))
+    if kept == "as a file":
+        await move_payload_to_file(archive, doc_sha)
+    await damage_payload(archive, doc_sha, damage)
     outcome = "missing" if damage == "remove" else "mismatch"
     result = await axis_cli("fixity", "check")
     assert result.exit_code == 1
@@ -83,7 +81,7 @@ async def test_damaged_blob_fails_the_check_and_is_named(archive: Harness, axis_
 async def test_fixity_job_run_is_an_error_that_axis_jobs_shows(archive: Harness, axis_cli: Cli) -> None:
     doc_sha, _ = await _traffic(archive)
     assert (await run_job(archive.ctx, FIXITY) or "").startswith("checked")
-    archive.ctx.blobs.path_for(doc_sha).unlink()
+    await damage_payload(archive, doc_sha, "remove")
     # The job checks only blobs past their age; pretend a month went by.
     archive.ctx.clock.advance(days=31)  # type: ignore[attr-defined]
     with pytest.raises(FixityFailed, match="missing"):

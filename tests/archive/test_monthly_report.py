@@ -125,7 +125,7 @@ async def test_every_figure_of_two_months_of_known_traffic(archive: Harness, clo
         assert proposal is not None
         for login in ("luutru.mot", "luutru.hai"):
             await approve_disposal(session, proposal.id, by=login, now=clock())
-    result = await execute_disposal(ctx.sessions, ctx.blobs, proposal.id, schedules,
+    result = await execute_disposal(ctx.sessions, ctx.payloads, proposal.id, schedules,
                                     key=ctx.identity.key, certificate=ctx.identity.certificate,
                                     now=clock())
     assert result.destroyed == [id1]

@@ -116,7 +116,7 @@ async def test_documents_age_out_a_hold_blocks_one_and_two_archivists_dispose_of
                          reason="Thanh tra dự án cầu", by=HAI, now=clock(), search={"text": "Thủ Thiêm"})
 
     async def execute() -> DisposalResult:
-        return await execute_disposal(ctx.sessions, ctx.blobs, proposal.id, schedules,
+        return await execute_disposal(ctx.sessions, ctx.payloads, proposal.id, schedules,
                                       key=ctx.identity.key, certificate=ctx.identity.certificate,
                                       now=clock(), actor=HAI)
 
@@ -130,7 +130,7 @@ async def test_documents_age_out_a_hold_blocks_one_and_two_archivists_dispose_of
             await approve_disposal(session, proposal.id, by=MOT, now=clock())
         with pytest.raises(NotAnArchivist):
             await approve_disposal(session, proposal.id, by=CLERK, now=clock())
-    assert all(ctx.blobs.exists(v["sha256"]) for v in sent.values())
+    assert all([await ctx.payloads.exists(v["sha256"]) for v in sent.values()])
 
     clock.advance(minutes=5)
     async with ctx.sessions() as session, session.begin():
@@ -154,13 +154,13 @@ async def test_documents_age_out_a_hold_blocks_one_and_two_archivists_dispose_of
     downloaded = await axis_cli("retention", "certificate", proposal.id, "-o", out)
     assert downloaded.exit_code == 0 and "signature verified" in downloaded.output
     assert out.read_bytes() == result.certificate
-    assert ctx.blobs.exists(result.certificate_sha256 or "")  # kept, as a blob under no schedule
+    assert await ctx.payloads.exists(result.certificate_sha256 or "")  # kept, as a blob under no schedule
 
     # Payloads gone; held and permanent ones kept; residual metadata remains.
     for key in ("d1", "d5"):
-        assert not ctx.blobs.exists(sent[key]["sha256"])
+        assert not await ctx.payloads.exists(sent[key]["sha256"])
     for key in ("d2", "d3", "d4"):
-        assert ctx.blobs.exists(sent[key]["sha256"])
+        assert await ctx.payloads.exists(sent[key]["sha256"])
     await seal_now(ctx.sessions)  # register entries are numbered by the sealer
     async with ctx.sessions() as session:
         d1 = await session.get(Message, ids["d1"])
@@ -186,7 +186,7 @@ async def test_documents_age_out_a_hold_blocks_one_and_two_archivists_dispose_of
     assert status == 200
 
     # Fixity does not count destroyed payloads as missing; the audit chain holds every step.
-    report = await run_fixity(ctx.sessions, ctx.blobs, now=clock())
+    report = await run_fixity(ctx.sessions, ctx.payloads, now=clock())
     assert report.ok and report.checked > 0
     await seal_now(ctx.sessions)
     async with ctx.sessions() as session:
@@ -231,13 +231,13 @@ async def test_disposal_from_the_command_line(archive: Harness, axis_cli: Cli, t
     assert twice.exit_code == 1 and "already approved" in twice.output
     clerk = await axis_cli("retention", "approve", 1, "--as", CLERK)
     assert clerk.exit_code == 1 and "not an archivist" in clerk.output
-    assert all(archive.ctx.blobs.exists(s) for s in await _digests(archive, ids))
+    assert all([await archive.ctx.payloads.exists(s) for s in await _digests(archive, ids)])
 
     assert "2 of 2 approvals" in (await axis_cli("retention", "approve", 1, "--as", HAI)).output
     executed = await axis_cli("retention", "run", "--as", HAI)
     assert "disposal list 1 executed: 2 destroyed" in executed.output, executed.output
     digests = await _digests(archive, ids)
-    assert [archive.ctx.blobs.exists(s) for s in digests] == [False, False, True]
+    assert [await archive.ctx.payloads.exists(s) for s in digests] == [False, False, True]
 
     out = tmp_path / "cert.xml"
     assert (await axis_cli("retention", "certificate", 1, "-o", out)).exit_code == 0
@@ -311,7 +311,7 @@ async def test_archived_messages_cannot_be_deleted_or_rewritten_outside_disposal
         async with http.delete(f"{archive.url}/api/v1/messages/{reply['id']}",
                                headers={"Authorization": f"Bearer {a.token}"}) as r:
             assert r.status == 405
-    assert archive.ctx.blobs.exists(reply["sha256"])
+    assert await archive.ctx.payloads.exists(reply["sha256"])
 
 
 def test_shipped_schedules_give_every_document_type_exactly_one_schedule() -> None:

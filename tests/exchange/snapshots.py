@@ -11,6 +11,7 @@ from typing import Any
 import aiohttp
 from sqlalchemy import func, select
 
+from storage.archive.models import Payload
 from storage.models import AuditEvent, AuditQueueEntry, Delivery, Message, StatusEvent
 from tests.harness import Agent, Harness
 
@@ -70,9 +71,10 @@ def assert_problem(reply: Reply, status: int, code: str) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class Snapshot:
-    """Row counts, delivery states, blob files: everything a refused request must leave alone."""
+    """Row counts, delivery states, payload rows and blob files: everything a refused request must leave alone."""
 
     messages: int
+    payloads: int
     deliveries: int
     statuses: int
     audit_events: int
@@ -100,6 +102,7 @@ async def snapshot(harness: Harness) -> Snapshot:
         ).scalars().all()
         return Snapshot(
             messages=await count(Message),
+            payloads=await count(Payload),
             deliveries=await count(Delivery),
             statuses=await count(StatusEvent),
             # Chained or still queued, counted in one statement (one snapshot): the sealer may move
@@ -115,7 +118,7 @@ async def snapshot(harness: Harness) -> Snapshot:
 
 
 async def assert_nothing_stored(harness: Harness, before: Snapshot) -> None:
-    """No message, delivery, status, audit entry or blob appeared, and no state changed, since ``before``."""
+    """No message, delivery, status, audit entry, payload or blob appeared, and no state changed, since ``before``."""
     after = await snapshot(harness)
     assert after.blobs == before.blobs, f"new blob files: {sorted(after.blobs - before.blobs)}"
     assert after == before

@@ -38,6 +38,7 @@ async def _agencies(axis: Harness) -> tuple[Agent, Agent, Agent]:
 async def _set_active(axis: Harness, code: str, active: bool) -> None:
     async with axis.ctx.sessions() as session, session.begin():
         await session.execute(update(Agency).where(Agency.code == code).values(active=active))
+    axis.ctx.registry.invalidate()  # changed behind the registry's back, as an operator's SQL would
 
 
 async def _message_rows(axis: Harness) -> int:

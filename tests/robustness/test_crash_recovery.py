@@ -8,9 +8,10 @@ kill are abandoned (their DMS died too), to check that a submission without a 20
 whole or not at all.
 
 At the end: every document that got a 202 is stored once and delivered once to B and once to C,
-byte-identical; every stored blob exists and re-hashes to its name (``axis fixity check``); the
-audit chain verifies (``axis audit verify``); no message lacks its deliveries or its audit entry;
-the only blobs without a message are those of abandoned submissions.
+byte-identical; every stored payload (a database row or a blob file) exists and re-hashes to its
+name (``axis fixity check``); the audit chain verifies (``axis audit verify``); no message lacks its
+deliveries or its audit entry; the only blob files without a message are those of abandoned
+submissions, and no payload row is without its message.
 
 The fast variant (100 documents, 2 kills) runs in CI; the long ones (1,000 documents, 5 kills;
 two nodes on PostgreSQL with one of them killed 5 times) run with ``make test-slow``.
@@ -43,6 +44,7 @@ from axis.agency.receiver import PATH, PushReceiver
 from axis.bench.server import ServerProcess
 from envelope.codes import StatusCode
 from signing.keys import DevelopmentCA, IssuedIdentity
+from storage.archive.models import Payload
 from storage.archive.sealing import seal_now
 from storage.db import create_engine, session_factory
 from storage.migrate import upgrade
@@ -419,13 +421,22 @@ async def _verify(sessions, exchange: Exchange, blob_root: Path, env: dict[str, 
     assert set(exchange.pulled) == set(edocs) and set(exchange.receiver.received) == set(edocs)
     f.repushes = sum(n - 1 for n in exchange.receiver.posts.values() if n > 1)
 
-    # 4. Blobs and database agree: every message's blob is there and hashes to its name; blobs that
-    #    no message names are only those of abandoned submissions that were never stored.
+    # 4. Payloads and database agree: every message's payload is there (a row of the payloads table,
+    #    or a blob file) and hashes to its name; a row is never without its message (they commit
+    #    together); blob files that no message names are only those of abandoned submissions that
+    #    were never stored.
     files = {p.name: p for p in blob_root.rglob("*") if p.is_file() and p.parent.name != "tmp"}
     f.temp_files = sum(1 for p in (blob_root / "tmp").glob("*")) if (blob_root / "tmp").exists() else 0
+    async with sessions() as session:
+        rows = {sha: data for sha, data in (await session.execute(select(Payload.sha256, Payload.data))).all()}
+    assert set(rows) <= {m.sha256 for m in messages}, "a payload row without its message"
     for m in messages:
-        assert m.sha256 in files, f"blob of {m.id} is missing"
-        assert hashlib.sha256(files[m.sha256].read_bytes()).hexdigest() == m.sha256
+        if m.sha256 in rows:
+            data = rows[m.sha256]
+        else:
+            assert m.sha256 in files, f"payload of {m.id} is missing"
+            data = files[m.sha256].read_bytes()
+        assert hashlib.sha256(data).hexdigest() == m.sha256
     orphans = set(files) - {m.sha256 for m in messages}
     f.orphan_blobs = len(orphans)
     abandoned_unstored = {hashlib.sha256(exchange.signed[i]).hexdigest() for i in exchange.abandoned

@@ -170,6 +170,7 @@ async def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPat
             not_yet_valid = await axis.register(NOT_YET_VALID)
             async with axis.ctx.sessions() as session, session.begin():
                 await session.execute(update(Agency).where(Agency.code.in_((INACTIVE, DISABLED))).values(active=False))
+            axis.ctx.registry.invalidate()  # changed behind the registry's back, as an operator's SQL would
             stranger_key = generate_private_key("rsa")
             stranger = IssuedIdentity(stranger_key, self_signed_certificate(stranger_key, "Kẻ mạo danh", organ_id=A))
             foreign_ca = DevelopmentCA.create(common_name="Untrusted CA").issue("Giả VPCP", organ_id=A)

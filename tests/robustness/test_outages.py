@@ -66,8 +66,10 @@ async def test_failing_blob_write_answers_503_and_stores_nothing(
     def disk_full(fd: int) -> None:
         raise OSError(error, os.strerror(error))
 
-    # The temp file is written, then fsync fails, as on a full or broken disk.
+    # The temp file is written, then fsync fails, as on a full or broken disk. Small payloads are
+    # kept in the database, not written as files: here every payload is a file.
     monkeypatch.setattr(blob_module.os, "fsync", disk_full)
+    monkeypatch.setattr(axis.ctx.payloads, "inline_max_bytes", 0)
     for path, agent, body in ((DOCUMENTS, a, signed), (STATUSES, b, status)):
         reply = await call(axis, "POST", path, token=agent, data=body)
         problem = assert_problem(reply, 503, "AXIS.Unavailable")
@@ -84,8 +86,11 @@ async def test_failing_blob_write_answers_503_and_stores_nothing(
     assert fetched.body == signed
 
 
-async def test_blob_directory_replaced_by_a_file_answers_503_then_recovers(axis: Harness) -> None:
+async def test_blob_directory_replaced_by_a_file_answers_503_then_recovers(
+    axis: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # Root ignores permission bits, so "unwritable" is simulated by a file where a directory must be.
+    monkeypatch.setattr(axis.ctx.payloads, "inline_max_bytes", 0)  # every payload a file, none in the database
     a, b = await axis.register(A), await axis.register(B)
     _, signed = a.document([b])
     tmp_dir = axis.ctx.blobs.root / "tmp"
@@ -251,7 +256,7 @@ async def test_postgresql_restarted_under_load_is_survived_without_losing_an_ack
     assert set(ids) == set(stored) and len(stored) == len(signed)
     assert len(deliveries) == len(signed)
     for mid in ids:
-        assert axis.ctx.blobs.rehash(stored[mid].sha256) == stored[mid].sha256
+        assert (await axis.ctx.payloads.rehash([stored[mid].sha256]))[stored[mid].sha256] == stored[mid].sha256
 
 
 # --- a push recipient that is gone for a while ----------------------------------------------------------------

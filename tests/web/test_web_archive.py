@@ -320,7 +320,7 @@ async def test_two_archivists_approve_and_execute_a_disposal_list_held_documents
     assert status == 409 and "two different archivists" in html
     status, html = await _approve(mot, 1)
     assert status == 409 and "already approved" in html
-    assert all(ctx.blobs.exists(v["sha256"]) for v in sent.values())
+    assert all([await ctx.payloads.exists(v["sha256"]) for v in sent.values()])
 
     # Operators may look but not act.
     operator = await browser_for("vanhanh")
@@ -347,7 +347,8 @@ async def test_two_archivists_approve_and_execute_a_disposal_list_held_documents
     assert (await _execute(hai, 1))[0] == 409
 
     # Payloads gone, held ones kept; the API answers 410 for what was destroyed.
-    assert [ctx.blobs.exists(sent[k]["sha256"]) for k in ("d1", "d2", "held", "later")] == [False, False, True, True]
+    assert [await ctx.payloads.exists(sent[k]["sha256"]) for k in ("d1", "d2", "held", "later")] == [
+        False, False, True, True]
     async with aiohttp.ClientSession() as http:
         for key, expected in (("d1", 410), ("held", 200), ("later", 200)):
             async with http.get(f"{world.url}/api/v1/messages/{ids[key]}",
@@ -360,7 +361,7 @@ async def test_two_archivists_approve_and_execute_a_disposal_list_held_documents
     status, body, r = await hai.get_bytes("/archive/disposals/1/certificate")
     assert status == 200 and r.headers["Content-Disposition"].startswith("attachment;")
     async with ctx.sessions() as session:
-        stored = await certificate_of(session, ctx.blobs, 1)
+        stored = await certificate_of(session, ctx.payloads, 1)
     assert body == stored
     signed = verify_record(body, ctx.axis_certificate, root_tag=CERTIFICATE_TAG)
     listed = {e.text for e in signed.iter(f"{{{CERTIFICATE_NS}}}MessageId")}

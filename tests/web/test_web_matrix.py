@@ -102,7 +102,7 @@ async def _prepare(world: World) -> dict[str, Any]:
         assert listed is not None
         for login in ("luutru.g22", "luutru.hai"):
             await approve_disposal(session, listed.id, by=login, now=ctx.clock())
-    await execute_disposal(ctx.sessions, ctx.blobs, listed.id, schedules, key=ctx.identity.key,
+    await execute_disposal(ctx.sessions, ctx.payloads, listed.id, schedules, key=ctx.identity.key,
                            certificate=ctx.identity.certificate, now=ctx.clock())
     async with ctx.sessions() as session, session.begin():
         hold = await place_hold(session, name="Vụ án", authority="TAND", reason="Chứng cứ",
