@@ -122,7 +122,7 @@ async def get_message(request: web.Request) -> web.StreamResponse:
         return web.Response(status=304, headers={"ETag": etag})
     # Inline payloads are bytes; a file-object body is streamed and closed by aiohttp. Not FileResponse:
     # it replaces the ETag with its own mtime-size tag and answers conditional requests by that tag.
-    body = await ctx.payloads.open(message.sha256)
+    body = message.inline if message.inline is not None else await ctx.payloads.open(message.sha256)
     return web.Response(body=body, headers={"ETag": etag, "Content-Type": "application/xml",
                                             "X-Axis-Message-Id": message.id})
 

@@ -33,7 +33,7 @@ from axis.context import AxisContext
 from axis.exchange.errors import InvalidRequest, NotFound, StateConflict
 from envelope.codes import STATUS_LABELS, StatusCode
 from storage.archive.errors import PayloadDisposed
-from storage.archive.models import Blob, RetentionAssignment
+from storage.archive.models import Blob, Payload, RetentionAssignment
 from storage.audit import queue_event
 from storage.db import reading
 from storage.ids import is_id
@@ -69,6 +69,8 @@ class StoredMessage:
     kind: str
     sha256: str
     size: int
+    #: The bytes themselves when the payload is kept in the database (read in the same statement).
+    inline: bytes | None = None
 
 
 _sender = aliased(Agency, name="sender")
@@ -157,16 +159,18 @@ def _not_found(message_id: str) -> NotFound:
 
 # The message, the caller's delivery, and whether a disposal destroyed the payload (the rule of
 # storage.archive.disposal.disposal_of_message: the assignment's disposal first, else the
-# blob ledger's), in one statement.
+# blob ledger's) and an inline payload's bytes, in one statement.
 _FETCH = (
     select(
         Message.kind, Message.sha256, Message.size, Message.sender_id, Delivery.id, Delivery.state,
         Delivery.mode, RetentionAssignment.disposed_at, RetentionAssignment.disposal_id, Blob.disposed_at,
+        Payload.data,
     )
     .select_from(Message)
     .outerjoin(Delivery, and_(Delivery.message_id == Message.id, Delivery.recipient_id == _CALLER))
     .outerjoin(RetentionAssignment, RetentionAssignment.message_id == Message.id)
     .outerjoin(Blob, Blob.sha256 == Message.sha256)
+    .outerjoin(Payload, Payload.sha256 == Message.sha256)
     .where(Message.id == _MESSAGE_ID)
 )
 # Guarded on the state: of two first fetches at once, one records the retrieval.
@@ -185,7 +189,7 @@ async def fetch(ctx: AxisContext, caller: AgencyRef, message_id: str) -> StoredM
         row = (await conn.execute(_FETCH, {"the_message": message_id, "the_caller": caller.id})).first()
     if row is None:
         raise _not_found(message_id)
-    kind, sha256, size, sender_id, delivery_id, state, mode, assignment_disposed, disposal_id, blob_disposed = row
+    kind, sha256, size, sender_id, delivery_id, state, mode, assignment_disposed, disposal_id, blob_disposed, data = row
     if delivery_id is None and sender_id != caller.id:
         raise _not_found(message_id)
     if assignment_disposed is not None:
@@ -200,7 +204,7 @@ async def fetch(ctx: AxisContext, caller: AgencyRef, message_id: str) -> StoredM
             if taken.rowcount == 1:
                 await queue_event(session, actor=caller.code, action="delivery.retrieved",
                                   subject=message_id, details={"delivery": delivery_id}, at=now)
-    return StoredMessage(message_id, kind, sha256, size)
+    return StoredMessage(message_id, kind, sha256, size, data)
 
 
 # The usual acknowledgement in one statement: a status item of the caller's not yet taken off.
