@@ -7,6 +7,7 @@ because the operator registered its certificate, or the CA that issued it.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Sequence
 from typing import Literal
 
@@ -61,11 +62,17 @@ def _is_ca(certificate: Certificate) -> bool:
     return isinstance(constraints, x509.BasicConstraints) and constraints.ca
 
 
+@functools.lru_cache(maxsize=4096)
+def _allows_signing(certificate: Certificate) -> bool:
+    # Certificates are immutable and hashable: their extensions are decoded once per process.
+    usage = _extension(certificate, x509.KeyUsage)
+    return not isinstance(usage, x509.KeyUsage) or usage.digital_signature or usage.content_commitment
+
+
 def _check_signing_usage(certificate: Certificate) -> None:
     # A certificate limited to, say, key encipherment was not issued for
     # signing documents; a missing KeyUsage extension means "unrestricted".
-    usage = _extension(certificate, x509.KeyUsage)
-    if isinstance(usage, x509.KeyUsage) and not (usage.digital_signature or usage.content_commitment):
+    if not _allows_signing(certificate):
         raise CertificateUntrusted("certificate key usage does not allow signing", reason="key_usage")
 
 

@@ -50,6 +50,9 @@ class VerifiedEnvelope:
     digest_algorithm: str
     #: How trust was established: ``pinned`` or ``ca``.
     trusted_by: TrustPath = "pinned"
+    #: True when ``root`` is the very tree that was passed in, checked in place (libxmlsec1): what was
+    #: read from that tree before verifying is then exactly what the signature covers.
+    in_place: bool = False
 
     @property
     def signer_organ_id(self) -> str | None:
@@ -102,4 +105,5 @@ def verify_envelope(
         signature_algorithm=short_name(shape.signature_method),
         digest_algorithm=short_name(shape.digest_algorithm),
         trusted_by=trusted_by,
+        in_place=signed is root,
     )

@@ -79,8 +79,8 @@ async def _submit(request: web.Request, kind: str) -> web.Response:
         raise
     metrics.submissions.labels(kind, "accepted" if result.created else "repeated").inc()
     metrics.submit_latency.labels(kind).observe(time.perf_counter() - started)
-    if result.created and any(r for r in result.body["recipients"]):
-        request.app[PUSH_WAKEUP].set()
+    if result.created and result.pushes:
+        request.app[PUSH_WAKEUP].set()  # only when a recipient is pushed to: a claim costs a round trip
     return _json(result.body, status=202 if result.created else 200,
                  headers={"Location": f"/api/v1/messages/{result.body['id']}"})
 

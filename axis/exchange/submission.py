@@ -55,6 +55,8 @@ class Submission:
 
     created: bool
     body: dict[str, Any]
+    #: A recipient gets it pushed (the push worker has something to claim).
+    pushes: bool = False
 
 
 def _sha256(raw: bytes) -> str:
@@ -182,9 +184,14 @@ async def signed_message(ctx: AxisContext, caller: RegisteredAgency, raw: Body,
     if not isinstance(unverified, kind):
         raise WrongMessageKind("status" if kind is DocumentMessage else "edoc")
     verified = await _verify(ctx, caller, unverified.from_.organ_id, signed)
-    # From here on only what the signature covers.
-    msg = (document_from_tree(verified.root, measured=measured) if kind is DocumentMessage
-           else status_from_tree(verified.root))
+    # From here on only what the signature covers. Checked in place, the tree read above is the one
+    # the signature was verified over (comments, which it does not cover, never reach a field: text
+    # is read around them), so the message read from it stands; otherwise read the signed copy.
+    if verified.in_place:
+        msg = unverified
+    else:
+        msg = (document_from_tree(verified.root, measured=measured) if kind is DocumentMessage
+               else status_from_tree(verified.root))
     if msg.from_.organ_id != caller.code:
         raise SenderMismatch(
             f"From is {msg.from_.organ_id} but the token belongs to {caller.code}", field="MessageHeader/From/OrganId"
@@ -355,4 +362,5 @@ async def accept(
             ) from None
         raise DuplicateDocument(f"{message.document_id} was already sent with different bytes") from None
     # Deliveries were added in recipient order, so this is what reply_for would read back.
-    return Submission(True, reply_body(message, codes))
+    return Submission(True, reply_body(message, codes),
+                      pushes=any(r.delivery_mode == DeliveryMode.PUSH.value for r in recipients))
