@@ -41,6 +41,10 @@ def audit_details(details: dict[str, Any] | None) -> str:
     return json.dumps(details or {}, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
 
+# Built once: busy paths queue an entry per change.
+_QUEUE_ONE = insert(AuditQueueEntry.__table__)
+
+
 async def queue_event(
     session: AsyncSession,
     *,
@@ -57,10 +61,10 @@ async def queue_event(
     chain's head. Until sealed (well under a second with the sealer running) it is not yet
     protected by the chain; :func:`pending_count` says how many wait.
     """
-    await session.execute(insert(AuditQueueEntry).values(
-        at=(at or utcnow()).astimezone(UTC), actor=actor, action=action, subject=subject,
-        details=audit_details(details),
-    ))
+    await session.execute(_QUEUE_ONE, {
+        "at": (at or utcnow()).astimezone(UTC), "actor": actor, "action": action, "subject": subject,
+        "details": audit_details(details),
+    })
 
 
 async def lock_chain(session: AsyncSession, *, wait: bool = True) -> bool:

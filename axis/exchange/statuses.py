@@ -7,7 +7,7 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Select, and_, bindparam, select, update
+from sqlalchemy import Integer, Select, String, and_, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from axis.context import AxisContext
@@ -150,6 +150,16 @@ async def _status_target(
     return doc, [Party(a.id, a.code, a.delivery_mode) for a in parties], None
 
 
+# Built once: every delivery receipt (status 01) runs it.
+_DELIVER = (
+    update(Delivery.__table__)
+    .where(Delivery.id == bindparam("delivery", type_=Integer), Delivery.state != DeliveryState.DELIVERED.value)
+    .values(state=DeliveryState.DELIVERED.value,
+            delivered_at=bindparam("at", type_=Delivery.__table__.c.delivered_at.type),
+            receipt_message_id=bindparam("receipt", type_=String), claimed_by=None, claimed_until=None)
+)
+
+
 async def _apply_status(
     session: AsyncSession,
     code: StatusCode,
@@ -161,12 +171,7 @@ async def _apply_status(
     """What a status changes besides the timeline."""
     if code == StatusCode.ARRIVED and own is not None:
         # The state test makes this the one 01 that delivers, even with concurrent repeats.
-        changed = await session.execute(
-            update(Delivery.__table__)
-            .where(Delivery.id == own.id, Delivery.state != DeliveryState.DELIVERED.value)
-            .values(state=DeliveryState.DELIVERED.value, delivered_at=now, receipt_message_id=status_message_id,
-                    claimed_by=None, claimed_until=None)
-        )
+        changed = await session.execute(_DELIVER, {"delivery": own.id, "at": now, "receipt": status_message_id})
         if rowcount(changed):
             await register_incoming(session, own.recipient_id, doc.id, now=now)
             await queue_event(session, actor="axis", action="delivery.delivered", subject=doc.id,

@@ -163,7 +163,8 @@ def load_schedules(path: Path | None = None) -> Schedules:
         st = target.stat()
     except OSError as exc:
         raise RetentionConfigError(f"cannot read {target}: {exc}") from None
-    return _load(str(target.resolve()), st.st_mtime_ns, st.st_size)
+    # Keyed by the path as given (no realpath per call: this runs for every stored document).
+    return _load(str(target), st.st_mtime_ns, st.st_size)
 
 
 # --- assignment and due dates --------------------------------------------------------------------
