@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import enum
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from sqlalchemy import (
     BigInteger,
@@ -172,6 +173,36 @@ class Message(Base):
     revoked_at: Mapped[datetime | None] = mapped_column()
 
     sender: Mapped[Agency] = relationship(lazy="raise")
+
+
+@dataclass(frozen=True)
+class MessageRow:
+    """The column values of a new ``messages`` row: the write path builds this, not an ORM instance."""
+
+    id: str
+    kind: str
+    document_id: str
+    sender_id: int
+    sha256: str
+    size: int
+    received_at: datetime
+    business_type: int = 0
+    subject: str = ""
+    code_number: str = ""
+    code_notation: str = ""
+    type_name: str = ""
+    type_abbreviation: str = ""
+    priority: int = 0
+    promulgation_date: str | None = None
+    attachment_count: int = 0
+    status_code: str | None = None
+    response_for_id: str | None = None
+    receipt_xml: bytes | None = None
+    revoked_at: datetime | None = None
+
+    def values(self) -> dict[str, Any]:
+        """Every column by name, as a multi-row INSERT wants them (each row names the same columns)."""
+        return dict(self.__dict__)
 
 
 class Delivery(Base):

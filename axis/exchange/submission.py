@@ -13,7 +13,6 @@ from lxml import etree
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql.schema import ScalarElementColumnDefault
 
 from axis.context import AxisContext
 from axis.exchange.body import Body, SpooledBody, body_size
@@ -44,6 +43,7 @@ from storage.models import (
     DeliveryState,
     Message,
     MessageKind,
+    MessageRow,
 )
 from storage.payloads import PayloadStore
 from storage.registry_cache import RegisteredAgency, RegistrySnapshot
@@ -114,7 +114,7 @@ async def reply_for(session: AsyncSession, message: Message) -> dict[str, Any]:
     return reply_body(message, codes)
 
 
-def reply_body(message: Message, recipient_codes: Sequence[str]) -> dict[str, Any]:
+def reply_body(message: Message | MessageRow, recipient_codes: Sequence[str]) -> dict[str, Any]:
     """The 202 body: what was stored, for whom (all queued at acceptance), and the receipt."""
     body: dict[str, Any] = {
         "id": message.id,
@@ -298,15 +298,6 @@ async def _clash(session: AsyncSession, caller: RegisteredAgency, document_id: s
     return None if found is None else str(found)
 
 
-# Column defaults, applied here because rows of a batch must all name the same columns.
-_MESSAGE_DEFAULTS = {c.key: (c.default.arg if isinstance(c.default, ScalarElementColumnDefault) else None)
-                     for c in Message.__table__.columns}
-
-
-def _row(message: Message) -> dict[str, Any]:
-    return {k: default if (v := getattr(message, k)) is None else v for k, default in _MESSAGE_DEFAULTS.items()}
-
-
 #: The timeline row a status adds, given the new message's id and arrival time.
 StatusEventFor = Callable[[str, datetime], dict[str, Any]]
 #: What a status changes besides the timeline, run in the storing transaction.
@@ -335,10 +326,10 @@ async def accept(
     codes = [r.code for r in recipients]
     receipt = _receipt(ctx, message_id, fields["document_id"], caller.code, codes, sha256, now)
     payload = await _store_blob(ctx.payloads, raw, sha256)
-    message = Message(id=message_id, sender_id=caller.id, sha256=sha256, size=body_size(raw), received_at=now,
-                      receipt_xml=receipt, **fields)
+    message = MessageRow(id=message_id, sender_id=caller.id, sha256=sha256, size=body_size(raw), received_at=now,
+                         receipt_xml=receipt, **fields)
     rows = Rows(
-        message=_row(message),
+        message=message.values(),
         deliveries=_deliveries(message_id, recipients, now),
         arrival=arrival_rows(message, ctx.settings.retention_path),
         audit={"at": now, "actor": caller.code, "action": f"{message.kind}.received",

@@ -17,7 +17,7 @@ from storage.archive.models import Blob, RegisterEntry, RetentionAssignment
 from storage.archive.registers import OUTGOING
 from storage.archive.schedules import load_schedules, retention_row
 from storage.archive.upsert import upsert
-from storage.models import Message, MessageKind
+from storage.models import Message, MessageKind, MessageRow
 
 log = logging.getLogger("axis.archive")
 
@@ -31,7 +31,7 @@ class Arrival:
     retention: dict[str, Any] | None
 
 
-def arrival_rows(message: Message, retention_file: Path | None = None) -> Arrival:
+def arrival_rows(message: Message | MessageRow, retention_file: Path | None = None) -> Arrival:
     """The ledger row; for a document also its outgoing register entry (numbered by the sealer) and schedule."""
     blob = {"sha256": message.sha256, "size": message.size, "stored_at": message.received_at}
     if message.kind != MessageKind.EDOC.value:

@@ -21,7 +21,7 @@ from storage.archive.errors import RetentionConfigError, UnknownRecord
 from storage.archive.holds import holds_on
 from storage.archive.models import RetentionAssignment
 from storage.archive.upsert import upsert
-from storage.models import Message, MessageKind, StatusEvent
+from storage.models import Message, MessageKind, MessageRow, StatusEvent
 
 #: The retention schedules shipped with the project.
 DEFAULT_RETENTION_FILE = Path(__file__).resolve().parents[2] / "config" / "retention.toml"
@@ -170,7 +170,7 @@ def load_schedules(path: Path | None = None) -> Schedules:
 # --- assignment and due dates --------------------------------------------------------------------
 
 
-def _trigger_date(schedule: Schedule, message: Message) -> date | None:
+def _trigger_date(schedule: Schedule, message: Message | MessageRow) -> date | None:
     if schedule.trigger == "document_date" and message.promulgation_date:
         try:
             return date.fromisoformat(message.promulgation_date)
@@ -181,7 +181,7 @@ def _trigger_date(schedule: Schedule, message: Message) -> date | None:
     return None  # a later event (handling_completed): set by compute_due_dates when it happens
 
 
-def retention_row(message: Message, schedules: Schedules, *, now: datetime) -> dict[str, Any] | None:
+def retention_row(message: Message | MessageRow, schedules: Schedules, *, now: datetime) -> dict[str, Any] | None:
     """The retention assignment of a document (None for a status): its schedule and due date."""
     if message.kind != MessageKind.EDOC.value:
         return None
