@@ -498,3 +498,39 @@ def test_dtd_is_refused_before_verification(rsa_identity: IssuedIdentity) -> Non
 def test_oversized_message_is_refused_before_parsing(signed_document: bytes, rsa_identity: IssuedIdentity) -> None:
     with pytest.raises(EnvelopeTooLarge):
         verify_envelope(signed_document, pinned=[rsa_identity.certificate], max_size=1024)
+
+
+# --- the in-place (libxmlsec1) path keeps signxml's refusals -----------------------------------
+
+
+def test_a_bare_key_value_beside_the_certificate_is_refused(
+    signed_document: bytes, rsa_identity: IssuedIdentity, ec_identity: IssuedIdentity
+) -> None:
+    # xmlsec is handed the trusted certificate's key and would never read a KeyValue, but a
+    # signature naming two keys is ambiguous to every other verifier: refused before any crypto.
+    root = _tree(signed_document)
+    key_info = _signature(root).find(DS + "KeyInfo")
+    assert key_info is not None
+    key_value = etree.SubElement(key_info, DS + "KeyValue")
+    etree.SubElement(key_value, DS + "RSAKeyValue").text = "AQAB"
+    with pytest.raises(SignatureMalformed) as caught:
+        verify_envelope(_bytes(root), pinned=[rsa_identity.certificate])
+    assert caught.value.reason == "ambiguous_key_info"
+
+
+def test_the_in_place_path_reads_the_same_message_as_signxmls_copy(
+    signed_document: bytes, rsa_identity: IssuedIdentity, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from envelope.parser import document_from_tree
+    from signing import verifier
+
+    # A comment inside a field: exclusive C14N does not sign it, and neither path may let it cut the text.
+    commented = signed_document.replace(b"<edXML:Subject>", "<edXML:Subject><!--chèn-->".encode())
+    native = verify_envelope(commented, pinned=[rsa_identity.certificate])
+    assert native.in_place
+    monkeypatch.setattr(verifier, "_legacy", lambda shape: True)  # the signxml path, as for SHA-1
+    copied = verify_envelope(commented, pinned=[rsa_identity.certificate])
+    assert not copied.in_place
+    assert document_from_tree(native.root) == document_from_tree(copied.root)
+    assert next(native.root.iter(DS + "Signature"), None) is None
+    assert not any(isinstance(node, etree._Comment) for node in native.root.iter())
