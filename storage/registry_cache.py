@@ -122,6 +122,16 @@ class RegistryCache:
         agency = (await self.snapshot()).agency_by_token(token)
         return agency if agency is not None else (await self.after_miss()).agency_by_token(token)
 
+    async def agency_by_code(self, code: str) -> RegisteredAgency | None:
+        """The agency with this code, or None; one registered a moment ago is found too."""
+        agency = (await self.snapshot()).by_code.get(code)
+        return agency if agency is not None else (await self.after_miss()).by_code.get(code)
+
+    async def agency_by_id(self, agency_id: int) -> RegisteredAgency:
+        """The agency with this row id (rows are never deleted: it exists)."""
+        agency = (await self.snapshot()).by_id.get(agency_id)
+        return agency if agency is not None else (await self.after_miss()).by_id[agency_id]
+
     async def _check(self, fresh: Callable[[], bool]) -> RegistrySnapshot:
         async with self._lock:  # one reader refreshes; the others wait for its result
             current = self._snapshot

@@ -159,10 +159,9 @@ class PushWorker:
                 return []
             rows = (await session.execute(_JOBS, {"ids": ids})).all()
         # Recipient codes and endpoints from the registry in memory, not a join per claim.
-        registry = await self.ctx.registry.snapshot()
         jobs = []
         for delivery_id, message_id, kind, document_id, sha256, created_at, attempts, recipient_id in rows:
-            recipient = registry.by_id.get(recipient_id) or (await self.ctx.registry.after_miss()).by_id[recipient_id]
+            recipient = await self.ctx.registry.agency_by_id(recipient_id)
             jobs.append(Job(delivery_id, message_id, kind, document_id, sha256, created_at, attempts, recipient.code,
                             recipient.endpoint_url or ""))
         return jobs

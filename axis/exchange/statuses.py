@@ -17,8 +17,7 @@ from axis.exchange.submission import (
     Party,
     Submission,
     accept,
-    reply_for,
-    same_bytes,
+    repeat_of,
     signed_message,
 )
 from envelope.codes import StatusCode
@@ -41,8 +40,8 @@ async def submit_status(ctx: AxisContext, caller: RegisteredAgency, raw: Body) -
     if isinstance(raw, SpooledBody):
         # A large body would leave its blob behind if the commit refused a repeat: look first.
         async with read_session(ctx.engine) as session:
-            if (existing := await same_bytes(session, caller, sha256)) is not None:
-                return Submission(False, await reply_for(session, existing))
+            if (repeat := await repeat_of(session, caller, sha256)) is not None:
+                return repeat
     # Otherwise a repeat is found by the unique constraint when the group commit inserts it.
     doc, counterparts, own_delivery = await _status_target(ctx, caller, st)
 
@@ -120,12 +119,9 @@ async def _status_target(
         f"no document {st.response_for.document_id} that {caller.code} sent or received",
         field="MessageHeader/ResponseFor/DocumentId",
     )
-    registry = await ctx.registry.snapshot()
-    sender = registry.by_code.get(st.response_for.organ_id)
+    sender = await ctx.registry.agency_by_code(st.response_for.organ_id)
     if sender is None:
-        registry = await ctx.registry.after_miss()
-        if (sender := registry.by_code.get(st.response_for.organ_id)) is None:
-            raise not_found
+        raise not_found
     async with reading(ctx.engine) as conn:
         row = (await conn.execute(_target_statement(), {
             "caller": caller.id, "document_id": st.response_for.document_id, "sender": sender.id,
@@ -146,7 +142,7 @@ async def _status_target(
                 select(Delivery.recipient_id).where(Delivery.message_id == doc.id).order_by(Delivery.id)
             )
         ).scalars().all()
-    parties = [registry.by_id[i] for i in recipient_ids]
+    parties = [await ctx.registry.agency_by_id(i) for i in recipient_ids]
     return doc, [Party(a.id, a.code, a.delivery_mode) for a in parties], None
 
 

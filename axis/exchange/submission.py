@@ -66,7 +66,7 @@ def _sha256(raw: bytes) -> str:
 async def _verify(ctx: AxisContext, caller: RegisteredAgency, from_code: str,
                   root: etree._Element | StreamedEnvelope) -> VerifiedEnvelope:
     """Check the signature against the certificate registered for ``from_code`` (parsed once, in memory)."""
-    author = caller if from_code == caller.code else (await ctx.registry.after_miss()).by_code.get(from_code)
+    author = caller if from_code == caller.code else await ctx.registry.agency_by_code(from_code)
     pinned = author.certificates if author is not None else ()
     if isinstance(root, StreamedEnvelope):
         # The streamed pass of a large body already ran in a thread; its SignedInfo check is small
@@ -134,6 +134,19 @@ async def same_bytes(session: AsyncSession, caller: RegisteredAgency, sha256: st
     return (
         await session.execute(select(Message).where(Message.sender_id == caller.id, Message.sha256 == sha256))
     ).scalar_one_or_none()
+
+
+async def repeat_of(session: AsyncSession, caller: RegisteredAgency, sha256: str) -> Submission | None:
+    """The 200 answer when ``caller`` already sent these exact bytes, else None."""
+    existing = await same_bytes(session, caller, sha256)
+    return None if existing is None else Submission(False, await reply_for(session, existing))
+
+
+def _duplicate(document_id: str, clash: str | None) -> DuplicateDocument:
+    if clash is None:
+        return DuplicateDocument(f"{document_id} was already sent with different bytes")
+    return DuplicateDocument(f"{document_id} was already sent as message {clash} with different bytes",
+                             message_id=clash)
 
 
 @dataclass(frozen=True)
@@ -217,22 +230,20 @@ async def submit_document(ctx: AxisContext, caller: RegisteredAgency, raw: Body)
     except UnknownRecipient:
         # A repeat's answer stands even if a recipient was disabled since.
         async with read_session(ctx.engine) as session:
-            if (existing := await same_bytes(session, caller, sha256)) is not None:
-                return Submission(False, await reply_for(session, existing))
+            if (repeat := await repeat_of(session, caller, sha256)) is not None:
+                return repeat
         raise
     original_id = None
     if doc.business_type != BusinessType.NEW or isinstance(raw, SpooledBody):
         # Rare and costly anyway: a revoke, update or replace needs the document it names; a large
         # body would leave its blob behind if the commit refused it, so it is checked first.
         async with read_session(ctx.engine) as session:
-            if (existing := await same_bytes(session, caller, sha256)) is not None:
-                return Submission(False, await reply_for(session, existing))
+            if (repeat := await repeat_of(session, caller, sha256)) is not None:
+                return repeat
             if doc.business_type != BusinessType.NEW:
                 original_id = await _original_of(session, caller, doc)
             elif (clash := await _clash(session, caller, doc.document_id)) is not None:
-                raise DuplicateDocument(
-                    f"{doc.document_id} was already sent as message {clash} with different bytes", message_id=clash
-                )
+                raise _duplicate(doc.document_id, clash)
 
     return await accept(
         ctx, caller, raw, sha256, recipients,
@@ -343,15 +354,10 @@ async def accept(
     except IntegrityError:
         # A concurrent request stored the same bytes or DocumentId first.
         async with read_session(ctx.engine) as again:
-            existing = await same_bytes(again, caller, sha256)
-            if existing is not None:
-                return Submission(False, await reply_for(again, existing))
+            if (repeat := await repeat_of(again, caller, sha256)) is not None:
+                return repeat
             clash = await _clash(again, caller, message.document_id) if message.kind == MessageKind.EDOC else None
-        if clash is not None:
-            raise DuplicateDocument(
-                f"{message.document_id} was already sent as message {clash} with different bytes", message_id=clash
-            ) from None
-        raise DuplicateDocument(f"{message.document_id} was already sent with different bytes") from None
+        raise _duplicate(message.document_id, clash) from None
     # Deliveries were added in recipient order, so this is what reply_for would read back.
     return Submission(True, reply_body(message, codes),
                       pushes=any(r.delivery_mode == DeliveryMode.PUSH.value for r in recipients))
