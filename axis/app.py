@@ -81,11 +81,16 @@ async def problem_middleware(request: web.Request, handler: Handler) -> web.Stre
 async def access_log_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """One structured log line per request, and the latency histogram."""
     started = time.perf_counter()
+    # Anything that escapes as a non-HTTP exception becomes aiohttp's 500.
     status = 500
     try:
         response = await handler(request)
         status = response.status
         return response
+    except web.HTTPException as exc:
+        # Redirects (and any HTTP error a middleware lets through) travel as exceptions.
+        status = exc.status
+        raise
     finally:
         elapsed = time.perf_counter() - started
         route = request.match_info.route.resource.canonical if request.match_info.route.resource else "unmatched"
