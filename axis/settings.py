@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
 import tomllib
 from collections.abc import Mapping
@@ -50,8 +51,8 @@ class Settings:
     # The axis's own agency code and name: the From of the notices it signs itself.
     axis_code: str = "000.00.00.A00"
     axis_name: str = "Trục liên thông văn bản quốc gia"
-    # Web UI: mark the session cookie Secure (and __Host-); turn on whenever served over HTTPS.
-    cookie_secure: bool = False
+    # Web UI: mark the session cookie Secure (and __Host-); None ("auto") means on unless `host` is loopback.
+    cookie_secure: bool | None = None
     # Web UI: an undelivered delivery older than this many minutes is listed as stuck to operators.
     stuck_after_minutes: float = 60.0
     # Archive: retention schedules file; empty means config/retention.toml shipped with the axis.
@@ -81,6 +82,13 @@ class Settings:
         if self.axis_key_kind not in ("ec", "rsa"):
             raise ValueError(f"axis_key_kind must be 'ec' or 'rsa', not {self.axis_key_kind!r}")
         return "ec" if self.axis_key_kind == "ec" else "rsa"
+
+    @property
+    def secure_cookies(self) -> bool:
+        """Whether UI cookies are Secure: as set, else on unless the axis listens on loopback only."""
+        if self.cookie_secure is not None:
+            return self.cookie_secure
+        return not is_loopback_host(self.host)
 
     @property
     def resolved_database_url(self) -> str:
@@ -113,6 +121,16 @@ class Settings:
         return self.home / "keys"
 
 
+def is_loopback_host(host: str) -> bool:
+    """True for a listen address reachable only from this machine (127.0.0.0/8, ::1, localhost)."""
+    if host.strip().lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip().strip("[]")).is_loopback
+    except ValueError:
+        return False  # a name or "" (every interface): assume it is reachable from elsewhere
+
+
 def _coerce(name: str, raw: Any, home: Path | None) -> Any:
     kind = {f.name: f.type for f in dataclasses.fields(Settings)}[name]
     if name == "home":
@@ -120,6 +138,10 @@ def _coerce(name: str, raw: Any, home: Path | None) -> Any:
     if name == "ca_certificates":
         items = raw if isinstance(raw, list) else [p for p in str(raw).split(",") if p]
         return tuple((home or Path(".")) / Path(p) if not Path(p).is_absolute() else Path(p) for p in items)
+    if kind == "bool | None":
+        if raw is None or (isinstance(raw, str) and raw.strip().lower() in {"", "auto"}):
+            return None
+        return raw if isinstance(raw, bool) else str(raw).strip().lower() in {"1", "true", "yes", "on"}
     if kind == "bool":
         return raw if isinstance(raw, bool) else str(raw).strip().lower() in {"1", "true", "yes", "on"}
     if kind == "int":

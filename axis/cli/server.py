@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 
 import click
@@ -33,6 +34,8 @@ def serve(ctx: click.Context, host: str | None, port: int | None, workers: int |
     prepare_home(settings)
     host = host or settings.host
     port = port or settings.port
+    # The listen address decides settings that depend on it (Secure cookies unless on loopback).
+    settings = dataclasses.replace(settings, host=host, port=port)
     if reuse_port:
         workers = 1  # a child of a parent that spreads the port over several processes
     elif workers is None:

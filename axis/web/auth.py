@@ -81,7 +81,7 @@ class CsrfRefused(Exception):
 
 def session_cookie_name(request: web.Request) -> str:
     """The session cookie; ``__Host-`` when Secure, so no subdomain can plant or read it."""
-    return "__Host-axis_session" if request.app[SETTINGS].cookie_secure else "axis_session"
+    return "__Host-axis_session" if request.app[SETTINGS].secure_cookies else "axis_session"
 
 
 def set_cookie(request: web.Request, response: web.StreamResponse, name: str, value: str,
@@ -89,7 +89,7 @@ def set_cookie(request: web.Request, response: web.StreamResponse, name: str, va
     """Set a cookie with the flags every UI cookie carries."""
     response.set_cookie(
         name, value, path="/", httponly=True, samesite="Lax", max_age=max_age,
-        secure=request.app[SETTINGS].cookie_secure,
+        secure=request.app[SETTINGS].secure_cookies,
     )
 
 
