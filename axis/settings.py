@@ -46,6 +46,14 @@ class Settings:
     push_timeout_seconds: float = 30.0
     push_concurrency: int = 8
     claim_lease_seconds: float = 120.0
+    # Push endpoints must be https:// unless this allows http:// (tests, loopback development only).
+    push_allow_http: bool = False
+    # Largest answer read from a push endpoint (a signed status 01 is a few KB); a longer one is a failed attempt.
+    push_max_answer_bytes: int = 1024 * 1024
+    # /metrics: when set, scrapes must send `Authorization: Bearer <metrics_token>` (else 401).
+    metrics_token: str = ""
+    # /metrics: gauges read from the database (deliveries by state) are refreshed at most this often.
+    metrics_refresh_seconds: float = 15.0
     # Kind of key `axis keys init` (or the first start) creates for the axis: "ec" (P-256) or "rsa".
     axis_key_kind: str = "ec"
     # The axis's own agency code and name: the From of the notices it signs itself.

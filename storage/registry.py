@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -38,6 +39,36 @@ class InvalidCertificate(RegistryError):
 
 class UnknownAgency(RegistryError):
     """No agency with this code is registered."""
+
+
+class InvalidEndpoint(RegistryError):
+    """A push endpoint URL the axis will not POST to."""
+
+
+#: Longest endpoint URL (the column's size).
+MAX_ENDPOINT_LENGTH = 1024
+
+
+def check_endpoint_url(url: str, *, allow_http: bool) -> str:
+    """``url`` if the axis may push to it: https:// (http:// only when allowed), a host, no credentials."""
+    schemes = ("https", "http") if allow_http else ("https",)
+    if len(url) > MAX_ENDPOINT_LENGTH:
+        raise InvalidEndpoint(f"endpoint URL is longer than {MAX_ENDPOINT_LENGTH} characters")
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises on a port that is not a number
+    except ValueError as exc:
+        raise InvalidEndpoint(f"endpoint {url!r} is not a URL: {exc}") from None
+    if parts.scheme.lower() not in schemes:
+        hint = "" if allow_http else " (http:// only where the operator sets push_allow_http)"
+        raise InvalidEndpoint(f"endpoint must be an https:// URL{hint}, not {url!r}")
+    if not parts.hostname:
+        raise InvalidEndpoint(f"endpoint {url!r} names no host")
+    if parts.username is not None or parts.password is not None:
+        raise InvalidEndpoint("endpoint must not carry a user name or password (they would be logged)")
+    if any(c.isspace() or ord(c) < 0x20 for c in url):
+        raise InvalidEndpoint("endpoint must not contain spaces or control characters")
+    return url
 
 
 def hash_token(token: str) -> str:
@@ -78,8 +109,11 @@ async def register_agency(
     endpoint_url: str | None = None,
     organization_in_charge: str = "",
     actor: str = "cli",
+    allow_http_endpoint: bool = False,
 ) -> Registration:
     """Register an agency and issue its token (stored only as a hash)."""
+    if endpoint_url:
+        check_endpoint_url(endpoint_url, allow_http=allow_http_endpoint)
     if not is_agency_code(code):
         raise InvalidAgencyCode(f"{code!r} is not an agency code (NNN.NN.NN.Xnn, e.g. 000.00.00.G22)")
     if not name.strip():

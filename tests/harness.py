@@ -103,7 +103,7 @@ class Harness:
             reg = await register_agency(
                 session, code, NAMES.get(code, code),
                 certificate=certificate_pem(ident.certificate) if with_cert else None,
-                endpoint_url=endpoint, actor="test",
+                endpoint_url=endpoint, actor="test", allow_http_endpoint=True,
             )
         agent = Agent(code, NAMES.get(code, code), reg.token, ident, self)
         self.agents[code] = agent
@@ -114,7 +114,7 @@ def server_settings(home: Path, database_url: str, **overrides: Any) -> Settings
     """Settings for a test server: fast retries, small limits where useful."""
     values: dict[str, Any] = dict(
         home=home, database_url=database_url, retry_base_seconds=0.05, retry_max_seconds=0.5,
-        push_timeout_seconds=5.0, claim_lease_seconds=30.0,
+        push_timeout_seconds=5.0, claim_lease_seconds=30.0, push_allow_http=True,
     )
     values.update(overrides)
     return Settings(**values)
@@ -137,6 +137,6 @@ async def register_in_database(sessions: Any, ca: DevelopmentCA, identities: dic
     ident = identities[code]
     async with sessions() as session, session.begin():
         reg = await register_agency(session, code, NAMES[code], certificate=certificate_pem(ident.certificate),
-                                    endpoint_url=endpoint, actor="test")
+                                    endpoint_url=endpoint, actor="test", allow_http_endpoint=True)
     # No in-process Harness: clients talk to a node with AxisClient(node.url, agent.token).
     return Agent(code, NAMES[code], reg.token, ident, harness=None)  # type: ignore[arg-type]

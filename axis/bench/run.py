@@ -126,7 +126,7 @@ async def _register(url: str, parties: dict[str, dict[str, str]], receiver_port:
                 endpoint = f"http://127.0.0.1:{receiver_port}/edxml" if role == "push_to" else None
                 reg = await register_agency(session, p["code"], p["name"],
                                             certificate=Path(p["cert"]).read_bytes(), endpoint_url=endpoint,
-                                            actor="bench")
+                                            actor="bench", allow_http_endpoint=True)
                 p["token"] = reg.token
                 ids[role] = reg.agency.id
     finally:

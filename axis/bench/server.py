@@ -319,6 +319,8 @@ class ServerProcess:
             "AXIS_DATABASE_URL": database_url,
             "AXIS_HOST": "127.0.0.1",
             "AXIS_PORT": str(self.port),
+            # Its push receivers are plain-HTTP listeners on loopback.
+            "AXIS_PUSH_ALLOW_HTTP": "1",
             **(extra_env or {}),
         }
         self.process: subprocess.Popen[bytes] | None = None

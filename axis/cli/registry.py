@@ -41,13 +41,15 @@ def agency() -> None:
 def agency_add(ctx: click.Context, code: str, name: str, cert_path: Path | None, endpoint: str | None) -> None:
     """Register an agency; prints JSON with its token (shown only once)."""
     cert = cert_path.read_bytes() if cert_path else None
+    settings = settings_of(ctx)
 
     async def work(session: Any) -> dict[str, Any]:
-        reg = await registry.register_agency(session, code, name, certificate=cert, endpoint_url=endpoint)
+        reg = await registry.register_agency(session, code, name, certificate=cert, endpoint_url=endpoint,
+                                             allow_http_endpoint=settings.push_allow_http)
         return {**agency_json(reg.agency), "token": reg.token}
 
     try:
-        echo_json(run_in_session(settings_of(ctx), work))
+        echo_json(run_in_session(settings, work))
     except registry.RegistryError as exc:
         raise click.ClickException(str(exc)) from None
 

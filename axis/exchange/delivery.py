@@ -16,7 +16,9 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from axis.context import AxisContext
+from axis.exchange import push_errors
 from axis.exchange.errors import ExchangeError
+from axis.exchange.push_errors import PushFailure
 from axis.exchange.statuses import submit_status
 from axis.metrics import Metrics
 from envelope.builder import build_status
@@ -39,7 +41,7 @@ from storage.models import (
     MessageKind,
     StatusEvent,
 )
-from storage.registry import agency_by_code
+from storage.registry import InvalidEndpoint, agency_by_code, check_endpoint_url
 
 log = logging.getLogger("axis.exchange.delivery")
 
@@ -56,18 +58,23 @@ def backoff_seconds(attempts: int, base: float, cap: float, rng: random.Random |
 
 @dataclass(frozen=True)
 class PushAnswer:
-    """What a recipient's endpoint answered: the HTTP status and at most the allowed number of body bytes."""
+    """What a recipient's endpoint answered: the HTTP status, at most the allowed body bytes, any redirect target."""
 
     status: int
     body: bytes
+    location: str | None = None
 
 
 class PushTransport(Protocol):
-    """POSTs bytes to an agency's endpoint (the HTTP client lives in ``axis.jobs.push``)."""
+    """POSTs bytes to an agency's endpoint (the HTTP client lives in ``axis.jobs.push``).
+
+    It never follows a redirect (it returns the 3xx with its ``location``), and raises
+    ``PushFailure`` for an unreachable endpoint or an answer longer than ``max_answer``.
+    """
 
     async def __call__(self, url: str, body: bytes, headers: dict[str, str], *, timeout: float,
                        max_answer: int) -> PushAnswer:
-        """Send ``body`` to ``url``; return the answer, or raise on a transport failure."""
+        """Send ``body`` to ``url``; return the answer, or raise ``PushFailure``."""
         ...
 
 
@@ -167,10 +174,13 @@ class PushWorker:
         return jobs
 
     async def _attempt(self, job: Job) -> None:
+        error: str | None = None
         try:
-            error = await self._push(job)
+            await self._push(job)
+        except PushFailure as exc:
+            error = exc.stored
         except Exception as exc:  # noqa: BLE001 - any failure is a failed attempt
-            error = f"{type(exc).__name__}: {exc}"
+            error = f"{push_errors.GENERIC}: {type(exc).__name__}: {exc}"
         outcome = "delivered" if error is None else "error"
         self.metrics.push_attempts.labels(outcome).inc()
         log.info(json.dumps({
@@ -180,10 +190,16 @@ class PushWorker:
         if error is not None:
             await self._record_failure(job, error)
 
-    async def _push(self, job: Job) -> str | None:
-        """POST the exact stored bytes; None when delivered, else the reason."""
+    async def _push(self, job: Job) -> None:
+        """POST the exact stored bytes and record the delivery; raise ``PushFailure`` saying why not."""
+        settings = self.ctx.settings
         if not job.endpoint:
-            return "recipient has no endpoint"
+            raise PushFailure(push_errors.NO_ENDPOINT)
+        try:
+            # Checked again here: the URL may predate the rule, or the operator may have turned http off.
+            check_endpoint_url(job.endpoint, allow_http=settings.push_allow_http)
+        except InvalidEndpoint as exc:
+            raise PushFailure(push_errors.NOT_ALLOWED, str(exc)) from None
         body = await self.ctx.payloads.read(job.sha256)
         headers = {
             "Content-Type": "application/xml",
@@ -192,34 +208,38 @@ class PushWorker:
             "X-Axis-Kind": job.kind,
             "X-Axis-Document-Id": job.document_id,
         }
-        reply = await self.transport(job.endpoint, body, headers, timeout=self.ctx.settings.push_timeout_seconds,
-                                     max_answer=self.ctx.settings.max_message_bytes)
+        reply = await self.transport(job.endpoint, body, headers, timeout=settings.push_timeout_seconds,
+                                     max_answer=settings.push_max_answer_bytes)
         status, answer = reply.status, reply.body
+        if 300 <= status < 400:
+            # Following it would POST the document wherever the endpoint points (internal hosts, metadata services).
+            raise PushFailure(push_errors.REDIRECTED, f"HTTP {status} from {job.endpoint} to {reply.location!r}")
         if job.kind == MessageKind.STATUS.value:
-            if 200 <= status < 300:
-                await self._mark_delivered(job)
-                return None
-            return f"HTTP {status}"
+            if not 200 <= status < 300:
+                raise push_errors.answered(status)
+            await self._mark_delivered(job)
+            return
         if status != 200:
-            return f"HTTP {status}"
-        return await self._accept_receipt(job, answer)
+            raise push_errors.answered(status)
+        await self._accept_receipt(job, answer)
 
-    async def _accept_receipt(self, job: Job, answer: bytes) -> str | None:
+    async def _accept_receipt(self, job: Job, answer: bytes) -> None:
         """The recipient answered with its signed status 01: record it as if it had posted it."""
+        bad = push_errors.BAD_RECEIPT
         try:
-            st = parse_status(answer, max_size=self.ctx.settings.max_message_bytes)
+            st = parse_status(answer, max_size=self.ctx.settings.push_max_answer_bytes)
         except Exception as exc:  # noqa: BLE001 - a bad answer is a failed attempt
-            return f"answer is not a status message: {exc}"
+            raise PushFailure(bad, f"answer is not a status message: {exc}") from None
         if st.status_code != StatusCode.ARRIVED or st.response_for.document_id != job.document_id:
-            return f"answer is status {st.status_code} for {st.response_for.document_id}, not 01 for {job.document_id}"
+            raise PushFailure(bad, f"answer is status {st.status_code} for {st.response_for.document_id}, "
+                                   f"not 01 for {job.document_id}")
         recipient = (await self.ctx.registry.snapshot()).by_code.get(job.recipient_code)
         if recipient is None:
-            return f"recipient {job.recipient_code} is no longer registered"
+            raise PushFailure(push_errors.NOT_REGISTERED, job.recipient_code)
         try:
             await submit_status(self.ctx, recipient, answer)
         except (ExchangeError, EnvelopeError, SignatureError) as exc:
-            return f"receipt refused: {type(exc).__name__}: {exc}"
-        return None
+            raise PushFailure(bad, f"receipt refused: {type(exc).__name__}: {exc}") from None
 
     async def _mark_delivered(self, job: Job) -> None:
         now = self.ctx.clock()
@@ -259,7 +279,9 @@ class PushWorker:
                 await queue_event(session, actor="axis", action="delivery.failed", subject=job.message_id,
                                    details={"delivery": job.delivery_id, "error": error[:500]}, at=now)
                 if job.kind == MessageKind.EDOC.value:
-                    await notify_sender_of_failure(self.ctx, session, job.message_id, job.recipient_code, error)
+                    # The sender reads only the fixed words: the detail may name the recipient's internal hosts.
+                    await notify_sender_of_failure(self.ctx, session, job.message_id, job.recipient_code,
+                                                   push_errors.public_error(error) or push_errors.GENERIC)
             else:
                 self.metrics.retries.inc()
 

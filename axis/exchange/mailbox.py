@@ -31,6 +31,7 @@ from sqlalchemy.orm import aliased
 
 from axis.context import AxisContext
 from axis.exchange.errors import InvalidRequest, NotFound, StateConflict
+from axis.exchange.push_errors import public_error
 from envelope.codes import STATUS_LABELS, StatusCode
 from storage.archive.errors import PayloadDisposed
 from storage.archive.models import Blob, Payload, RetentionAssignment
@@ -340,7 +341,8 @@ async def trace(ctx: AxisContext, caller: AgencyRef, message_id: str) -> dict[st
                 "delivered_at": _iso(r.delivered_at),
                 "receipt_id": r.receipt_message_id,
                 "revoked_at": _iso(r.delivery_revoked_at),
-                "last_error": r.last_error,
+                # Fixed words only: the stored detail may name the recipient's internal hosts.
+                "last_error": public_error(r.last_error),
             }
             for r in rows
             if r.recipient_id is not None

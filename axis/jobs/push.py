@@ -10,23 +10,49 @@ import aiohttp
 from aiohttp import web
 
 from axis.appkeys import CONTEXT, METRICS, PUSH_WAKEUP
+from axis.exchange import push_errors
 from axis.exchange.delivery import PushAnswer, PushTransport, PushWorker
+from axis.exchange.push_errors import PushFailure
+
+#: Bytes read from an answer at a time.
+_CHUNK = 64 * 1024
+
+
+async def _read_capped(resp: aiohttp.ClientResponse, url: str, max_answer: int) -> bytes:
+    """The answer's body, or ``PushFailure`` as soon as it is longer than ``max_answer`` (never held whole)."""
+    too_large = PushFailure(push_errors.ANSWER_TOO_LARGE, f"answer from {url} is longer than {max_answer} bytes")
+    if resp.content_length is not None and resp.content_length > max_answer:
+        raise too_large
+    parts: list[bytes] = []
+    size = 0
+    async for chunk in resp.content.iter_chunked(_CHUNK):
+        size += len(chunk)
+        if size > max_answer:
+            raise too_large  # leaving the request closes the connection: the rest is never read
+        parts.append(chunk)
+    return b"".join(parts)
 
 
 def http_transport(http: aiohttp.ClientSession) -> PushTransport:
-    """A push transport over ``http``."""
+    """A push transport over ``http``: no redirects followed, answers capped, failures as ``PushFailure``."""
 
     async def post(url: str, body: bytes, headers: dict[str, str], *, timeout: float, max_answer: int) -> PushAnswer:
-        async with http.post(url, data=body, headers=headers,
-                             timeout=aiohttp.ClientTimeout(total=timeout)) as resp:
-            return PushAnswer(resp.status, await resp.content.read(max_answer))
+        try:
+            async with http.post(url, data=body, headers=headers, allow_redirects=False,
+                                 timeout=aiohttp.ClientTimeout(total=timeout)) as resp:
+                if 300 <= resp.status < 400:
+                    return PushAnswer(resp.status, b"", resp.headers.get("Location"))
+                return PushAnswer(resp.status, await _read_capped(resp, url, max_answer))
+        except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+            raise PushFailure(push_errors.UNREACHABLE, f"{type(exc).__name__}: {exc} ({url})") from None
 
     return post
 
 
 async def delivery_worker_ctx(app: web.Application) -> AsyncIterator[None]:
     """Run the push worker for the application's lifetime."""
-    async with aiohttp.ClientSession() as http:
+    # No proxy from the environment and no cookies kept between recipients.
+    async with aiohttp.ClientSession(trust_env=False, cookie_jar=aiohttp.DummyCookieJar()) as http:
         worker = PushWorker(app[CONTEXT], app[METRICS], app[PUSH_WAKEUP], http_transport(http))
         task = asyncio.create_task(worker.run(), name="push-worker")
         yield

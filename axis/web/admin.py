@@ -85,6 +85,7 @@ async def agency_add(request: web.Request) -> web.Response:
             reg = await register_agency(
                 session, fields["code"], fields["name"], certificate=fields["certificate"] or None,
                 endpoint_url=fields["endpoint"] or None, actor=user.actor,
+                allow_http_endpoint=ctx.settings.push_allow_http,
             )
     except RegistryError as exc:
         return await _registry(request, status=400, error=str(exc), form=fields)

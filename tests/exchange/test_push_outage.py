@@ -78,7 +78,7 @@ async def test_outage_then_recovery_delivers_exactly_once(
         assert d.attempts == 6 and receiver.posts[mid] == 6  # 5 refused, the 6th accepted, none after
         assert d.receipt_message_id is not None and d.delivered_at is not None
         assert d.claimed_by is None and d.claimed_until is None
-        assert d.last_error == "HTTP 503"  # kept as history of the last failed attempt
+        assert d.last_error == "recipient endpoint answered HTTP 503"  # kept as history of the last failed attempt
 
         # One stored copy, the exact bytes; one receipt.
         assert receiver.received == {mid: signed}
@@ -131,7 +131,7 @@ async def _deadline_scenario(axis: Harness, receiver: PushReceiver, url: str) ->
 
         await wait_for(settled)
         d = await delivery_of(axis, mid)
-        assert d.last_error == "HTTP 503"
+        assert d.last_error == "recipient endpoint answered HTTP 503"
         assert d.attempts > 1 and receiver.posts[mid] == d.attempts
         assert d.delivered_at is None and d.receipt_message_id is None
         assert d.claimed_by is None
