@@ -24,8 +24,9 @@ from axis.api.problems import (
     problem_for,
     problem_response,
 )
-from axis.appkeys import CONTEXT, METRICS, PUSH_WAKEUP, SETTINGS
+from axis.appkeys import CONTEXT, GAUGES, METRICS, PUSH_WAKEUP, SETTINGS
 from axis.context import AxisContext, Clock, system_clock
+from axis.gauges import GaugeRefresher
 from axis.identity import KeyFiles, load_or_create_axis_identity
 from axis.jobs.push import delivery_worker_ctx
 from axis.jobs.scheduler import scheduler_ctx
@@ -162,6 +163,7 @@ def create_app(settings: Settings, *, clock: Clock = system_clock, workers: bool
             errors_log.warning("removed %d temp files left by an interrupted blob write", swept)
         await register_axis_itself(ctx)
         app[CONTEXT] = ctx
+        app[GAUGES] = GaugeRefresher(ctx, app[METRICS], settings.metrics_refresh_seconds)
         yield
         await ctx.committer.close()
         await ctx.engine.dispose()

@@ -7,6 +7,7 @@ import asyncio
 from aiohttp import web
 
 from axis.context import AxisContext
+from axis.gauges import GaugeRefresher
 from axis.metrics import Metrics
 from axis.settings import Settings
 
@@ -15,3 +16,5 @@ CONTEXT = web.AppKey("context", AxisContext)
 METRICS = web.AppKey("metrics", Metrics)
 #: Set when new push work is committed, so the delivery worker wakes at once.
 PUSH_WAKEUP = web.AppKey("push_wakeup", asyncio.Event)
+#: Refreshes the /metrics gauges read from the database, at most every metrics_refresh_seconds.
+GAUGES = web.AppKey("gauges", GaugeRefresher)

@@ -3,23 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+import hmac
 import json
 import time
 from typing import Any
 
 from aiohttp import web
-from sqlalchemy import func, select, text
+from sqlalchemy import text
 
 from axis.api.auth import authenticate
 from axis.api.openapi import openapi_document
-from axis.api.problems import SizeLimitProblem, ValidationProblem, problem_for
-from axis.appkeys import CONTEXT, METRICS, PUSH_WAKEUP
+from axis.api.problems import SizeLimitProblem, UnauthorizedProblem, ValidationProblem, problem_for
+from axis.appkeys import CONTEXT, GAUGES, METRICS, PUSH_WAKEUP
 from axis.exchange import mailbox
 from axis.exchange.body import Body, SpooledBody, receive_body
 from axis.exchange.statuses import submit_status
 from axis.exchange.submission import Submission, submit_document
 from signing.keys import certificate_pem
-from storage.models import Delivery
 from storage.registry import list_agencies
 
 routes = web.RouteTableDef()
@@ -178,14 +178,19 @@ async def healthz(request: web.Request) -> web.Response:
     return _json({"status": "ok", "database": "ok"})
 
 
+def check_metrics_token(request: web.Request) -> None:
+    """With ``metrics_token`` set, a scrape must carry it as a bearer token (401 otherwise)."""
+    expected = request.app[CONTEXT].settings.metrics_token
+    if not expected:
+        return
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip().encode(), expected.encode()):
+        raise UnauthorizedProblem("/metrics needs Authorization: Bearer <metrics_token>")
+
+
 @routes.get("/metrics")
 async def metrics(request: web.Request) -> web.Response:
-    """Prometheus metrics."""
-    ctx = request.app[CONTEXT]
-    m = request.app[METRICS]
-    async with ctx.sessions() as session:
-        counts = (await session.execute(select(Delivery.state, func.count()).group_by(Delivery.state))).all()
-    m.deliveries.clear()
-    for state, n in counts:
-        m.deliveries.labels(state).set(n)
-    return web.Response(body=m.render(), content_type="text/plain", charset="utf-8")
+    """Prometheus metrics: in-memory counters, and database gauges refreshed at most every few seconds."""
+    check_metrics_token(request)
+    await request.app[GAUGES].refresh_if_due()
+    return web.Response(body=request.app[METRICS].render(), content_type="text/plain", charset="utf-8")

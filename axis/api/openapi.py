@@ -626,6 +626,10 @@ def _paths() -> dict[str, Any]:
                 "operationId": "metrics",
                 "tags": ["operations"],
                 "summary": "Prometheus metrics (text exposition format)",
+                "description": "Open unless the operator sets `metrics_token`; then a scrape sends "
+                               "`Authorization: Bearer <metrics_token>` (not an agency token; else 401). "
+                               "Gauges read from the database are refreshed at most every "
+                               "`metrics_refresh_seconds`.",
                 "security": [],
                 "responses": {
                     "200": {"description": "Metrics.", "content": {"text/plain": {"schema": {"type": "string"}}}},
