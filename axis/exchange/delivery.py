@@ -27,6 +27,8 @@ from envelope.errors import EnvelopeError
 from envelope.model import Organization, ResponseFor, StaffInfo, StatusMessage
 from envelope.parser import parse_status
 from signing.errors import SignatureError
+from signing.push_request import HEADER as PUSH_SIGNATURE_HEADER
+from signing.push_request import sign_push_request
 from signing.signer import sign_envelope
 from storage.audit import queue_event
 from storage.claims import claim_due_deliveries
@@ -207,6 +209,9 @@ class PushWorker:
             "X-Axis-Message-Id": job.message_id,
             "X-Axis-Kind": job.kind,
             "X-Axis-Document-Id": job.document_id,
+            # Proves the axis sent it: the endpoint checks it against the axis certificate.
+            PUSH_SIGNATURE_HEADER: sign_push_request(self.ctx.identity.key, job.recipient_code, job.message_id,
+                                                     job.sha256),
         }
         reply = await self.transport(job.endpoint, body, headers, timeout=settings.push_timeout_seconds,
                                      max_answer=settings.push_max_answer_bytes)

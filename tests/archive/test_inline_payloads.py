@@ -73,6 +73,7 @@ async def test_payloads_under_and_over_the_inline_limit_are_fetched_pushed_check
         a, b = await archive.register(A), await archive.register(B)
         c = await archive.register(C, endpoint=str(endpoint.make_url(PATH)))
         receiver.organization = c.organization
+        receiver.axis_certificate, receiver.senders = ctx.axis_certificate, {A: a.identity.certificate}
         await add_people(archive, A, **{MOT: "archivist", HAI: "archivist"})
         await add_people(archive, B, **{CLERK: "clerk"})
         issued = vn_date(clock())

@@ -34,6 +34,7 @@ async def test_document_reaches_pull_and_push_recipients_and_statuses_flow_back(
     try:
         c = await axis.register(C, endpoint=str(endpoint.make_url(PATH)))
         receiver.organization = c.organization
+        receiver.axis_certificate, receiver.senders = axis.ctx.axis_certificate, {A: a.identity.certificate}
         doc, signed = a.document([b, c], subject="Về việc tổ chức Hội nghị trực tuyến <Q4>")
 
         async with a.client() as ac, b.client() as bc:

@@ -59,6 +59,7 @@ async def test_outage_then_recovery_delivers_exactly_once(
     a = await axis.register(A)
     c = await axis.register(C, endpoint=url)
     receiver.organization = c.organization
+    receiver.axis_certificate, receiver.senders = axis.ctx.axis_certificate, {A: a.identity.certificate}
     receiver.fail_next = 5  # the first five pushes meet a 503
 
     _, signed = a.document([c], subject="Gửi trong lúc hệ thống nhận đang bảo trì")

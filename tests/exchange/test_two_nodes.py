@@ -103,6 +103,7 @@ async def test_two_axis_processes_share_the_work_and_deliver_every_document_once
             b = await register_in_database(sessions, test_ca, identities, B)
             c = await register_in_database(sessions, test_ca, identities, C, endpoint=str(endpoint.make_url(PATH)))
             receiver.organization, receiver.identity = c.organization, c.identity
+            receiver.axis_certificate, receiver.senders = axis_cert, {A: a.identity.certificate}
 
             for i in (1, 2):
                 node = ServerProcess(home, db_url, tmp_path / f"node{i}.log", extra_env=NODE_ENV, name=f"node{i}")

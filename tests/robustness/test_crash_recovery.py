@@ -42,8 +42,9 @@ from sqlalchemy.engine import make_url
 
 from axis.agency.receiver import PATH, PushReceiver
 from axis.bench.server import ServerProcess
+from axis.identity import KeyFiles
 from envelope.codes import StatusCode
-from signing.keys import DevelopmentCA, IssuedIdentity
+from signing.keys import DevelopmentCA, IssuedIdentity, load_certificate
 from storage.archive.models import Payload
 from storage.archive.sealing import seal_now
 from storage.db import create_engine, session_factory
@@ -300,6 +301,8 @@ async def run_crash_scenario(tmp_path: Path, test_ca: DevelopmentCA, identities:
         b = await register_in_database(sessions, test_ca, identities, B)
         c = await register_in_database(sessions, test_ca, identities, C, endpoint=str(endpoint.make_url(PATH)))
         receiver.organization, receiver.identity = c.organization, c.identity
+        receiver.axis_certificate = load_certificate(KeyFiles(home / "keys").axis_cert.read_bytes())
+        receiver.senders = {A: a.identity.certificate}
 
         procs = [ServerProcess(home, database_url, tmp_path / f"node{i + 1}.log", extra_env=NODE_ENV,
                                name=f"node{i + 1}") for i in range(nodes)]

@@ -299,6 +299,7 @@ async def test_push_recipient_down_for_several_retry_intervals_then_back_gets_th
     a = await axis.register(A)
     c = await axis.register(C, endpoint=url)
     receiver.organization = c.organization
+    receiver.axis_certificate, receiver.senders = axis.ctx.axis_certificate, {A: a.identity.certificate}
     # The endpoint is not listening at all: connection refused, not a polite 503.
     _, signed = a.document([c], subject="Gửi khi hệ thống nhận mất kết nối")
     reply = await call(axis, "POST", DOCUMENTS, token=a, data=signed)
