@@ -224,7 +224,9 @@ def _schemas() -> dict[str, Schema]:
                            "description": "The recipient's signed status 01 that proves delivery."},
             "revoked_at": {**_nullable(date_time),
                            "description": "Set when this recipient agreed (15) to a revoke: its copy is frozen."},
-            "last_error": _nullable({"type": "string"}),
+            "last_error": {**_nullable({"type": "string"}),
+                           "description": "Why the last push attempt failed, in fixed words (e.g. \"recipient "
+                                          "endpoint unreachable\"); the detail is for the axis operator."},
         }),
         "TraceEvent": _object({
             "status_code": status_code,
