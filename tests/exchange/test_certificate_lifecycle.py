@@ -17,7 +17,7 @@ from signing.keys import IssuedIdentity, certificate_pem, fingerprint, generate_
 from storage.archive.sealing import seal_now
 from storage.models import Agency, AuditEvent
 from storage.registry import add_next_certificate, register_agency, retire_certificate
-from tests.exchange.snapshots import assert_problem, call
+from tests.exchange.snapshots import call
 from tests.harness import Agent, Harness
 
 A, B = "000.00.00.G22", "000.00.00.H29"
