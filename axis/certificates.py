@@ -17,7 +17,10 @@ from typing import TYPE_CHECKING, Literal
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from signing.keys import Certificate, common_name_of, fingerprint
+from axis.identity import KeyFiles
+from axis.settings import Settings
+from signing.chain import chain_of
+from signing.keys import Certificate, common_name_of, fingerprint, load_certificates
 from storage.registry_cache import RegistrySnapshot
 
 if TYPE_CHECKING:
@@ -176,3 +179,13 @@ def log_attention(records: Iterable[CertificateRecord], now: datetime, warning_d
         log.warning("certificate %s %s (%s, %s, sha256 %s) %s %s", r.role, r.owner, r.name, r.subject,
                     r.fingerprint[:16], what, r.not_after.isoformat())
     return flagged
+
+
+def axis_chain(axis_certificate: Certificate, settings: Settings, cas: Sequence[Certificate]) -> list[Certificate]:
+    """The axis certificate and the chain up to its issuing CA, from the development CA and ``ca_certificates``."""
+    pool = list(cas)
+    dev_ca = KeyFiles(settings.keys_dir).ca_cert
+    if dev_ca.exists():
+        # Read each time: a small file, and the endpoint is rare; a new CA file is served without restart.
+        pool.extend(load_certificates(dev_ca.read_bytes()))
+    return chain_of(axis_certificate, pool)
