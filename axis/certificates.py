@@ -50,6 +50,10 @@ class CertificateRecord:
         """Seconds until the certificate expires (negative once it has)."""
         return (self.not_after - now).total_seconds()
 
+    def days_left(self, now: datetime) -> int:
+        """Whole days until expiry, toward zero: 11 for 11.9 days left, -3 for expired 3.1 days ago."""
+        return int(self.seconds_left(now) / 86400)
+
     def state(self, now: datetime, warning_days: float) -> State:
         """``expired``, ``expiring`` (within ``warning_days``) or ``valid``."""
         if self.not_after <= now:
@@ -61,7 +65,7 @@ class CertificateRecord:
         return {
             "owner": self.owner, "role": self.role, "name": self.name, "subject": self.subject,
             "fingerprint": self.fingerprint, "not_before": self.not_before.isoformat(),
-            "not_after": self.not_after.isoformat(), "days_left": int(self.seconds_left(now) // 86400),
+            "not_after": self.not_after.isoformat(), "days_left": self.days_left(now),
             "state": self.state(now, warning_days),
         }
 

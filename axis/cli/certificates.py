@@ -64,7 +64,7 @@ def agency_certificates(ctx: click.Context, days: int | None, as_json: bool) -> 
         click.echo(f"no certificate expires within {days} days ({len(records)} watched)" if days is not None
                    else "no certificates registered")
         return
-    rows = [(r.owner, r.role, r.not_after.strftime("%Y-%m-%d %H:%M"), str(int(r.seconds_left(now) // 86400)),
+    rows = [(r.owner, r.role, r.not_after.strftime("%Y-%m-%d %H:%M"), str(r.days_left(now)),
              r.state(now, warning), r.fingerprint[:16], r.name) for r in shown]
     header = ("OWNER", "ROLE", "EXPIRES (UTC)", "DAYS", "STATE", "SHA-256", "NAME")
     widths = [max(len(row[i]) for row in (*rows, header)) for i in range(len(header) - 1)]

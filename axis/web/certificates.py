@@ -17,5 +17,5 @@ async def certificate_section(ctx: AxisContext) -> dict[str, Any]:
     return {
         "days": days,
         "count": len(records),
-        "attention": [(r, r.state(now, days), int(r.seconds_left(now) // 86400)) for r in flagged],
+        "attention": [(r, r.state(now, days), r.days_left(now)) for r in flagged],
     }
