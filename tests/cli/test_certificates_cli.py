@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from signing.keys import certificate_pem, fingerprint, generate_private_key, self_signed_certificate
-from tests.cli.test_foundation_cli import env, run  # noqa: F401 - env is a fixture
+from tests.cli.test_foundation_cli import _sample, env, run  # noqa: F401 - env is a fixture
 
 G22, H29 = "000.00.00.G22", "000.00.00.H29"
 
@@ -57,3 +57,20 @@ def test_next_certificate_then_retire_the_current_one(env: dict[str, str], tmp_p
     assert done.strip() == f"{G22}: current certificate retired; signs with sha256 {new} only"
     listed = json.loads(run(env, "agency", "list", "--json").stdout)
     assert listed[0]["certificate_fingerprint"] == new
+
+
+def test_envelope_verify_with_a_ca_requires_the_signer_to_be_the_from_agency(env: dict[str, str],  # noqa: F811
+                                                                              tmp_path: Path) -> None:
+    ca = Path(env["AXIS_HOME"]) / "keys" / "dev-ca.cert.pem"
+    for code in (G22, H29):
+        run(env, "keys", "issue", code, "--out", str(tmp_path / code))
+    unsigned = _sample(tmp_path)  # From 000.00.00.G22
+    signed = {}
+    for code in (G22, H29):
+        signed[code] = tmp_path / f"signed-by-{code}.xml"
+        run(env, "envelope", "sign", "--key", str(tmp_path / code / f"{code}.key.pem"),
+            "--cert", str(tmp_path / code / f"{code}.cert.pem"), str(unsigned), "-o", str(signed[code]))
+    assert run(env, "envelope", "verify", "--ca", str(ca), str(signed[G22])).stdout.startswith("OK")
+    forged = run(env, "envelope", "verify", "--ca", str(ca), str(signed[H29]), check=False)
+    assert forged.returncode == 1
+    assert forged.stderr.strip() == f"INVALID: SignerNotSender: signed by {H29}'s certificate; From is {G22}"
