@@ -10,6 +10,8 @@ binds nothing, since CAs issue those to people as well.
 
 from __future__ import annotations
 
+import functools
+
 from cryptography.x509.oid import NameOID
 
 from signing.errors import SignerNotSender
@@ -17,8 +19,10 @@ from signing.keys import Certificate
 from signing.trust import TrustPath
 
 
+@functools.lru_cache(maxsize=4096)
 def certificate_agency(certificate: Certificate) -> str | None:
     """The agency code a certificate's subject names (its single serialNumber), or None."""
+    # Cached like trust's key-usage check: decoding a subject costs several times a cache hit.
     values = certificate.subject.get_attributes_for_oid(NameOID.SERIAL_NUMBER)
     if len(values) != 1:
         # Two serialNumbers would let a CA-issued subject name two agencies at once: it names none.
