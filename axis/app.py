@@ -25,6 +25,7 @@ from axis.api.problems import (
     problem_response,
 )
 from axis.appkeys import CONTEXT, GAUGES, METRICS, PUSH_WAKEUP, SETTINGS
+from axis.certificates import WatchedCertificates, current_records, log_attention
 from axis.context import AxisContext, Clock, system_clock
 from axis.gauges import GaugeRefresher
 from axis.identity import KeyFiles, load_or_create_axis_identity
@@ -143,6 +144,16 @@ async def register_axis_itself(ctx: AxisContext) -> None:
             continue  # another node registered it at the same moment
 
 
+async def watch_certificates(app: web.Application, ctx: AxisContext) -> None:
+    """Feed the expiry metric from memory and warn now about certificates expired or expiring soon."""
+    app[METRICS].certificate_expiry.watch(
+        WatchedCertificates(lambda: ctx.registry.current, ctx.policy.ca_certificates, ctx.settings.axis_code,
+                            ctx.identity.certificate),
+        ctx.clock,
+    )
+    log_attention(await current_records(ctx), ctx.clock(), ctx.settings.cert_warning_days)
+
+
 def create_app(settings: Settings, *, clock: Clock = system_clock, workers: bool = True) -> web.Application:
     """Build the axis application; engine and workers live in ``cleanup_ctx``."""
     # aiohttp's own limit backs ours up; bodies are also counted while streaming.
@@ -164,6 +175,7 @@ def create_app(settings: Settings, *, clock: Clock = system_clock, workers: bool
         await register_axis_itself(ctx)
         app[CONTEXT] = ctx
         app[GAUGES] = GaugeRefresher(ctx, app[METRICS], settings.metrics_refresh_seconds)
+        await watch_certificates(app, ctx)
         yield
         await ctx.committer.close()
         await ctx.engine.dispose()

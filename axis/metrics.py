@@ -12,6 +12,8 @@ from prometheus_client import (
     generate_latest,
 )
 
+from axis.certificates import CertificateExpiryCollector
+
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
 DELIVERY_BUCKETS = (0.05, 0.1, 0.5, 1, 5, 15, 60, 300, 900, 3600, 4 * 3600, 86400)
 
@@ -44,6 +46,9 @@ class Metrics:
         self.deliveries = Gauge("axis_deliveries", "Deliveries by state", ["state"], registry=r)
         self.job_runs = Counter("axis_job_runs", "Scheduler job runs by job and outcome", ["job", "outcome"],
                                 registry=r)
+        # Computed at scrape from certificates held in memory (axis/certificates.py): no query.
+        self.certificate_expiry = CertificateExpiryCollector()
+        r.register(self.certificate_expiry)
 
     def render(self) -> bytes:
         """Text exposition format."""

@@ -78,6 +78,10 @@ class Settings:
     audit_head_interval_seconds: float = 600.0
     #: How often queued audit entries are chained and register entries numbered.
     seal_interval_seconds: float = 0.5
+    # Certificates (agencies', CAs', the axis's own) expiring within this many days are listed on
+    # /admin and logged as warnings; the check runs at start-up and every cert_check_interval_seconds.
+    cert_warning_days: int = 30
+    cert_check_interval_seconds: float = 86400.0
     # Seconds between two looks at the registry version: a disabled agency, a new token or a new
     # certificate takes effect on every node within this interval.
     registry_refresh_seconds: float = 1.0

@@ -8,6 +8,11 @@ a raise site may give a finer one. ``axis/`` maps the whole hierarchy to the
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from cryptography.x509 import Certificate
+
 
 class SignatureError(Exception):
     """Base class: a signature could not be made or could not be trusted."""
@@ -60,6 +65,14 @@ class CertificateUntrusted(SignatureError):
     """The signer's certificate is neither pinned nor issued by a configured CA."""
 
     reason = "untrusted_certificate"
+    #: The refused signer certificate, when known: the exchange says whose it is, if registered elsewhere.
+    certificate: Certificate | None = None
+
+
+class SignerNotSender(CertificateUntrusted):
+    """The signer certificate is trusted but is not the ``From`` agency's (pinned for another, or naming another)."""
+
+    reason = "signer_not_sender"
 
 
 class CertificateExpired(SignatureError):

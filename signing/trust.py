@@ -115,8 +115,10 @@ def check_trust(
         check_validity(certificate, at)
         _check_signing_usage(certificate)
         return "ca"
-    raise CertificateUntrusted(
+    error = CertificateUntrusted(
         f"certificate {fingerprint(certificate)[:16]} ({certificate.subject.rfc4514_string()}) "
         "is neither registered nor issued by a configured CA",
         reason="untrusted_certificate",
     )
+    error.certificate = certificate
+    raise error

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from lxml import etree
 
 from envelope.xml import DEFAULT_MAX_SIZE, parse_xml
+from signing.binding import require_signer_is_sender
 from signing.keys import Certificate, organ_id_of
 from signing.location import SIGNATURE_PARENT_PATH, located_signature
 from signing.streaming import StreamedEnvelope, StreamedReferenceVerifier
@@ -71,10 +72,13 @@ def verify_envelope(
     policy: VerifyPolicy = VerifyPolicy(),
     at: dt.datetime | None = None,
     max_size: int = DEFAULT_MAX_SIZE,
+    sender: str | None = None,
 ) -> VerifiedEnvelope:
     """Verify a signed edXML message: one signature in its fixed place, allowed algorithms, trusted and valid signer.
 
     A tree passed in becomes the signed content (its signature and unsigned comments are removed).
+    With ``sender`` (the ``From`` code; ``pinned`` then holds that agency's certificates only) the
+    signer must be that agency: see ``signing/binding.py``.
     """
     # Bytes are parsed with the safe parser (no DTD, no entities, size-capped);
     # an element is assumed to come from that same parser; a streamed message
@@ -94,6 +98,8 @@ def verify_envelope(
     # Trust and time first, so an untrusted signer learns nothing about
     # whether its signature is otherwise correct.
     trusted_by = check_trust(certificate, pinned=pinned, ca_certificates=policy.ca_certificates, at=when)
+    if sender is not None:
+        require_signer_is_sender(certificate, trusted_by, sender)
     signed = verify_signed(
         root, certificate=certificate, location=SIGNATURE_PARENT_PATH, algorithms=algorithms, at=when,
         # libxmlsec1 as built here has SHA-1 turned off: operator legacy mode stays on signxml.

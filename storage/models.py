@@ -108,6 +108,9 @@ class Agency(Base):
     organization_in_charge: Mapped[str] = mapped_column(String(255), default="")
     certificate_pem: Mapped[str | None] = mapped_column(Text)
     certificate_fingerprint: Mapped[str | None] = mapped_column(String(64))
+    #: A certificate registered ahead of the current one's expiry (rotation with overlap): both verify.
+    next_certificate_pem: Mapped[str | None] = mapped_column(Text)
+    next_certificate_fingerprint: Mapped[str | None] = mapped_column(String(64))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     endpoint_url: Mapped[str | None] = mapped_column(String(1024))
     delivery_mode: Mapped[str] = mapped_column(String(8), default=DeliveryMode.PULL.value)

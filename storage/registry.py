@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
+from datetime import datetime
 from urllib.parse import urlsplit
 
 from sqlalchemy import select
@@ -233,3 +234,64 @@ async def replace_certificate(session: AsyncSession, code: str, certificate: byt
     await append_event(session, actor=actor, action="agency.certificate_replaced", subject=code,
                        details={"previous": previous, "fingerprint": fp})
     return agency
+
+
+async def add_next_certificate(session: AsyncSession, code: str, certificate: bytes | str, *,
+                               actor: str = "cli") -> Agency:
+    """Register the certificate an agency moves to: it verifies beside the current one until that one is retired."""
+    agency = await agency_by_code(session, code)
+    if agency is None:
+        raise UnknownAgency(f"no agency {code} is registered")
+    pem, fp = _certificate_fields(certificate)
+    if agency.certificate_pem is None:
+        # Nothing to overlap with: the next certificate is simply the agency's certificate.
+        return await replace_certificate(session, code, certificate, actor=actor)
+    if fp == agency.certificate_fingerprint:
+        raise RegistryError(f"this certificate is already {code}'s current certificate")
+    previous = agency.next_certificate_fingerprint
+    agency.next_certificate_pem, agency.next_certificate_fingerprint = pem, fp
+    await session.flush()
+    await append_event(session, actor=actor, action="agency.certificate_next_added", subject=code,
+                       details={"fingerprint": fp, "current": agency.certificate_fingerprint,
+                                "replaced_next": previous})
+    return agency
+
+
+async def retire_certificate(session: AsyncSession, code: str, *, which: str = "current",
+                             actor: str = "cli", reason: str = "") -> Agency:
+    """Retire an agency's current certificate (its next one takes over) or withdraw its next one."""
+    agency = await agency_by_code(session, code)
+    if agency is None:
+        raise UnknownAgency(f"no agency {code} is registered")
+    if agency.next_certificate_pem is None:
+        raise RegistryError(f"{code} has no next certificate: register one first (axis agency next-certificate) "
+                            "or replace the certificate")
+    if which == "current":
+        retired = agency.certificate_fingerprint
+        agency.certificate_pem, agency.certificate_fingerprint = agency.next_certificate_pem, \
+            agency.next_certificate_fingerprint
+    elif which == "next":
+        retired = agency.next_certificate_fingerprint
+    else:
+        raise RegistryError(f"which must be 'current' or 'next', not {which!r}")
+    agency.next_certificate_pem = agency.next_certificate_fingerprint = None
+    await session.flush()
+    await append_event(session, actor=actor, action="agency.certificate_retired", subject=code,
+                       details={"retired": retired, "which": which, "current": agency.certificate_fingerprint,
+                                "reason": reason})
+    return agency
+
+
+async def retire_expired_certificates(session: AsyncSession, now: datetime, *, actor: str = "axis") -> list[str]:
+    """Retire each current certificate that has expired while a next one is registered; return the codes."""
+    rows = (await session.execute(select(Agency).where(Agency.next_certificate_pem.is_not(None)))).scalars()
+    done: list[str] = []
+    for agency in list(rows):
+        try:
+            current = load_certificate((agency.certificate_pem or "").encode())
+        except (KeyMaterialError, ValueError):
+            continue  # nothing readable to compare: the operator decides
+        if current.not_valid_after_utc <= now:
+            await retire_certificate(session, agency.code, which="current", actor=actor, reason="expired")
+            done.append(agency.code)
+    return done

@@ -60,8 +60,11 @@ class RegisteredAgency:
     certificate_pem: str | None
     certificate_fingerprint: str | None
     token_hash: str
-    #: The pinned certificate from ``certificate_pem`` (its first), parsed once per registry version.
+    #: The pinned certificate from ``certificate_pem`` (its first), then the next one from
+    #: ``next_certificate_pem`` when registered (both verify), parsed once per registry version.
     certificates: tuple[Certificate, ...] = ()
+    #: The fingerprint of the next certificate (rotation with overlap), if one is registered.
+    next_certificate_fingerprint: str | None = None
 
     @property
     def pushes(self) -> bool:
@@ -142,6 +145,11 @@ class RegistryCache:
             self._next_check = self._checked_at + self.refresh_seconds
             return self._snapshot
 
+    @property
+    def current(self) -> RegistrySnapshot | None:
+        """The last snapshot read, without looking at the version (None before the first look)."""
+        return self._snapshot
+
     def invalidate(self) -> None:
         """Look at the version again on the next lookup (after a change this process made)."""
         self._next_check = 0.0
@@ -162,22 +170,26 @@ class RegistryCache:
             by_id={a.id: a for a in agencies},
         )
 
+    def _pins(self, pem: object) -> tuple[Certificate, ...]:
+        if not isinstance(pem, str) or not pem:
+            return ()
+        if pem not in self._parsed:
+            try:
+                self._parsed[pem] = (load_certificate(pem.encode()),)
+            except (KeyMaterialError, ValueError):
+                self._parsed[pem] = ()  # an unreadable pin trusts nothing
+        return self._parsed[pem]
+
     def _entry(self, row: Mapping[Any, Any]) -> RegisteredAgency:
         pem = row["certificate_pem"]
-        certificates: tuple[Certificate, ...] = ()
-        if isinstance(pem, str) and pem:
-            if pem not in self._parsed:
-                try:
-                    self._parsed[pem] = (load_certificate(pem.encode()),)
-                except (KeyMaterialError, ValueError):
-                    self._parsed[pem] = ()  # an unreadable pin trusts nothing
-            certificates = self._parsed[pem]
+        certificates = self._pins(pem) + self._pins(row["next_certificate_pem"])
         return RegisteredAgency(
             id=int(str(row["id"])), code=str(row["code"]), name=str(row["name"]),
             organization_in_charge=str(row["organization_in_charge"] or ""), active=bool(row["active"]),
             delivery_mode=str(row["delivery_mode"]), endpoint_url=_optional(row["endpoint_url"]),
             certificate_pem=_optional(pem), certificate_fingerprint=_optional(row["certificate_fingerprint"]),
             token_hash=str(row["token_hash"]), certificates=certificates,
+            next_certificate_fingerprint=_optional(row["next_certificate_fingerprint"]),
         )
 
 

@@ -15,6 +15,7 @@ from axis.api.auth import authenticate
 from axis.api.openapi import openapi_document
 from axis.api.problems import SizeLimitProblem, UnauthorizedProblem, ValidationProblem, problem_for
 from axis.appkeys import CONTEXT, GAUGES, METRICS, PUSH_WAKEUP
+from axis.certificates import axis_chain
 from axis.exchange import mailbox
 from axis.exchange.body import Body, SpooledBody, receive_body
 from axis.exchange.statuses import submit_status
@@ -158,6 +159,14 @@ async def get_certificate(request: web.Request) -> web.Response:
     """The axis certificate (PEM) that signs submission receipts."""
     return web.Response(body=certificate_pem(request.app[CONTEXT].axis_certificate),
                         content_type="application/x-pem-file")
+
+
+@routes.get("/api/v1/certificate/chain")
+async def get_certificate_chain(request: web.Request) -> web.Response:
+    """The axis certificate and its issuing CA chain (PEM bundle): trust the CA to verify receipts."""
+    ctx = request.app[CONTEXT]
+    chain = axis_chain(ctx.axis_certificate, ctx.settings, ctx.policy.ca_certificates)
+    return web.Response(body=b"".join(certificate_pem(c) for c in chain), content_type="application/x-pem-file")
 
 
 @routes.get("/api/v1/openapi.json")

@@ -598,6 +598,21 @@ def _paths() -> dict[str, Any]:
                 },
             }
         },
+        "/api/v1/certificate/chain": {
+            "get": {
+                "operationId": "getCertificateChain",
+                "tags": ["registry"],
+                "summary": "The axis certificate followed by its issuing CA chain (PEM bundle)",
+                "description": "Trust the last certificate (the CA) to verify receipts with "
+                               "`xmlsec1 --verify --trusted-pem CA.pem`, instead of pinning the axis certificate.",
+                "security": [],
+                "responses": {
+                    "200": {"description": "PEM certificates, the axis's first.",
+                            "content": {"application/x-pem-file": {"schema": {"type": "string"}}}},
+                    "500": _r("InternalError"),
+                },
+            }
+        },
         "/api/v1/openapi.json": {
             "get": {
                 "operationId": "getOpenApi",

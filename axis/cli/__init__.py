@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from axis.cli import archive, bench, envelope, exchange, registry, server, users
+from axis.cli import archive, bench, certificates, envelope, exchange, registry, server, users
 
 
 @click.group()
@@ -25,6 +25,8 @@ for command in (
     bench.bench,
 ):
     cli.add_command(command)
+for command in certificates.COMMANDS:
+    registry.agency.add_command(command)
 
 
 def main() -> None:

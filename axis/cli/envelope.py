@@ -60,9 +60,12 @@ def envelope_verify(infile: Path, cert_path: Path | None, ca_path: Path | None, 
         raise click.UsageError("give --cert or --ca")
     pinned = load_certificates(cert_path.read_bytes()) if cert_path else []
     cas = tuple(load_certificates(ca_path.read_bytes())) if ca_path else ()
+    raw = infile.read_bytes()
     try:
+        # Trusting a CA, the signer must also be the From agency (signing/binding.py), as on the axis.
+        sender = parse_message(raw).from_.organ_id if cas else None
         result = verify_envelope(
-            infile.read_bytes(), pinned=pinned, policy=VerifyPolicy(legacy_sha1=legacy_sha1, ca_certificates=cas)
+            raw, pinned=pinned, policy=VerifyPolicy(legacy_sha1=legacy_sha1, ca_certificates=cas), sender=sender
         )
     except (EnvelopeError, SignatureError) as exc:
         click.echo(f"INVALID: {type(exc).__name__}: {exc}", err=True)

@@ -25,10 +25,12 @@ from axis.exchange.errors import (
     UnknownRecipient,
     WrongMessageKind,
 )
+from axis.exchange.signer import explain_untrusted_signer
 from envelope.codes import BusinessType, document_type_by_abbreviation
 from envelope.model import DocumentMessage, StatusMessage
 from envelope.parser import document_from_tree, message_from_tree, status_from_tree
 from envelope.xml import parse_xml
+from signing.errors import CertificateUntrusted
 from signing.receipt import SubmissionReceipt, build_submission_receipt
 from signing.streaming import StreamedEnvelope, read_signed_stream
 from signing.verifier import VerifiedEnvelope, verify_envelope
@@ -68,12 +70,17 @@ async def _verify(ctx: AxisContext, caller: RegisteredAgency, from_code: str,
     """Check the signature against the certificate registered for ``from_code`` (parsed once, in memory)."""
     author = caller if from_code == caller.code else await ctx.registry.agency_by_code(from_code)
     pinned = author.certificates if author is not None else ()
-    if isinstance(root, StreamedEnvelope):
-        # The streamed pass of a large body already ran in a thread; its SignedInfo check is small
-        # but signxml's, which is slow enough to keep off the event loop.
-        return await asyncio.to_thread(verify_envelope, root, pinned=pinned, policy=ctx.policy, at=ctx.clock())
-    # A body held in memory verifies in well under a millisecond (libxmlsec1, in place): no thread hop.
-    return verify_envelope(root, pinned=pinned, policy=ctx.policy, at=ctx.clock())
+    try:
+        if isinstance(root, StreamedEnvelope):
+            # The streamed pass of a large body already ran in a thread; its SignedInfo check is small
+            # but signxml's, which is slow enough to keep off the event loop.
+            return await asyncio.to_thread(verify_envelope, root, pinned=pinned, policy=ctx.policy, at=ctx.clock(),
+                                           sender=from_code)
+        # A body held in memory verifies in well under a millisecond (libxmlsec1, in place): no thread hop.
+        # ``sender``: the signer must be the From agency (signing/binding.py), not just anyone trusted.
+        return verify_envelope(root, pinned=pinned, policy=ctx.policy, at=ctx.clock(), sender=from_code)
+    except CertificateUntrusted as exc:
+        raise explain_untrusted_signer(exc, from_code, await ctx.registry.snapshot()) from None
 
 
 async def _store_blob(payloads: PayloadStore, raw: Body, sha256: str) -> dict[str, Any] | None:

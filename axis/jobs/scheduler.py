@@ -9,10 +9,11 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from axis.appkeys import CONTEXT, METRICS
 from axis.jobs.archive import ARCHIVE_JOBS
+from axis.jobs.certificates import CERTIFICATES
 from axis.jobs.runner import JobSpec, run_job
 
 #: Every scheduled job, by name: this list is the schedule (nothing registers itself on import).
-JOBS: dict[str, JobSpec] = {spec.name: spec for spec in ARCHIVE_JOBS}
+JOBS: dict[str, JobSpec] = {spec.name: spec for spec in (*ARCHIVE_JOBS, CERTIFICATES)}
 
 
 async def scheduler_ctx(app: web.Application) -> AsyncIterator[None]:

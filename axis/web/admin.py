@@ -16,6 +16,7 @@ from axis.exchange.redelivery import (
 )
 from axis.jobs.scheduler import JOBS
 from axis.web.auth import checked_form, require_user
+from axis.web.certificates import certificate_section
 from axis.web.rendering import render
 from storage.jobs import last_runs
 from storage.models import Agency
@@ -47,6 +48,7 @@ async def health_page(request: web.Request) -> web.Response:
         "counts": counts,
         "queue": sum(counts.get(s, 0) for s in UNDELIVERED),
         "jobs": [(name, JOBS.get(name), runs.get(name)) for name in jobs],
+        "certificates": await certificate_section(ctx),
     }, active="admin")
 
 

@@ -20,7 +20,7 @@ from envelope.errors import EnvelopeError
 from envelope.model import DocumentMessage, ParsedAttachment
 from envelope.parser import document_from_tree, parse_document
 from signing.errors import SignatureError
-from signing.keys import common_name_of, fingerprint, load_certificate, organ_id_of
+from signing.keys import common_name_of, fingerprint, load_certificates, organ_id_of
 from signing.receipt import SubmissionReceipt, verify_submission_receipt
 from signing.verifier import VerifyPolicy, verify_envelope
 from storage.archive.disposal import check_payload_kept, disposal_of_message
@@ -51,7 +51,8 @@ class SignatureCheck:
 def check_document(raw: bytes, certificate_pem: str | None, policy: VerifyPolicy, at: datetime,
                    max_size: int) -> tuple[SignatureCheck, DocumentMessage | None]:
     """Verify the stored bytes against the sender's registered certificate; parse what is signed."""
-    pinned = [load_certificate(certificate_pem.encode())] if certificate_pem else []
+    # The sender's current certificate and, during a rotation, its next one (concatenated PEM).
+    pinned = load_certificates(certificate_pem.encode()) if certificate_pem else []
     try:
         verified = verify_envelope(raw, pinned=pinned, policy=policy, at=at, max_size=max_size)
     except (SignatureError, EnvelopeError) as exc:
@@ -140,7 +141,8 @@ async def document_page(request: web.Request) -> web.Response:
         # Only the residual metadata of a disposed document is left to show.
         raw = await ctx.payloads.read(message.sha256)
         check, doc = await asyncio.to_thread(
-            check_document, raw, sender.certificate_pem, ctx.policy, message.received_at,
+            check_document, raw, (sender.certificate_pem or "") + (sender.next_certificate_pem or ""), ctx.policy,
+            message.received_at,
             ctx.settings.max_message_bytes
         )
     receipt, receipt_ok = _receipt(message.receipt_xml, ctx)

@@ -26,7 +26,7 @@ from tests.harness import Harness
 A, B = "000.00.00.G22", "000.00.00.H29"
 DOC_URI = "urn:axis:openapi"
 HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
-PUBLIC = {"/api/v1/certificate", "/api/v1/openapi.json", "/healthz", "/metrics"}
+PUBLIC = {"/api/v1/certificate", "/api/v1/certificate/chain", "/api/v1/openapi.json", "/healthz", "/metrics"}
 
 
 # --- helpers -------------------------------------------------------------------------------------

@@ -280,7 +280,9 @@ async def test_document_signed_by_another_agency_is_refused_and_nothing_stored(a
     _, signed = forged.document([b])
     before = await snapshot(axis)
     reply = await call(axis, "POST", DOCUMENTS, token=a, data=signed)
-    assert assert_problem(reply, 422, "AXIS.Signature")["reason"] == "untrusted_certificate"
+    problem = assert_problem(reply, 422, "AXIS.Signature")
+    assert problem["reason"] == "signer_not_sender"
+    assert problem["detail"] == f"signed with the certificate registered to {B}; From is {A}"
     await assert_nothing_stored(axis, before)
 
 
@@ -302,7 +304,9 @@ async def test_status_signed_by_another_agency_is_refused_and_nothing_stored(axi
     forged = Agent(B, b.name, b.token, c.identity, axis)
     before = await snapshot(axis)
     reply = await call(axis, "POST", STATUSES, token=b, data=forged.status(doc, StatusCode.ARRIVED))
-    assert assert_problem(reply, 422, "AXIS.Signature")["reason"] == "untrusted_certificate"
+    problem = assert_problem(reply, 422, "AXIS.Signature")
+    assert problem["reason"] == "signer_not_sender"
+    assert problem["detail"] == f"signed with the certificate registered to {c.code}; From is {B}"
     await assert_nothing_stored(axis, before)
 
 

@@ -193,6 +193,8 @@ ENDPOINTS = [
     Endpoint("GET", "/api/v1/certificate", lambda w, c, x: Call("GET", "/api/v1/certificate"),
              _public(lambda r: r.body.startswith(b"-----BEGIN CERTIFICATE-----")),
              public=True),
+    Endpoint("GET", "/api/v1/certificate/chain", lambda w, c, x: Call("GET", "/api/v1/certificate/chain"),
+             _public(lambda r: r.body.count(b"-----BEGIN CERTIFICATE-----") == 2), public=True),
     Endpoint("GET", "/api/v1/openapi.json", lambda w, c, x: Call("GET", "/api/v1/openapi.json"),
              _public(lambda r: r.json()["openapi"].startswith("3.")), public=True),
     Endpoint("GET", "/healthz", lambda w, c, x: Call("GET", "/healthz"),
