@@ -27,9 +27,6 @@ from storage.registry import hash_token
 
 #: Default seconds between two looks at the version counter.
 DEFAULT_REFRESH_SECONDS = 1.0
-#: A lookup that finds nothing (a token or code registered a moment ago) looks at the version
-#: again, but not more often than this: unknown tokens sent in a flood cost at most 20 reads a second.
-MISS_REFRESH_SECONDS = 0.05
 
 
 class AgencyRef(Protocol):
@@ -101,7 +98,7 @@ class RegistryCache:
         self._monotonic = monotonic
         self._snapshot: RegistrySnapshot | None = None
         self._next_check = 0.0
-        self._checked_at = float("-inf")
+        self._check_started = float("-inf")
         self._lock = asyncio.Lock()
         # Parsed certificates by PEM text: a reload parses only what changed.
         self._parsed: dict[str, tuple[Certificate, ...]] = {}
@@ -114,11 +111,13 @@ class RegistryCache:
         return await self._check(lambda: self._monotonic() < self._next_check)
 
     async def after_miss(self) -> RegistrySnapshot:
-        """A snapshot no older than ``MISS_REFRESH_SECONDS``: for a token or code the last one lacked."""
-        current = self._snapshot
-        if current is not None and self._monotonic() - self._checked_at < MISS_REFRESH_SECONDS:
-            return current
-        return await self._check(lambda: self._monotonic() - self._checked_at < MISS_REFRESH_SECONDS)
+        """A snapshot read after this miss: a token or code registered a moment ago is found.
+
+        Misses waiting together share one version read (the lock), so a flood of unknown tokens
+        costs one small query at a time, not one per request.
+        """
+        missed = self._monotonic()
+        return await self._check(lambda: self._check_started >= missed)
 
     async def agency_by_token(self, token: str) -> RegisteredAgency | None:
         """The agency owning this bearer token, or None; a token issued a moment ago is found too."""
@@ -140,9 +139,9 @@ class RegistryCache:
             current = self._snapshot
             if current is not None and fresh():
                 return current
+            self._check_started = self._monotonic()
             self._snapshot = await self._refresh(current)
-            self._checked_at = self._monotonic()
-            self._next_check = self._checked_at + self.refresh_seconds
+            self._next_check = self._monotonic() + self.refresh_seconds
             return self._snapshot
 
     @property
