@@ -115,13 +115,13 @@ async def test_a_flood_from_one_address_does_not_lock_out_another_addresss_corre
     # Wrong passwords for many names, and for the victim's own, all from one client behind the proxy.
     statuses = [await _login(attacker, name, WRONG, "203.0.113.7")
                 for name in [f"khach-{n}" for n in range(30)] + ["vanthu.g22"] * 20]
-    assert statuses.count(401) == ADDRESS.burst and statuses[-1] == 429
-    # Even the victim's right password is refused from the flooding address...
-    assert await _login(attacker, "vanthu.g22", PASSWORD, "203.0.113.7") == 429
-    # ...but the victim, and everybody else, still sign in from their own addresses.
+    # The victim, and everybody else, still sign in from their own addresses...
     victim, colleague = await browsers(proxied), await browsers(proxied)
     assert await _login(victim, "vanthu.g22", PASSWORD, "198.51.100.20") == 303
     assert await _login(colleague, "vanthu.h29", PASSWORD, "198.51.100.21") == 303
+    # ...while the flooding address got its burst, and now waits even with a right password.
+    assert statuses.count(401) == ADDRESS.burst and statuses[-1] == 429
+    assert await _login(attacker, "vanthu.g22", PASSWORD, "203.0.113.7") == 429
     logins = await proxied.audit("web.login")
     assert [e.details for e in logins] == ['{"address":"198.51.100.20"}', '{"address":"198.51.100.21"}']
 
@@ -133,10 +133,14 @@ async def test_a_stranger_guessing_someones_password_for_hours_cannot_lock_its_o
     start = clock()
     stranger = await browsers(proxied)
     # Every time the throttle lets them, for three hours: the waits grow to the pair's cap.
-    while clock() - start < timedelta(hours=3):
+    for _ in range(500):
+        if clock() - start >= timedelta(hours=3):
+            break
         status = await _login(stranger, "vanthu.g22", WRONG, "203.0.113.7")
         if status == 429:
+            assert stranger.retry_after >= 1  # type: ignore[attr-defined]
             clock.advance(seconds=stranger.retry_after)  # type: ignore[attr-defined]
+    assert clock() - start >= timedelta(hours=3)
     waits = [PAIR.wait(n) for n in range(1, len(password_checks))]
     assert sum(waits, timedelta(0)) <= timedelta(hours=3) < sum(waits + [PAIR.cap, PAIR.cap], timedelta(0))
     assert len(password_checks) < 25
