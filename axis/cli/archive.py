@@ -144,7 +144,10 @@ def audit_sign_head(ctx: click.Context) -> None:
             await anchor_heads(session, actx.settings.audit_head_log_path, actx.identity.certificate)
         return f"signed head at entry {head.event_id}" if head else "head unchanged since the last signature"
 
-    click.echo(_with_context(ctx, work))
+    try:
+        click.echo(_with_context(ctx, work))
+    except HeadLogError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 # --- fixity ------------------------------------------------------------------------------------------

@@ -107,13 +107,18 @@ def last_seq(path: Path) -> int:
 
 def append_lines(path: Path, lines: list[str]) -> None:
     """Append lines and fsync: the log is only ever appended to."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    data = "".join(line + "\n" for line in lines).encode("utf-8")
     try:
-        os.write(fd, "".join(line + "\n" for line in lines).encode("utf-8"))
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            # One write with O_APPEND: lines from two processes never interleave.
+            os.write(fd, data)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    except OSError as exc:
+        raise HeadLogError(f"cannot append to the head log {path}: {exc.strerror or exc}") from None
 
 
 async def anchor_heads(session: AsyncSession, path: Path, fallback: Certificate) -> int:
