@@ -121,14 +121,30 @@ def append_lines(path: Path, lines: list[str]) -> None:
         raise HeadLogError(f"cannot append to the head log {path}: {exc.strerror or exc}") from None
 
 
-async def anchor_heads(session: AsyncSession, path: Path, fallback: Certificate) -> int:
-    """Append the database's signed heads that the log does not have yet (after the last one in it)."""
+async def anchor_heads(session: AsyncSession, path: Path, signer: Certificate) -> int:
+    """Append the database's heads newer than the log's last line that ``signer`` (this axis's certificate) signed.
+
+    Heads under any other certificate are left out: a head someone wrote into the database with
+    a key of their own must not get its certificate named in the log, which would make it trusted.
+    Each head is verified before it is written, so the log only ever holds heads the axis signed.
+    """
     heads = (await session.execute(
         select(AuditHead).where(AuditHead.id > last_seq(path)).order_by(AuditHead.id)
     )).scalars().all()
-    if heads:
-        append_lines(path, [head_line(h, head_certificate(h, fallback)) for h in heads])
-    return len(heads)
+    mine = fingerprint(signer)
+    lines = []
+    for head in heads:
+        certificate = head_certificate(head, signer)
+        if fingerprint(certificate) != mine:
+            continue
+        try:
+            verify_head_record(head.signed_xml, certificate, head.event_id, head.hash, head.signed_at)
+        except SignatureError:
+            continue  # `axis audit verify` names it from the database
+        lines.append(head_line(head, certificate))
+    if lines:
+        append_lines(path, lines)
+    return len(lines)
 
 
 @dataclass(frozen=True)

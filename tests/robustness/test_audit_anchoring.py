@@ -175,7 +175,9 @@ async def test_heads_signed_under_an_expired_or_rotated_axis_certificate_still_v
     async with archive.ctx.sessions() as session, session.begin():
         assert await sign_head(session, expired.key, expired.certificate, now=now - timedelta(days=2)) is not None
     async with archive.ctx.sessions() as session:
-        await anchor_heads(session, _log(archive), archive.ctx.identity.certificate)
+        # What the node signing with it then did; a node with another certificate would not log this head.
+        assert await anchor_heads(session, _log(archive), archive.ctx.identity.certificate) == 0
+        assert await anchor_heads(session, _log(archive), expired.certificate) == 1
     # Then the current key signs one, and then the operator rotates the key and the new one signs.
     await _more_entries(archive, ["000.00.00.H41"])
     assert (await axis_cli("audit", "sign-head")).exit_code == 0
@@ -199,6 +201,10 @@ async def test_a_head_under_a_certificate_the_log_never_named_fails(
     intruder = test_ca.issue(AXIS_COMMON_NAME, organ_id=None, kind="ec")
     async with archive.ctx.sessions() as session, session.begin():
         await sign_head(session, intruder.key, intruder.certificate, now=datetime.now(UTC))
+    # The axis's own head-signing run does not copy it into the log (which would make its certificate trusted).
+    await _more_entries(archive, ["000.00.00.H41"])
+    assert (await axis_cli("audit", "sign-head")).exit_code == 0
+    assert len(_log(archive).read_text().splitlines()) == 1
     result = await axis_cli("audit", "verify")
     assert result.exit_code == 1
     assert "neither the axis's nor named in the head log" in result.output
