@@ -208,3 +208,12 @@ async def test_a_head_under_a_certificate_the_log_never_named_fails(
     result = await axis_cli("audit", "verify")
     assert result.exit_code == 1
     assert "neither the axis's nor named in the head log" in result.output
+
+
+async def test_a_damaged_head_log_line_is_named(archive: Harness, axis_cli: Cli) -> None:  # noqa: F811
+    await _traffic(archive)
+    assert (await axis_cli("audit", "sign-head")).exit_code == 0
+    with _log(archive).open("a") as fh:
+        fh.write('{"seq": 2, "event_id": 1, "hash": "00"}\n')
+    result = await axis_cli("audit", "verify")
+    assert result.exit_code == 1 and f"{_log(archive)}:2 is not a head log line" in result.output
