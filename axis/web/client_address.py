@@ -23,9 +23,13 @@ def trusted_networks(proxies: tuple[str, ...]) -> tuple[IPNetwork, ...]:
 
 def _ip(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     try:
-        return ipaddress.ip_address(text.strip())
+        address = ipaddress.ip_address(text.strip())
     except ValueError:
         return None
+    # A dual-stack socket reports IPv4 peers as ::ffff:a.b.c.d; compare them as the IPv4 they are.
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    return address
 
 
 def _trusted(address: ipaddress.IPv4Address | ipaddress.IPv6Address | None, networks: Iterable[IPNetwork]) -> bool:

@@ -170,6 +170,7 @@ async def test_x_forwarded_for_from_an_untrusted_peer_is_ignored(
     ("10.0.1.1", ["not-an-ip"], "10.0.1.1"),                            # garbage: the proxy is the client
     ("10.0.1.1", [], "10.0.1.1"),                                       # no header
     ("10.0.1.1", ["2001:db8::7"], "2001:db8::7"),
+    ("::ffff:10.0.1.1", ["203.0.113.7"], "203.0.113.7"),                 # an IPv4 proxy seen on a dual-stack socket
 ])
 def test_client_address_reads_x_forwarded_for_only_through_trusted_proxies(
         peer: str, forwarded: list[str], client: str) -> None:
