@@ -76,6 +76,12 @@ class Settings:
     report_interval_seconds: float = 900.0
     # Archive: how often the audit chain head is signed by the axis key.
     audit_head_interval_seconds: float = 600.0
+    # Archive: the append-only file outside the database where every signed head is also written
+    # (one JSON line each); empty means $AXIS_HOME/audit-heads.jsonl. Per node, or write-once storage.
+    audit_head_log: str = ""
+    # Web UI: addresses or CIDR ranges of the proxies / load balancers whose X-Forwarded-For names
+    # the client (for login throttling); empty: nobody's, the peer address is the client.
+    trusted_proxies: tuple[str, ...] = ()
     #: How often queued audit entries are chained and register entries numbered.
     seal_interval_seconds: float = 0.5
     # Certificates (agencies', CAs', the axis's own) expiring within this many days are listed on
@@ -123,6 +129,14 @@ class Settings:
         return path if path.is_absolute() else self.home / path
 
     @property
+    def audit_head_log_path(self) -> Path:
+        """The head log file (relative paths are under home)."""
+        if not self.audit_head_log:
+            return self.home / "audit-heads.jsonl"
+        path = Path(self.audit_head_log)
+        return path if path.is_absolute() else self.home / path
+
+    @property
     def blob_dir(self) -> Path:
         """Directory of the content-addressed blob store."""
         return self.home / "blobs"
@@ -154,6 +168,15 @@ def _coerce(name: str, raw: Any, home: Path | None) -> Any:
         if raw is None or (isinstance(raw, str) and raw.strip().lower() in {"", "auto"}):
             return None
         return raw if isinstance(raw, bool) else str(raw).strip().lower() in {"1", "true", "yes", "on"}
+    if name == "trusted_proxies":
+        items = raw if isinstance(raw, list) else str(raw).split(",")
+        proxies = tuple(str(p).strip() for p in items if str(p).strip())
+        for entry in proxies:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(f"trusted_proxies: {entry!r} is not an IP address or CIDR range") from None
+        return proxies
     if kind == "bool":
         return raw if isinstance(raw, bool) else str(raw).strip().lower() in {"1", "true", "yes", "on"}
     if kind == "int":

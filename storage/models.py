@@ -322,19 +322,20 @@ class WebSession(Base):
     last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class LoginAttempt(Base):
-    """Failed logins, by login name and client address, for throttling."""
+class LoginThrottle(Base):
+    """One throttled key (an account, a client address, or the pair): failures and when the next try may run.
 
-    __tablename__ = "login_attempts"
-    __table_args__ = (
-        Index("ix_login_attempts_login", "login", "at"),
-        Index("ix_login_attempts_address", "address", "at"),
-    )
+    A login claims its keys with one atomic upsert before the password is checked (see
+    storage/throttle.py), so parallel attempts and several nodes share the same count.
+    """
 
-    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
-    login: Mapped[str] = mapped_column(String(64))
-    address: Mapped[str] = mapped_column(String(64))
-    at: Mapped[datetime] = mapped_column(default=utcnow)
+    __tablename__ = "login_throttle"
+    __table_args__ = (Index("ix_login_throttle_updated", "updated_at"),)
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer)
+    next_at: Mapped[datetime] = mapped_column()
+    updated_at: Mapped[datetime] = mapped_column()
 
 
 class JobRun(Base):

@@ -1,4 +1,4 @@
-"""People of the web UI: password hashes, users, browser sessions and login throttling."""
+"""People of the web UI: password hashes, users and browser sessions (throttling: storage/throttle.py)."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.audit import append_event
-from storage.models import Agency, LoginAttempt, User, WebSession
+from storage.models import Agency, User, WebSession
 
 # scrypt parameters for new hashes: N=2^15, r=8 costs 32 MiB and ~50-100 ms per check,
 # slow enough to make offline guessing expensive, fast enough for a login form.
@@ -35,12 +35,6 @@ _MAX_P = 16
 
 MIN_PASSWORD_LENGTH = 10
 LOGIN_RE = re.compile(r"^[a-z0-9][a-z0-9._@-]{2,63}$", re.ASCII)
-
-#: Throttling: this many failures within the window lock a login name (or an address) out.
-MAX_FAILURES_PER_LOGIN = 5
-# Higher for addresses: a whole office may sit behind one NAT address.
-MAX_FAILURES_PER_ADDRESS = 20
-THROTTLE_WINDOW = timedelta(minutes=15)
 
 #: A browser session ends this long after login, or after this long without a request.
 SESSION_LIFETIME = timedelta(hours=12)
@@ -164,41 +158,6 @@ async def password_matches(user: User | None, password: str) -> bool:
     stored = user.password_hash if user is not None else _dummy_hash()
     ok = await asyncio.to_thread(verify_password, password, stored)
     return ok and user is not None and user.active
-
-
-# --- login throttling ---------------------------------------------------------
-
-
-async def login_locked_until(session: AsyncSession, login: str, address: str, now: datetime) -> datetime | None:
-    """When logins for this name or from this address open again, or None if not locked."""
-    since = now - THROTTLE_WINDOW
-    unlocks: list[datetime] = []
-    for column, value, limit in (
-        (LoginAttempt.login, normalise_login(login), MAX_FAILURES_PER_LOGIN),
-        (LoginAttempt.address, address[:64], MAX_FAILURES_PER_ADDRESS),
-    ):
-        recent = (
-            await session.execute(
-                select(LoginAttempt.at).where(column == value, LoginAttempt.at > since)
-                .order_by(LoginAttempt.at.desc()).limit(limit)
-            )
-        ).scalars().all()
-        if len(recent) >= limit:
-            # Locked until the oldest of the last ``limit`` failures leaves the window.
-            unlocks.append(recent[-1] + THROTTLE_WINDOW)
-    return max(unlocks) if unlocks else None
-
-
-async def record_login_failure(session: AsyncSession, login: str, address: str, now: datetime) -> None:
-    """Remember one failed login, and forget failures that left the window long ago."""
-    session.add(LoginAttempt(login=normalise_login(login), address=address[:64], at=now))
-    await session.execute(delete(LoginAttempt).where(LoginAttempt.at < now - 4 * THROTTLE_WINDOW))
-    await session.flush()
-
-
-async def clear_login_failures(session: AsyncSession, login: str) -> None:
-    """A successful login forgets that name's failures (not the address's)."""
-    await session.execute(delete(LoginAttempt).where(LoginAttempt.login == normalise_login(login)))
 
 
 # --- browser sessions ---------------------------------------------------------

@@ -40,6 +40,7 @@ from storage.archive.disposal import (
 )
 from storage.archive.errors import ArchiveError
 from storage.archive.fixity import run_fixity
+from storage.archive.head_log import HeadLogError, anchor_heads, check_logs
 from storage.archive.holds import SEARCH_KEYS, list_holds, place_hold, release_hold
 from storage.archive.registers import register_columns, register_rows
 from storage.archive.reports import COLUMNS, compute_month, monthly_report
@@ -84,18 +85,31 @@ def audit() -> None:
 
 
 @audit.command("verify")
+@click.option("--head-log", "head_logs", multiple=True, type=click.Path(path_type=Path), metavar="PATH",
+              help="A head log to check the database against (repeat for each node's); "
+                   "default: the audit_head_log setting.")
 @click.pass_context
-def audit_verify(ctx: click.Context) -> None:
-    """Walk the audit chain and the signed heads; exit 1 naming the first bad entry."""
+def audit_verify(ctx: click.Context, head_logs: tuple[Path, ...]) -> None:
+    """Walk the audit chain, the signed heads and the head log; exit 1 naming the first bad entry or head."""
+    settings = settings_of(ctx)
+    logs = list(head_logs) or [settings.audit_head_log_path]
 
-    async def work(actx: AxisContext) -> tuple[int, Any, Any]:
+    async def work(actx: AxisContext) -> tuple[int, Any, Any, Any]:
         await seal_now(actx.sessions)  # entries still queued join the chain first
         async with actx.sessions() as session:
             checked, problem = await verify_chain(session)
-            heads = await verify_heads(session, actx.axis_certificate) if problem is None else None
-        return checked, problem, heads
+            present = [p for p in logs if p.exists()]
+            anchored = await check_logs(session, present)
+            heads = (await verify_heads(session, actx.axis_certificate, anchored.certificates)
+                     if problem is None else None)
+        missing = [p for p in logs if not p.exists()]
+        return checked, problem, heads, (anchored, missing)
 
-    checked, problem, heads = _with_context(ctx, work)
+    try:
+        checked, problem, heads, (anchored, missing) = _with_context(ctx, work)
+    except HeadLogError as exc:
+        click.echo(f"FAIL: {exc}", err=True)
+        sys.exit(1)
     if problem is not None:
         click.echo(f"FAIL: entry {problem.event_id}: {problem.reason} ({checked} entries before it are intact)",
                    err=True)
@@ -103,22 +117,37 @@ def audit_verify(ctx: click.Context) -> None:
     if heads.problem is not None:
         click.echo(f"FAIL: entry {heads.problem.event_id}: {heads.problem.reason}", err=True)
         sys.exit(1)
+    if anchored.problem is not None:
+        # The log is outside the database: what it holds the database must still reproduce.
+        click.echo(f"FAIL: {anchored.problem}", err=True)
+        sys.exit(1)
+    if missing and (head_logs or heads.checked):
+        named = ", ".join(str(p) for p in missing)
+        click.echo(f"FAIL: head log {named} not found: the {heads.checked} signed heads in the database are "
+                   "not anchored outside it (pass --head-log with each node's log)", err=True)
+        sys.exit(1)
     latest = (f"; latest signed head: entry {heads.latest_event_id} at {heads.latest_signed_at.isoformat()}"
               if heads.latest_event_id is not None else "; no signed head yet (run: axis audit sign-head)")
-    click.echo(f"OK: {checked} entries, chain intact; {heads.checked} signed heads verified{latest}")
+    click.echo(f"OK: {checked} entries, chain intact; {heads.checked} signed heads verified{latest}; "
+               f"{anchored.checked} heads in {len(logs)} head log(s) reproduced by the database")
 
 
 @audit.command("sign-head")
 @click.pass_context
 def audit_sign_head(ctx: click.Context) -> None:
-    """Sign the current chain head with the axis key now (the scheduler does it periodically)."""
+    """Sign the current chain head with the axis key now (the scheduler does it periodically), and log it."""
 
     async def work(actx: AxisContext) -> str:
         async with actx.sessions() as session, session.begin():
             head = await sign_head(session, actx.identity.key, actx.identity.certificate, now=actx.clock())
+        async with actx.sessions() as session:
+            await anchor_heads(session, actx.settings.audit_head_log_path, actx.identity.certificate)
         return f"signed head at entry {head.event_id}" if head else "head unchanged since the last signature"
 
-    click.echo(_with_context(ctx, work))
+    try:
+        click.echo(_with_context(ctx, work))
+    except HeadLogError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 # --- fixity ------------------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from axis.jobs.runner import JobSpec
 from storage.archive.audit_heads import sign_head
 from storage.archive.disposal import purge_disposed_payloads
 from storage.archive.fixity import run_fixity
+from storage.archive.head_log import anchor_heads
 from storage.archive.reports import refresh_recent
 from storage.archive.schedules import compute_due_dates, load_schedules
 
@@ -55,9 +56,13 @@ async def report_job(ctx: AxisContext) -> str:
 
 
 async def audit_head_job(ctx: AxisContext) -> str:
-    """Sign the audit chain head with the axis key if it moved since the last signature."""
+    """Sign the audit chain head with the axis key if it moved, and append new heads to this node's head log."""
     async with ctx.sessions() as session, session.begin():
         head = await sign_head(session, ctx.identity.key, ctx.identity.certificate, now=ctx.clock())
+    # After the commit: a line in the log always names a head the database had. Heads another
+    # node signed (or one a crash kept from the log) are caught up here too.
+    async with ctx.sessions() as session:
+        await anchor_heads(session, ctx.settings.audit_head_log_path, ctx.identity.certificate)
     return f"signed head at entry {head.event_id}" if head else "head unchanged"
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from math import ceil
+
 from aiohttp import web
 
-from axis.appkeys import CONTEXT
+from axis.appkeys import CONTEXT, SETTINGS
 from axis.web.auth import (
     LANGUAGE_COOKIE,
     PRELOGIN_CSRF_COOKIE,
@@ -16,17 +18,16 @@ from axis.web.auth import (
     set_cookie,
     set_session_cookie,
 )
+from axis.web.client_address import client_address, trusted_networks
 from axis.web.i18n import LANGUAGES, Translator
 from axis.web.rendering import render
 from storage.audit import append_event
+from storage.throttle import Throttled, ThrottleKeys, attempt_succeeded, claim_attempt
 from storage.users import (
-    clear_login_failures,
     close_session,
-    login_locked_until,
     normalise_login,
     open_session,
     password_matches,
-    record_login_failure,
     set_session_language,
     user_by_login,
 )
@@ -35,8 +36,9 @@ routes = web.RouteTableDef()
 
 
 def _address(request: web.Request) -> str:
-    # The peer address; a proxy in front must be trusted explicitly before X-Forwarded-For means anything.
-    return request.remote or "unknown"
+    # A proxy in front must be listed in trusted_proxies before X-Forwarded-For means anything.
+    networks = trusted_networks(request.app[SETTINGS].trusted_proxies)
+    return client_address(request.remote, request.headers.getall("X-Forwarded-For", []), networks)
 
 
 @routes.get("/")
@@ -66,12 +68,17 @@ async def login_submit(request: web.Request) -> web.Response:
     now = ctx.clock()
     t = Translator(language_of(request))
 
-    async with ctx.sessions() as session, session.begin():
-        locked = await login_locked_until(session, login, address, now)
-    if locked is not None:
-        # Refused before the password is even checked, so guessing gains nothing while locked.
-        return render(request, "login.html", {"next": target, "login": login,
-                                              "error": t("login.locked", until=t.when(locked))}, status=429)
+    keys = ThrottleKeys.of(login, address)
+    try:
+        # The attempt is counted before the password is checked, so parallel guesses share the count.
+        async with ctx.sessions() as session, session.begin():
+            await claim_attempt(session, keys, now)
+    except Throttled as wait:
+        page = render(request, "login.html", {"next": target, "login": login,
+                                              "error": t("login.locked", until=t.when_seconds(wait.until))},
+                      status=429)
+        page.headers["Retry-After"] = str(max(1, ceil((wait.until - now).total_seconds())))
+        return page
 
     async with ctx.sessions() as session:
         user = await user_by_login(session, login)
@@ -79,20 +86,16 @@ async def login_submit(request: web.Request) -> web.Response:
     cookie: str | None = None
     async with ctx.sessions() as session, session.begin():
         if user is None or not ok:
-            await record_login_failure(session, login, address, now)
             await append_event(session, actor=f"user:{login}"[:128], action="web.login_failed", subject=login[:128],
                                details={"address": address}, at=now)
         else:
-            await clear_login_failures(session, login)
+            await attempt_succeeded(session, keys, now)
             cookie, _ = await open_session(session, user, now, language=language_of(request))
             await append_event(session, actor=f"user:{user.login}", action="web.login", subject=user.login,
                                details={"address": address}, at=now)
     if cookie is None:
-        async with ctx.sessions() as session:
-            locked = await login_locked_until(session, login, address, now)
-        message = t("login.locked", until=t.when(locked)) if locked else t("login.failed")
-        return render(request, "login.html", {"next": target, "login": login, "error": message},
-                      status=429 if locked else 401)
+        return render(request, "login.html", {"next": target, "login": login, "error": t("login.failed")},
+                      status=401)
     response = web.HTTPSeeOther(target)
     set_session_cookie(request, response, cookie)
     response.del_cookie(PRELOGIN_CSRF_COOKIE, path="/")

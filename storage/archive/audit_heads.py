@@ -20,12 +20,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
 from lxml import etree
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from signing.errors import SignatureError
-from signing.keys import Certificate, PrivateKey
+from signing.errors import SignatureError, SignatureMalformed
+from signing.keys import Certificate, PrivateKey, fingerprint
 from signing.receipt import format_utc
 from signing.records import sign_record, verify_record
 from storage.archive.models import AuditHead
@@ -64,7 +66,8 @@ async def sign_head(
     if signed == last[0]:
         return None
     head = AuditHead(event_id=last[0], hash=last[1], signed_at=now,
-                     signed_xml=sign_record(head_element(last[0], last[1], now), key, certificate))
+                     signed_xml=sign_record(head_element(last[0], last[1], now), key, certificate),
+                     certificate=certificate.public_bytes(Encoding.DER))
     session.add(head)
     await session.flush()
     return head
@@ -95,24 +98,63 @@ def _read_head(root: etree._Element) -> tuple[int, str, datetime]:
     return int(values["EventId"]), values["Hash"], signed_at
 
 
-async def verify_heads(session: AsyncSession, certificate: Certificate) -> HeadCheck:
-    """Check every signed head: a valid axis signature, and the chain still holds the entry it pins."""
+def head_certificate(head: AuditHead, fallback: Certificate) -> Certificate:
+    """The certificate that signed ``head``; heads from before it was stored use ``fallback``."""
+    return x509.load_der_x509_certificate(head.certificate) if head.certificate else fallback
+
+
+def verify_head_record(signed_xml: bytes, certificate: Certificate, event_id: int, hash_: str,
+                       signed_at: datetime) -> None:
+    """Check a signed head against the certificate that signed it, valid at its signing time, and what it pins.
+
+    SignatureError when the signature fails or the record says something else than ``event_id``,
+    ``hash_`` and ``signed_at``: an expired or since rotated certificate still vouches for its past heads.
+    """
+    record = verify_record(signed_xml, certificate, root_tag=HEAD_TAG, at=signed_at)
+    try:
+        pinned = _read_head(record)
+    except (KeyError, ValueError) as exc:
+        raise SignatureMalformed(f"not a head record: {exc}", reason="unexpected_record") from None
+    if pinned != (event_id, hash_, signed_at.astimezone(UTC)):
+        raise SignatureMalformed("the signed record pins another entry or time than stored beside it",
+                                 reason="head_mismatch")
+
+
+async def verify_heads(session: AsyncSession, certificate: Certificate,
+                       known: dict[str, Certificate] | None = None) -> HeadCheck:
+    """Check every signed head: an axis signature, and the chain still holds the entry it pins.
+
+    A head counts as the axis's when its certificate is ``certificate`` (the current one) or
+    among ``known`` (those named by the head log, kept outside the database): a certificate
+    written into the database next to a head vouches for nothing by itself.
+    """
+    trusted = {fingerprint(certificate), *(known or {})}
     heads = (await session.execute(select(AuditHead).order_by(AuditHead.id))).scalars().all()
     latest: tuple[int, datetime] | None = None
     for n, head in enumerate(heads):
         try:
-            record = verify_record(head.signed_xml, certificate, root_tag=HEAD_TAG)
-            event_id, hash_, signed_at = _read_head(record)
-        except (SignatureError, KeyError, ValueError) as exc:
+            signer = head_certificate(head, certificate)
+        except ValueError as exc:
+            return HeadCheck(n, None, None, HeadProblem(head.id, head.event_id,
+                                                        f"signed head {head.id} has an unreadable certificate: {exc}"))
+        if fingerprint(signer) not in trusted:
+            return HeadCheck(n, None, None, HeadProblem(
+                head.id, head.event_id, f"signed head {head.id} is signed by a certificate (sha256 "
+                f"{fingerprint(signer)[:16]}…) that is neither the axis's nor named in the head log"))
+        try:
+            verify_head_record(head.signed_xml, signer, head.event_id, head.hash, head.signed_at)
+        except SignatureError as exc:
             return HeadCheck(n, None, None, HeadProblem(head.id, head.event_id,
                                                         f"signed head {head.id} does not verify: {exc}"))
-        when = format_utc(signed_at)
-        entry = await session.get(AuditEvent, event_id)
+        when = format_utc(head.signed_at)
+        entry = await session.get(AuditEvent, head.event_id)
         if entry is None:
             return HeadCheck(n, None, None, HeadProblem(
-                head.id, event_id, f"entry {event_id}, signed as the head at {when}, is gone (chain cut short)"))
-        if entry.hash != hash_:
+                head.id, head.event_id,
+                f"entry {head.event_id}, signed as the head at {when}, is gone (chain cut short)"))
+        if entry.hash != head.hash:
             return HeadCheck(n, None, None, HeadProblem(
-                head.id, event_id, f"entry {event_id} differs from the head signed at {when} (chain rewritten)"))
-        latest = (event_id, signed_at)
+                head.id, head.event_id,
+                f"entry {head.event_id} differs from the head signed at {when} (chain rewritten)"))
+        latest = (head.event_id, head.signed_at)
     return HeadCheck(len(heads), latest[0] if latest else None, latest[1] if latest else None, None)

@@ -58,6 +58,8 @@ class AuditHead(Base):
     hash: Mapped[str] = mapped_column(String(64))
     signed_at: Mapped[datetime] = mapped_column(default=utcnow)
     signed_xml: Mapped[bytes] = mapped_column(LargeBinary)
+    # The axis certificate (DER) that signed it, so a head outlives a key rotation; None before 0007.
+    certificate: Mapped[bytes | None] = mapped_column(LargeBinary)
 
 
 class RetentionAssignment(Base):

@@ -42,13 +42,15 @@ async def test_recording_a_blob_twice_keeps_its_first_row(session: AsyncSession)
 
 
 async def test_a_signed_head_pins_its_entry(session: AsyncSession, axis_identity: IssuedIdentity) -> None:
+    # A head is checked against its certificate's validity when it was signed: sign within it.
+    now = datetime.now(UTC).replace(microsecond=0)
     for n in range(3):
         await append_event(session, actor="test", action="test.event", subject=str(n), at=NOW)
-    head = await sign_head(session, axis_identity.key, axis_identity.certificate, now=NOW)
+    head = await sign_head(session, axis_identity.key, axis_identity.certificate, now=now)
     assert head is not None
-    assert await sign_head(session, axis_identity.key, axis_identity.certificate, now=NOW) is None
+    assert await sign_head(session, axis_identity.key, axis_identity.certificate, now=now) is None
     check = await verify_heads(session, axis_identity.certificate)
-    assert check.problem is None and check.latest_event_id == head.event_id and check.latest_signed_at == NOW
+    assert check.problem is None and check.latest_event_id == head.event_id and check.latest_signed_at == now
     await session.execute(update(AuditEvent).where(AuditEvent.id == head.event_id).values(hash="f" * 64))
     session.expire_all()
     problem = (await verify_heads(session, axis_identity.certificate)).problem

@@ -1,4 +1,4 @@
-"""Password hashing, users, browser sessions and login throttling in the database."""
+"""Password hashing, users and browser sessions in the database."""
 
 from __future__ import annotations
 
@@ -12,20 +12,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.models import WebSession, utcnow
 from storage.registry import register_agency
 from storage.users import (
-    MAX_FAILURES_PER_LOGIN,
     SESSION_IDLE,
     SESSION_LIFETIME,
-    THROTTLE_WINDOW,
     UserError,
     add_user,
-    clear_login_failures,
     close_session,
     find_session,
     hash_password,
-    login_locked_until,
     open_session,
     password_matches,
-    record_login_failure,
     user_by_login,
     verify_password,
 )
@@ -106,20 +101,6 @@ async def test_add_user_refuses_a_second_user_with_the_same_login(session: Async
     await add_user(session, "vanthu", CODE, "clerk", GOOD)
     with pytest.raises(UserError, match="already exists"):
         await add_user(session, "VanThu", CODE, "operator", GOOD)
-
-
-async def test_throttle_locks_after_five_failures_until_the_oldest_leaves_the_window(session: AsyncSession) -> None:
-    now = utcnow()
-    for i in range(MAX_FAILURES_PER_LOGIN - 1):
-        await record_login_failure(session, "vanthu", "10.0.0.1", now - timedelta(minutes=10 - i))
-    assert await login_locked_until(session, "vanthu", "10.0.0.2", now) is None
-    await record_login_failure(session, "VanThu", "10.0.0.2", now)
-    until = await login_locked_until(session, "vanthu", "10.0.0.3", now)
-    assert until == now - timedelta(minutes=10) + THROTTLE_WINDOW
-    assert await login_locked_until(session, "vanthu", "10.0.0.3", until + timedelta(seconds=1)) is None
-    assert await login_locked_until(session, "someone-else", "10.0.0.3", now) is None
-    await clear_login_failures(session, "vanthu")
-    assert await login_locked_until(session, "vanthu", "10.0.0.3", now) is None
 
 
 async def test_sessions_are_stored_by_hash_and_end_on_expiry_idleness_or_logout(session: AsyncSession) -> None:

@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from envelope.codes import Priority, StatusCode
 from envelope.model import Attachment
+from signing.keys import DevelopmentCA, IssuedIdentity
 from storage.models import Delivery
+from tests.archive.conftest import TestClock
+from tests.databases import DatabaseTemplate
 from tests.harness import Agent
-from tests.web.conftest import PASSWORD, World
+from tests.web.conftest import PASSWORD, World, start_world
 
 PDF = b"%PDF-1.4\n% Cong van so hoa\n" + bytes(range(256)) * 40 + b"\n%%EOF\n"
 SHEET = "Số liệu;Giá trị\nVăn bản đến;1250\n".encode()
@@ -187,11 +192,21 @@ async def test_form_posted_without_the_csrf_token_is_refused(world: World, new_p
     assert page.url.endswith("/inbox")  # still signed in
 
 
-async def test_five_wrong_passwords_throttle_the_login(world: World, new_page: Any) -> None:
+@pytest.fixture
+async def frozen_world(tmp_path: Path, db_template: DatabaseTemplate, test_ca: DevelopmentCA,
+                       identities: dict[str, IssuedIdentity]) -> AsyncIterator[World]:
+    """The usual world with its clock stopped, so the throttle's waits last the whole test."""
+    clock = TestClock(datetime.now(UTC).replace(microsecond=0))
+    async for w in start_world(tmp_path, db_template, test_ca, identities, clock=clock):
+        yield w
+
+
+async def test_wrong_passwords_throttle_the_login(frozen_world: World, new_page: Any) -> None:
+    world = frozen_world
     page = await new_page()
-    for attempt in range(5):
+    for attempt in range(4):
         answer = await login(page, world, "vanthu.h29", "mat-khau-sai-000")
-        assert answer.status == (429 if attempt == 4 else 401)
+        assert answer.status == (429 if attempt == 3 else 401)
     assert "tạm khóa" in await page.inner_text("#login-error")
     answer = await login(page, world, "vanthu.h29")
     assert answer.status == 429
