@@ -30,6 +30,14 @@ class BlobStore:
             raise ValueError(f"not a sha256 hex digest: {sha256!r}")
         return self.root / sha256[:2] / sha256[2:4] / sha256
 
+    def digests(self) -> list[str]:
+        """The digests of every stored blob, sorted (temp files left out)."""
+        found: list[str] = []
+        for first in sorted(self.root.glob("[0-9a-f][0-9a-f]")):
+            for second in sorted(first.glob("[0-9a-f][0-9a-f]")):
+                found.extend(p.name for p in second.iterdir() if len(p.name) == 64 and p.is_file())
+        return sorted(found)
+
     def exists(self, sha256: str) -> bool:
         """True when the blob is stored."""
         return self.path_for(sha256).is_file()

@@ -39,6 +39,7 @@ from storage.models import (
     MessageKind,
     StatusEvent,
 )
+from storage.payload_backends import PayloadBody, PayloadStream
 from storage.registry import agency_by_code
 
 log = logging.getLogger("axis.exchange.delivery")
@@ -65,7 +66,7 @@ class PushAnswer:
 class PushTransport(Protocol):
     """POSTs bytes to an agency's endpoint (the HTTP client lives in ``axis.jobs.push``)."""
 
-    async def __call__(self, url: str, body: bytes, headers: dict[str, str], *, timeout: float,
+    async def __call__(self, url: str, body: PayloadBody, headers: dict[str, str], *, timeout: float,
                        max_answer: int) -> PushAnswer:
         """Send ``body`` to ``url``; return the answer, or raise on a transport failure."""
         ...
@@ -184,7 +185,8 @@ class PushWorker:
         """POST the exact stored bytes; None when delivered, else the reason."""
         if not job.endpoint:
             return "recipient has no endpoint"
-        body = await self.ctx.payloads.read(job.sha256)
+        # Streamed, never held whole: a large payload is read from its file or its rows as it is sent.
+        body = await self.ctx.payloads.open(job.sha256)
         headers = {
             "Content-Type": "application/xml",
             # Recipients drop a message id they already have, which makes a re-push harmless.
@@ -192,8 +194,13 @@ class PushWorker:
             "X-Axis-Kind": job.kind,
             "X-Axis-Document-Id": job.document_id,
         }
-        reply = await self.transport(job.endpoint, body, headers, timeout=self.ctx.settings.push_timeout_seconds,
-                                     max_answer=self.ctx.settings.max_message_bytes)
+        if isinstance(body, PayloadStream):
+            headers["Content-Length"] = str(body.size)
+        try:
+            reply = await self.transport(job.endpoint, body, headers, timeout=self.ctx.settings.push_timeout_seconds,
+                                         max_answer=self.ctx.settings.max_message_bytes)
+        finally:
+            await _close(body)
         status, answer = reply.status, reply.body
         if job.kind == MessageKind.STATUS.value:
             if 200 <= status < 300:
@@ -262,6 +269,14 @@ class PushWorker:
                     await notify_sender_of_failure(self.ctx, session, job.message_id, job.recipient_code, error)
             else:
                 self.metrics.retries.inc()
+
+
+async def _close(body: PayloadBody) -> None:
+    """Release a body the transport may not have read to its end (a refused connection, a timeout)."""
+    if isinstance(body, PayloadStream):
+        await body.aclose()
+    elif not isinstance(body, bytes):
+        body.close()
 
 
 async def notify_sender_of_failure(

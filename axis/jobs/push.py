@@ -11,12 +11,14 @@ from aiohttp import web
 
 from axis.appkeys import CONTEXT, METRICS, PUSH_WAKEUP
 from axis.exchange.delivery import PushAnswer, PushTransport, PushWorker
+from storage.payload_backends import PayloadBody
 
 
 def http_transport(http: aiohttp.ClientSession) -> PushTransport:
     """A push transport over ``http``."""
 
-    async def post(url: str, body: bytes, headers: dict[str, str], *, timeout: float, max_answer: int) -> PushAnswer:
+    async def post(url: str, body: PayloadBody, headers: dict[str, str], *, timeout: float,
+                   max_answer: int) -> PushAnswer:
         async with http.post(url, data=body, headers=headers,
                              timeout=aiohttp.ClientTimeout(total=timeout)) as resp:
             return PushAnswer(resp.status, await resp.content.read(max_answer))
