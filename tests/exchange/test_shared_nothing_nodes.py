@@ -143,9 +143,9 @@ async def test_three_nodes_with_their_own_homes_share_only_postgresql(
                 assert leftovers == [], f"{home.name} keeps files of its own: {leftovers}"
 
             # Fixity re-hashes every payload from the database, with each node's settings.
-            for home in homes:
-                check = await asyncio.to_thread(_run_axis, ["fixity", "check", "--json"],
-                                                {**base, "AXIS_HOME": str(home)})
+            checks = await asyncio.gather(*(asyncio.to_thread(_run_axis, ["fixity", "check", "--json"],
+                                                              {**base, "AXIS_HOME": str(home)}) for home in homes))
+            for check in checks:
                 assert check.returncode == 0, check.stdout + check.stderr
                 report = json.loads(check.stdout)
                 assert report["checked"] == blobs and report["failed"] == 0, report
