@@ -111,7 +111,7 @@ async def test_three_nodes_with_their_own_homes_share_only_postgresql(
                 await asyncio.to_thread(node.wait_ready, 60.0)
             ready = time.monotonic()
             try:
-                submitted = await _exchange(nodes, a, b, documents, receiver, axis_cert)
+                submitted = await _exchange(nodes, a, b, documents, sessions, axis_cert)
                 await _everything_delivered_once(sessions, submitted, receiver)
             except BaseException:
                 for node in nodes:
@@ -164,7 +164,14 @@ def _sign_documents(a: Agent, b: Agent, c: Agent) -> list[bytes]:
     return docs
 
 
-async def _exchange(nodes: list[ServerProcess], a: Agent, b: Agent, documents: list[bytes], receiver: PushReceiver,
+async def _claimed_by(sessions: Any, node: ServerProcess) -> int:
+    """How many deliveries ``node``'s push worker holds right now (its worker id carries its pid)."""
+    async with sessions() as session:
+        return int((await session.execute(select(func.count()).select_from(Delivery).where(
+            Delivery.claimed_by.like(f"%:{node.pid}:%"), Delivery.state == DeliveryState.PUSHING.value))).scalar_one())
+
+
+async def _exchange(nodes: list[ServerProcess], a: Agent, b: Agent, documents: list[bytes], sessions: Any,
                     axis_cert: Any) -> dict[str, tuple[str, bytes]]:
     """Submit to node 1, kill and restart node 3 mid-run, B pulls from node 2; return id -> (sha256, bytes)."""
     submitted: dict[str, tuple[str, bytes]] = {}
@@ -177,7 +184,11 @@ async def _exchange(nodes: list[ServerProcess], a: Agent, b: Agent, documents: l
                 assert verify_submission_receipt(reply["receipt"].encode(), axis_cert).message_id == reply["id"]
                 submitted[reply["id"]] = (reply["sha256"], signed)
                 if i == SMALL // 2 + 3:
-                    # Pushes (the large one's among them) are in flight on every node: node 3 dies.
+                    # Node 3 dies while it is pushing (its claims lapse and another node pushes again).
+                    deadline = time.monotonic() + 20
+                    while not await _claimed_by(sessions, nodes[2]):
+                        assert time.monotonic() < deadline, "node 3 never claimed a push"
+                        await asyncio.sleep(0.02)
                     nodes[2].kill()
         await asyncio.sleep(1.0)
         nodes[2].start()
