@@ -27,7 +27,7 @@ lint: setup
 test: lint
 	@bash scripts/ensure-postgres.sh
 	$(BIN)/pytest -q
-	AXIS_TEST_DATABASE_URL=$(PG_URL) $(BIN)/pytest -q
+	AXIS_TEST_DATABASE_URL=$(PG_URL) AXIS_TEST_BLOB_BACKEND=database $(BIN)/pytest -q
 
 # The long robustness runs (kill -9 under 1,000 documents, two nodes on PostgreSQL, cluster restart).
 test-slow: setup

@@ -28,7 +28,7 @@ from axis.appkeys import CONTEXT, GAUGES, METRICS, PUSH_WAKEUP, SETTINGS
 from axis.certificates import WatchedCertificates, current_records, log_attention
 from axis.context import AxisContext, Clock, system_clock
 from axis.gauges import GaugeRefresher
-from axis.identity import KeyFiles, load_or_create_axis_identity
+from axis.identity import key_files, load_axis_identity
 from axis.jobs.push import delivery_worker_ctx
 from axis.jobs.scheduler import scheduler_ctx
 from axis.jobs.sealer import sealer_ctx
@@ -116,7 +116,7 @@ async def security_headers_middleware(request: web.Request, handler: Handler) ->
 def build_context(settings: Settings, clock: Clock = system_clock) -> AxisContext:
     """Engine, blob store, axis identity and trust policy from the settings."""
     engine = create_engine(settings.resolved_database_url)
-    identity, _ = load_or_create_axis_identity(KeyFiles(settings.keys_dir), settings.key_kind)
+    identity = load_axis_identity(key_files(settings), settings.key_kind)
     cas: list[Certificate] = []
     for path in settings.ca_certificates:
         cas.extend(load_certificates(path.read_bytes()))

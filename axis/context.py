@@ -32,14 +32,15 @@ class AxisContext:
     settings: Settings
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
-    #: The file backend: large payloads, and bodies being spooled. Read and store payloads via ``payloads``.
+    #: The blob files: large payloads on the filesystem backend, and bodies being spooled (on every
+    #: backend, node-local). Read and store payloads via ``payloads``.
     blobs: BlobStore
     identity: IssuedIdentity
     policy: VerifyPolicy
     clock: Clock = field(default=system_clock)
     #: Stores accepted messages of concurrent requests together (group commit).
     committer: Committer = field(init=False, compare=False)
-    #: Every payload, small ones in the database and larger ones in ``blobs``: the one way to read them.
+    #: Every payload, small ones in the database and larger ones in the ``blob_backend``: the one way to read them.
     payloads: PayloadStore = field(init=False, compare=False)
     #: The agency registry, in memory, refreshed when its version moves.
     registry: RegistryCache = field(init=False, compare=False)
@@ -47,7 +48,8 @@ class AxisContext:
     def __post_init__(self) -> None:
         object.__setattr__(self, "committer", Committer(self.sessions))
         object.__setattr__(self, "payloads",
-                           PayloadStore(self.blobs, self.engine, self.settings.inline_payload_max_bytes))
+                           PayloadStore(self.blobs, self.engine, self.settings.inline_payload_max_bytes,
+                                        self.settings.blob_backend_name))
         object.__setattr__(self, "registry",
                            RegistryCache(self.engine, refresh_seconds=self.settings.registry_refresh_seconds))
 

@@ -35,6 +35,13 @@ class Settings:
     spool_threshold_bytes: int = 4 * 1024 * 1024
     # Payloads of at most this many bytes (not spooled) go in the database, committed with their message.
     inline_payload_max_bytes: int = 1024 * 1024
+    # Where larger payloads live: "filesystem" (blob files under home) or "database" (1 MiB rows in
+    # payload_chunks: nodes then share nothing but the database). `axis blobs migrate` moves them.
+    blob_backend: str = "filesystem"
+    # The axis signing key and certificate (PEM); empty means keys/axis.key.pem and keys/axis.cert.pem
+    # under home. Several nodes are given the same files by their deployment (relative paths are under home).
+    axis_key_file: str = ""
+    axis_certificate_file: str = ""
     # Accept SHA-1 XML signatures (legacy DMS software only).
     legacy_sha1: bool = False
     # PEM files of CAs trusted to issue agency certificates.
@@ -140,6 +147,29 @@ class Settings:
     def blob_dir(self) -> Path:
         """Directory of the content-addressed blob store."""
         return self.home / "blobs"
+
+    @property
+    def blob_backend_name(self) -> str:
+        """``blob_backend`` checked: "filesystem" or "database"."""
+        if self.blob_backend not in ("filesystem", "database"):
+            raise ValueError(f"blob_backend must be 'filesystem' or 'database', not {self.blob_backend!r}")
+        return self.blob_backend
+
+    @property
+    def axis_key_path(self) -> Path | None:
+        """The configured axis key file, or None for the default under ``keys_dir``."""
+        return self._under_home(self.axis_key_file)
+
+    @property
+    def axis_certificate_path(self) -> Path | None:
+        """The configured axis certificate file, or None for the default under ``keys_dir``."""
+        return self._under_home(self.axis_certificate_file)
+
+    def _under_home(self, value: str) -> Path | None:
+        if not value:
+            return None
+        path = Path(value)
+        return path if path.is_absolute() else self.home / path
 
     @property
     def keys_dir(self) -> Path:

@@ -339,6 +339,14 @@ def save_identity(
     return key_path, cert_path
 
 
+def write_identity(key_path: Path, cert_path: Path, identity: IssuedIdentity) -> None:
+    """Write a key (mode 0600) and its certificate to the paths given, creating their directories."""
+    for path in (key_path, cert_path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+    _write_atomically(key_path, private_key_pem(identity.key), 0o600)
+    _write_atomically(cert_path, certificate_pem(identity.certificate), 0o644)
+
+
 def load_identity(directory: str | os.PathLike[str], stem: str) -> IssuedIdentity:
     """Read back an identity written by save_identity, checking that key and certificate belong together."""
     root = Path(directory)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import socket
 import tempfile
 import time
 from collections.abc import Iterable, Iterator
@@ -30,6 +31,14 @@ class BlobStore:
             raise ValueError(f"not a sha256 hex digest: {sha256!r}")
         return self.root / sha256[:2] / sha256[2:4] / sha256
 
+    def digests(self) -> list[str]:
+        """The digests of every stored blob, sorted (temp files left out)."""
+        found: list[str] = []
+        for first in sorted(self.root.glob("[0-9a-f][0-9a-f]")):
+            for second in sorted(first.glob("[0-9a-f][0-9a-f]")):
+                found.extend(p.name for p in second.iterdir() if len(p.name) == 64 and p.is_file())
+        return sorted(found)
+
     def exists(self, sha256: str) -> bool:
         """True when the blob is stored."""
         return self.path_for(sha256).is_file()
@@ -43,7 +52,7 @@ class BlobStore:
         self._tmp.mkdir(parents=True, exist_ok=True)
         digest = hashlib.sha256()
         size = 0
-        fd, tmp_name = tempfile.mkstemp(dir=self._tmp, prefix="blob-")
+        fd, tmp_name = tempfile.mkstemp(dir=self._tmp, prefix=_temp_prefix())
         try:
             with os.fdopen(fd, "wb") as out:
                 for chunk in chunks:
@@ -71,7 +80,7 @@ class BlobStore:
     def temp_file(self) -> tuple[BinaryIO, Path]:
         """Open a new temp file in the store's tmp directory (swept if abandoned) for a body being received."""
         self._tmp.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(dir=self._tmp, prefix="blob-")
+        fd, name = tempfile.mkstemp(dir=self._tmp, prefix=_temp_prefix())
         return os.fdopen(fd, "wb"), Path(name)
 
     def adopt(self, path: Path, sha256: str) -> str:
@@ -124,15 +133,19 @@ class BlobStore:
         return digest.hexdigest()
 
     def sweep_temp(self, older_than_seconds: float = 3600.0) -> int:
-        """Remove temp files a crashed writer left behind; return how many."""
+        """Remove temp files a crashed writer left behind; return how many.
+
+        Those of a process of this host that is no longer running go at once (a node killed
+        mid-upload leaves its spool file); any other only once older than ``older_than_seconds``,
+        as it may belong to a write in progress elsewhere (another host sharing the directory).
+        """
         if not self._tmp.is_dir():
             return 0
         cutoff = time.time() - older_than_seconds
         removed = 0
         for path in self._tmp.glob("blob-*"):
             try:
-                # Younger files may belong to a write in progress in another process.
-                if path.stat().st_mtime < cutoff:
+                if _writer_gone(path.name) or path.stat().st_mtime < cutoff:
                     path.unlink()
                     removed += 1
             except FileNotFoundError:
@@ -148,6 +161,28 @@ class BlobStore:
             return False
         _fsync_dir(path.parent)
         return True
+
+
+def _temp_prefix() -> str:
+    # Who writes the file, so that a sweep knows a dead writer's file from a live one's.
+    return f"blob-{os.getpid()}@{socket.gethostname()}@"
+
+
+def _writer_gone(name: str) -> bool:
+    """True when temp file ``name`` was written by a process of this host that has exited."""
+    parts = name.removeprefix("blob-").split("@", 2)
+    if len(parts) != 3 or not parts[0].isdigit() or parts[1] != socket.gethostname():
+        return False
+    pid = int(parts[0])
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False  # alive, someone else's
+    return False
 
 
 def _fsync_dir(path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -13,11 +14,17 @@ from signing.keys import DevelopmentCA, IssuedIdentity
 from storage.db import create_engine
 from storage.migrate import upgrade
 from tests.databases import DatabaseTemplate, backend, fresh_database
-from tests.harness import Harness, server_settings, start_server
+from tests.harness import Harness, blob_backend, server_settings, start_server
 
 
 def pytest_report_header(config: pytest.Config) -> str:
-    return f"axis test database backend: {backend()}"
+    return f"axis test database backend: {backend()}, payload backend: {blob_backend()}"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # `axis` processes the tests start (serve, CLI) read their settings from the environment.
+    if blob_backend() != "filesystem":
+        os.environ.setdefault("AXIS_BLOB_BACKEND", blob_backend())
 
 
 @pytest.fixture(scope="session")

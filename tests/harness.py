@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -110,11 +111,21 @@ class Harness:
         return agent
 
 
+#: "database" runs the suite with large payloads in PostgreSQL (the PostgreSQL run of `make test`);
+#: unset or "filesystem" keeps them as blob files.
+BLOB_BACKEND_ENV = "AXIS_TEST_BLOB_BACKEND"
+
+
+def blob_backend() -> str:
+    """The payload backend the test servers use (AXIS_TEST_BLOB_BACKEND, default filesystem)."""
+    return os.environ.get(BLOB_BACKEND_ENV) or "filesystem"
+
+
 def server_settings(home: Path, database_url: str, **overrides: Any) -> Settings:
     """Settings for a test server: fast retries, small limits where useful."""
     values: dict[str, Any] = dict(
         home=home, database_url=database_url, retry_base_seconds=0.05, retry_max_seconds=0.5,
-        push_timeout_seconds=5.0, claim_lease_seconds=30.0, push_allow_http=True,
+        push_timeout_seconds=5.0, claim_lease_seconds=30.0, push_allow_http=True, blob_backend=blob_backend(),
     )
     values.update(overrides)
     return Settings(**values)

@@ -21,6 +21,7 @@ from axis.exchange.body import Body, SpooledBody, receive_body
 from axis.exchange.statuses import submit_status
 from axis.exchange.submission import Submission, submit_document
 from signing.keys import certificate_pem
+from storage.payload_backends import PayloadStream
 from storage.registry import list_agencies
 
 routes = web.RouteTableDef()
@@ -124,8 +125,11 @@ async def get_message(request: web.Request) -> web.StreamResponse:
     # Inline payloads are bytes; a file-object body is streamed and closed by aiohttp. Not FileResponse:
     # it replaces the ETag with its own mtime-size tag and answers conditional requests by that tag.
     body = message.inline if message.inline is not None else await ctx.payloads.open(message.sha256)
-    return web.Response(body=body, headers={"ETag": etag, "Content-Type": "application/xml",
-                                            "X-Axis-Message-Id": message.id})
+    headers = {"ETag": etag, "Content-Type": "application/xml", "X-Axis-Message-Id": message.id}
+    if isinstance(body, PayloadStream):
+        # Chunks from the database: sent as they are read, with their length announced (not chunked).
+        headers["Content-Length"] = str(body.size)
+    return web.Response(body=body, headers=headers)
 
 
 @routes.post("/api/v1/inbox/{id}/ack")

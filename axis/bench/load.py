@@ -78,12 +78,15 @@ def sign_batch(sender: str, recipient: str, notation: str, numbers: list[int], a
     return out
 
 
-def sign_large(path: str, attachment_bytes: int, sender: str, recipient: str) -> tuple[int, str, str, bytes]:
-    """Write one signed document with a big attachment to ``path``; return size, DocumentId, sha256, its 01."""
+def sign_large(path: str, attachment_bytes: int, sender: str, recipient: str,
+               pushed_to: str) -> tuple[int, str, str, bytes, bytes]:
+    """Write one signed document with a big attachment to ``path``; return size, DocumentId, sha256, both 01s."""
     org, key, cert = _IDENTITIES[sender]
     r_org, r_key, r_cert = _IDENTITIES[recipient]
+    p_org, p_key, p_cert = _IDENTITIES[pushed_to]
     doc = compose_document(
-        sender=org, recipients=[r_org], subject="Hồ sơ lưu trữ dung lượng lớn", number="1", notation="LARGE-BENCH",
+        sender=org, recipients=[r_org, p_org], subject="Hồ sơ lưu trữ dung lượng lớn", number="1",
+        notation="LARGE-BENCH",
         promulgation_date=date.today(),
         attachments=[Attachment("cid:1", "ho-so.zip", "application/zip", os.urandom(attachment_bytes))],
     )
@@ -95,7 +98,11 @@ def sign_large(path: str, attachment_bytes: int, sender: str, recipient: str) ->
         compose_status(sender=r_org, document=doc, code=StatusCode.ARRIVED, description="Đã nhận văn bản"),
         r_key, r_cert,
     )
-    return len(raw), doc.document_id, hashlib.sha256(raw).hexdigest(), status
+    pushed_status = sign_message(
+        compose_status(sender=p_org, document=doc, code=StatusCode.ARRIVED, description="Đã nhận văn bản"),
+        p_key, p_cert,
+    )
+    return len(raw), doc.document_id, hashlib.sha256(raw).hexdigest(), status, pushed_status
 
 
 def presign(spec: dict[str, Any]) -> dict[str, Any]:
@@ -122,14 +129,14 @@ def presign(spec: dict[str, Any]) -> dict[str, Any]:
         + (f", plus one {spec['large_mb']} MB document" if "large" in wanted else ""))
     context = multiprocessing.get_context("spawn")
     out: dict[str, Any] = {}
-    large_future: Future[tuple[int, str, str, bytes]] | None = None
+    large_future: Future[tuple[int, str, str, bytes, bytes]] | None = None
     large_pool = None
     if "large" in wanted:
         # Its own process, which exits afterwards and gives back the gigabyte signxml needed.
         large_pool = ProcessPoolExecutor(1, mp_context=context, initializer=_init_signer,
                                          initargs=(spec["parties"],))
         large_future = large_pool.submit(sign_large, str(Path(spec["workdir"]) / "large.xml"),
-                                         int(spec["large_mb"] * 2**20), "sender", "large_to")
+                                         int(spec["large_mb"] * 2**20), "sender", "large_to", "large_push_to")
     with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_signer,
                              initargs=(spec["parties"],)) as pool:
         futures: dict[str, list[Future[list[tuple[bytes, str, str, bytes | None]]]]] = {}
@@ -142,9 +149,10 @@ def presign(spec: dict[str, Any]) -> dict[str, Any]:
         for name, batch in futures.items():
             out[name] = [Prepared(raw, doc_id, sha, status) for f in batch for raw, doc_id, sha, status in f.result()]
     if large_future is not None and large_pool is not None:
-        size, doc_id, sha, status = large_future.result()
+        size, doc_id, sha, status, pushed_status = large_future.result()
         large_pool.shutdown()
-        out["large"] = {"size": size, "document_id": doc_id, "sha256": sha, "status": status}
+        out["large"] = {"size": size, "document_id": doc_id, "sha256": sha, "status": status,
+                        "pushed_status": pushed_status}
     log(f"signed in {time.perf_counter() - started:.1f} s")
     return out
 
@@ -164,9 +172,15 @@ async def run(spec: dict[str, Any], prepared: dict[str, Any]) -> dict[str, Any]:
 
     endpoint: ReceiptEndpoint | None = None
     runner: web.AppRunner | None = None
-    if "push" in wanted:
-        endpoint = ReceiptEndpoint(prepared["push"], parties["sender"].certificate, spec["verify"])
-        runner = web.AppRunner(endpoint.app(), access_log=None)
+    large_endpoint = scenarios.LargeEndpoint()
+    if "push" in wanted or "large" in wanted:
+        endpoint = ReceiptEndpoint(prepared.get("push", []), parties["sender"].certificate, spec["verify"])
+        receiver = endpoint.app()
+        large_endpoint.add_to(receiver)
+        if "large" in wanted:
+            large_endpoint.sha256 = prepared["large"]["sha256"]
+            large_endpoint.status = prepared["large"]["pushed_status"]
+        runner = web.AppRunner(receiver, access_log=None)
         await runner.setup()
         await web.TCPSite(runner, "127.0.0.1", spec["receiver_port"]).start()
 
@@ -215,7 +229,7 @@ async def run(spec: dict[str, Any], prepared: dict[str, Any]) -> dict[str, Any]:
                     big = prepared["large"]
                     results["large"] = await scenarios.large(
                         driver, parties["sender"], parties["large_to"], Path(spec["workdir"]) / "large.xml",
-                        big["sha256"], big["status"], spec["large_mb"])
+                        big["sha256"], big["status"], spec["large_mb"], pushed_to=large_endpoint)
                     if not results["large"]["peak_rss_reset"]:
                         notes.append("could not reset the server's VmHWM before the large scenario: "
                                      "its peak RSS is the peak of the whole run")

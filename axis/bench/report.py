@@ -143,6 +143,7 @@ def render_text(result: dict[str, Any]) -> str:
     if large and not large.get("skipped"):
         lines += ["", (f"large: {large.get('attachment_mb')} MB attachment, {large.get('message_mb')} MB message; "
                        f"accepted={large.get('accepted')} delivered={large.get('delivered')} "
+                       f"pushed={large.get('pushed', False)} "
                        f"submit {_fmt(large.get('submit_s'), ' s')}, fetch {_fmt(large.get('fetch_s'), ' s')}; "
                        f"server peak RSS {_fmt(large.get('peak_rss_mb'), ' MB')} "
                        f"({_fmt(large.get('peak_rss_ratio'), '×')} the attachment, "

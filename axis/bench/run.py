@@ -35,6 +35,7 @@ ROLES = {
     "roundtrip_to": ("000.00.00.H29", "UBND Thành phố Hồ Chí Minh"),
     "push_to": ("000.00.00.H41", "UBND tỉnh Nghệ An"),
     "large_to": ("001.00.10.H47", "UBND huyện Duy Xuyên, tỉnh Quảng Nam"),
+    "large_push_to": ("000.00.00.H47", "UBND tỉnh Quảng Nam"),
 }
 ALL_SCENARIOS = ("submit", "roundtrip", "push", "large")
 DEFAULT_COUNTS = {"submit": 2000, "roundtrip": 1000, "push": 1000}
@@ -60,6 +61,8 @@ class BenchOptions:
     profile: Path | None
     #: Processes of `axis serve --workers N`; its CPU and memory are measured over all of them.
     workers: int = 1
+    #: Where the server keeps large payloads (its blob_backend setting): "filesystem" or "database".
+    blob_backend: str = "filesystem"
 
 
 class BenchFailed(Exception):
@@ -123,7 +126,8 @@ async def _register(url: str, parties: dict[str, dict[str, str]], receiver_port:
     try:
         async with session_factory(engine)() as session, session.begin():
             for role, p in parties.items():
-                endpoint = f"http://127.0.0.1:{receiver_port}/edxml" if role == "push_to" else None
+                endpoint = {"push_to": f"http://127.0.0.1:{receiver_port}/edxml",
+                            "large_push_to": f"http://127.0.0.1:{receiver_port}/large"}.get(role)
                 reg = await register_agency(session, p["code"], p["name"],
                                             certificate=Path(p["cert"]).read_bytes(), endpoint_url=endpoint,
                                             actor="bench", allow_http_endpoint=True)
@@ -176,7 +180,8 @@ def run_bench(options: BenchOptions) -> dict[str, Any]:
         parties = _identities(workdir / "agents")
         receiver_port = free_port()
         agency_ids = asyncio.run(_register(db.url, parties, receiver_port))
-        server = ServerProcess(home, db.url, workdir / "server.log", workers=options.workers)
+        server = ServerProcess(home, db.url, workdir / "server.log", workers=options.workers,
+                               extra_env={"AXIS_BLOB_BACKEND": options.blob_backend})
         server.start()
         server.wait_ready()
         workers = ProcessStats(server.pid).pids()[1:]
@@ -202,6 +207,7 @@ def run_bench(options: BenchOptions) -> dict[str, Any]:
             "database": db_version,
             "concurrency": options.concurrency,
             "workers": options.workers,
+            "blob_backend": options.blob_backend,
             "machine": machine(),
             "verify": options.verify,
             "scenarios": result["scenarios"],

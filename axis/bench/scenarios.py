@@ -494,9 +494,37 @@ async def push(driver: Driver, sender: Party, endpoint: ReceiptEndpoint, docs: S
 # --- large ----------------------------------------------------------------------------------
 
 
+class LargeEndpoint:
+    """The push endpoint of the large document: hashes the body as it streams in, answers its pre-signed 01."""
+
+    PATH = "/large"
+
+    def __init__(self) -> None:
+        self.sha256 = ""
+        self.status = b""
+        self.pushed = asyncio.Event()
+        self.posts = 0
+
+    async def handle(self, request: web.Request) -> web.Response:
+        """POST /large from the axis."""
+        self.posts += 1
+        digest = hashlib.sha256()
+        async for chunk in request.content.iter_chunked(1 << 20):
+            digest.update(chunk)
+        if not self.sha256 or digest.hexdigest() != self.sha256:
+            return web.Response(status=400, text="not the large document")
+        self.pushed.set()
+        return web.Response(body=self.status, content_type="application/xml")
+
+    def add_to(self, app: web.Application) -> None:
+        """Serve POST /large on ``app``."""
+        app.router.add_post(self.PATH, self.handle)
+
+
+
 async def large(driver: Driver, sender: Party, recipient: Party, path: Path, sha256: str, status: bytes,
-                attachment_mb: float) -> dict[str, Any]:
-    """One document with a big attachment: accepted, stored, fetched by its recipient, receipted."""
+                attachment_mb: float, pushed_to: LargeEndpoint | None = None) -> dict[str, Any]:
+    """One document with a big attachment: accepted, stored, fetched by one recipient, pushed to the other."""
     size = path.stat().st_size
     out: dict[str, Any] = {"attachment_mb": attachment_mb, "message_mb": round(size / 2**20, 1),
                            "accepted": False, "delivered": False}
@@ -531,6 +559,11 @@ async def large(driver: Driver, sender: Party, recipient: Party, path: Path, sha
                     out["delivered"] = code == 202
                     if code != 202:
                         out["error"] = f"status 01 answered HTTP {code}: {body[:300]!r}"
+                if pushed_to is not None and out["delivered"]:
+                    # The push started at acceptance; it counts once the endpoint had every byte.
+                    await asyncio.wait_for(pushed_to.pushed.wait(), timeout=1800)
+                    out["push_s"] = round(time.perf_counter() - started, 2)
+                    out["pushed"] = True
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:
             out["error"] = f"{type(exc).__name__}: {exc}"
     figures = meter.figures(1)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from axis.cli import archive, bench, certificates, envelope, exchange, registry, server, users
+from axis.cli.blobs import blobs
 
 
 @click.group()
@@ -23,6 +24,7 @@ for command in (
     users.user,
     archive.audit, archive.fixity, archive.retention_group, archive.report, archive.register, archive.jobs,
     bench.bench,
+    blobs,
 ):
     cli.add_command(command)
 for command in certificates.COMMANDS:

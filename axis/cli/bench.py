@@ -42,6 +42,8 @@ def _scenarios(value: str) -> tuple[str, ...]:
 @click.option("--workers", type=click.IntRange(1, 64),
               help="Run `axis serve --workers N` (default as serve: one per core on PostgreSQL, one on SQLite); "
                    "server CPU and peak RSS are summed over its processes.")
+@click.option("--blob-backend", type=click.Choice(["filesystem", "database"]), default="filesystem",
+              show_default=True, help="Where the server keeps large payloads (its blob_backend setting).")
 @click.option("--doc-kb", type=click.FloatRange(min=0), default=3.0, show_default=True,
               help="Attachment size of each document, KB (the signed envelope adds about 5.5 KB).")
 @click.option("--large-mb", type=click.FloatRange(min=0.001), default=100.0, show_default=True,
@@ -64,13 +66,15 @@ def _scenarios(value: str) -> tuple[str, ...]:
                    ".json speedscope, anything else collapsed stacks).")
 def bench(as_json: bool, database_url: str | None, scenario_list: str, count: int | None, concurrency: int,
           workers: int | None, doc_kb: float, large_mb: float, max_seconds: float, verify: bool, half_rate: bool,
-          scale: int, scale_samples: int, workdir: Path | None, keep: bool, profile: Path | None) -> None:
+          scale: int, scale_samples: int, workdir: Path | None, keep: bool, profile: Path | None,
+          blob_backend: str = "filesystem") -> None:
     """Built-in load benchmark: a real `axis serve`, driven over loopback HTTP from another process."""
     counts = {k: count or v for k, v in DEFAULT_COUNTS.items()}
     if workers is None:
         workers = default_workers(database_url or "sqlite://")
     options = BenchOptions(database_url, _scenarios(scenario_list), counts, concurrency, doc_kb, large_mb, verify,
-                           half_rate, scale, scale_samples, max_seconds, workdir, keep, profile, workers)
+                           half_rate, scale, scale_samples, max_seconds, workdir, keep, profile, workers,
+                           blob_backend=blob_backend)
     if not options.scenarios and not scale:
         raise click.UsageError("nothing to do: give --scenarios or --scale")
     try:

@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from axis.cli.common import echo_json, settings_of
-from axis.identity import KeyFiles, issue_agency_identity, load_or_create_axis_identity
+from axis.identity import AxisKeyMissing, KeyFiles, issue_agency_identity, key_files, load_or_create_axis_identity
 from axis.runtime import run_in_session
 from signing.keys import fingerprint
 from storage import registry
@@ -81,13 +81,24 @@ def keys() -> None:
 
 
 @keys.command("init")
+@click.option("--key-file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the axis key here (default: axis_key_file, else AXIS_HOME/keys/axis.key.pem).")
+@click.option("--certificate-file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the axis certificate here (default: axis_certificate_file, else AXIS_HOME/keys).")
 @click.pass_context
-def keys_init(ctx: click.Context) -> None:
-    """Create the axis key and certificate (and the development CA) under AXIS_HOME."""
-    files = KeyFiles(settings_of(ctx).keys_dir)
-    ident, created = load_or_create_axis_identity(files, settings_of(ctx).key_kind)
+def keys_init(ctx: click.Context, key_file: Path | None, certificate_file: Path | None) -> None:
+    """Create the axis key and certificate (and the development CA under AXIS_HOME), unless they exist."""
+    files = key_files(settings_of(ctx))
+    if key_file or certificate_file:
+        files = KeyFiles(files.root, key_file or files.key or files.axis_key, certificate_file or files.cert
+                         or files.axis_cert)
+    try:
+        ident, created = load_or_create_axis_identity(files, settings_of(ctx).key_kind)
+    except AxisKeyMissing as exc:
+        raise click.ClickException(str(exc)) from None
     verb = "created" if created else "exists"
     click.echo(f"axis certificate {verb}: {files.axis_cert} (sha256 {fingerprint(ident.certificate)})")
+    click.echo(f"axis key: {files.axis_key}")
     click.echo(f"development CA: {files.ca_cert}")
 
 

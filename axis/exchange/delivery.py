@@ -43,6 +43,7 @@ from storage.models import (
     MessageKind,
     StatusEvent,
 )
+from storage.payload_backends import PayloadBody, PayloadStream
 from storage.registry import InvalidEndpoint, agency_by_code, check_endpoint_url
 
 log = logging.getLogger("axis.exchange.delivery")
@@ -74,7 +75,7 @@ class PushTransport(Protocol):
     ``PushFailure`` for an unreachable endpoint or an answer longer than ``max_answer``.
     """
 
-    async def __call__(self, url: str, body: bytes, headers: dict[str, str], *, timeout: float,
+    async def __call__(self, url: str, body: PayloadBody, headers: dict[str, str], *, timeout: float,
                        max_answer: int) -> PushAnswer:
         """Send ``body`` to ``url``; return the answer, or raise ``PushFailure``."""
         ...
@@ -202,7 +203,8 @@ class PushWorker:
             check_endpoint_url(job.endpoint, allow_http=settings.push_allow_http)
         except InvalidEndpoint as exc:
             raise PushFailure(push_errors.NOT_ALLOWED, str(exc)) from None
-        body = await self.ctx.payloads.read(job.sha256)
+        # Streamed, never held whole: a large payload is read from its file or its rows as it is sent.
+        body = await self.ctx.payloads.open(job.sha256)
         headers = {
             "Content-Type": "application/xml",
             # Recipients drop a message id they already have, which makes a re-push harmless.
@@ -213,8 +215,13 @@ class PushWorker:
             PUSH_SIGNATURE_HEADER: sign_push_request(self.ctx.identity.key, job.recipient_code, job.message_id,
                                                      job.sha256),
         }
-        reply = await self.transport(job.endpoint, body, headers, timeout=settings.push_timeout_seconds,
-                                     max_answer=settings.push_max_answer_bytes)
+        if isinstance(body, PayloadStream):
+            headers["Content-Length"] = str(body.size)
+        try:
+            reply = await self.transport(job.endpoint, body, headers, timeout=settings.push_timeout_seconds,
+                                         max_answer=settings.push_max_answer_bytes)
+        finally:
+            await _close(body)
         status, answer = reply.status, reply.body
         if 300 <= status < 400:
             # Following it would POST the document wherever the endpoint points (internal hosts, metadata services).
@@ -289,6 +296,14 @@ class PushWorker:
                                                    push_errors.public_error(error) or push_errors.GENERIC)
             else:
                 self.metrics.retries.inc()
+
+
+async def _close(body: PayloadBody) -> None:
+    """Release a body the transport may not have read to its end (a refused connection, a timeout)."""
+    if isinstance(body, PayloadStream):
+        await body.aclose()
+    elif not isinstance(body, bytes):
+        body.close()
 
 
 async def notify_sender_of_failure(

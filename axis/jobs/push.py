@@ -13,6 +13,7 @@ from axis.appkeys import CONTEXT, METRICS, PUSH_WAKEUP
 from axis.exchange import push_errors
 from axis.exchange.delivery import PushAnswer, PushTransport, PushWorker
 from axis.exchange.push_errors import PushFailure
+from storage.payload_backends import PayloadBody
 
 #: Bytes read from an answer at a time.
 _CHUNK = 64 * 1024
@@ -36,7 +37,8 @@ async def _read_capped(resp: aiohttp.ClientResponse, url: str, max_answer: int) 
 def http_transport(http: aiohttp.ClientSession) -> PushTransport:
     """A push transport over ``http``: no redirects followed, answers capped, failures as ``PushFailure``."""
 
-    async def post(url: str, body: bytes, headers: dict[str, str], *, timeout: float, max_answer: int) -> PushAnswer:
+    async def post(url: str, body: PayloadBody, headers: dict[str, str], *, timeout: float,
+                   max_answer: int) -> PushAnswer:
         try:
             async with http.post(url, data=body, headers=headers, allow_redirects=False,
                                  timeout=aiohttp.ClientTimeout(total=timeout)) as resp:

@@ -27,6 +27,7 @@ from storage.archive.disposal import check_payload_kept, disposal_of_message
 from storage.archive.errors import PayloadDisposed, RetentionConfigError, UnknownRecord
 from storage.archive.schedules import RetentionInfo, load_schedules, retention_of
 from storage.models import Agency, Message
+from storage.payload_backends import PayloadBody
 
 routes = web.RouteTableDef()
 
@@ -127,6 +128,16 @@ async def _payload(ctx: AxisContext, message: Message) -> bytes:
     return await ctx.payloads.read(message.sha256)
 
 
+async def _payload_body(ctx: AxisContext, message: Message) -> PayloadBody:
+    """The stored signed bytes for a download, streamed when large; 410 Gone once a disposal destroyed them."""
+    async with ctx.sessions() as session:
+        try:
+            await check_payload_kept(session, message)
+        except PayloadDisposed:
+            raise web.HTTPGone() from None
+    return await ctx.payloads.open(message.sha256)
+
+
 @routes.get("/documents/{id}")
 async def document_page(request: web.Request) -> web.Response:
     """Everything about one document the user's agency sent or received (each view is audited)."""
@@ -197,7 +208,7 @@ async def edxml_download(request: web.Request) -> web.Response:
     user = require_user(request)
     ctx = request.app[CONTEXT]
     message, _, _ = await _readable_message(ctx, user, request.match_info["id"])
-    raw = await _payload(ctx, message)
+    raw = await _payload_body(ctx, message)
     await audit_person(ctx, user, "document.downloaded", message.id, sha256=message.sha256)
     return download(raw, f"{message.id}.edxml.xml", "application/xml")
 

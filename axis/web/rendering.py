@@ -18,6 +18,7 @@ from axis.web.auth import (
     set_cookie,
 )
 from axis.web.i18n import Translator, size_text
+from storage.payload_backends import PayloadBody, PayloadStream
 
 # Declared content types are echoed only when they look like a plain MIME type.
 _MIME_RE = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*$", re.ASCII)
@@ -59,7 +60,8 @@ def render_error(request: web.Request, status: int, message_key: str | None = No
     return render(request, "error.html", {"status": status, "message_key": key}, status=status)
 
 
-def download(body: bytes, filename: str, content_type: str, *, charset: str | None = None) -> web.Response:
+def download(body: PayloadBody, filename: str, content_type: str, *,
+             charset: str | None = None) -> web.Response:
     """A file to save, never to render as a page of this site (attachment, sandboxing CSP)."""
     ascii_name = filename.encode("ascii", "replace").decode().replace("?", "_").replace('"', "_")
     kind = content_type if _MIME_RE.fullmatch(content_type.lower()) else "application/octet-stream"
@@ -68,6 +70,8 @@ def download(body: bytes, filename: str, content_type: str, *, charset: str | No
         # RFC 6266: a plain fallback name, then the real (Vietnamese) name in UTF-8.
         "Content-Disposition": f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename, safe='')}",
     })
+    if isinstance(body, PayloadStream):
+        response.headers["Content-Length"] = str(body.size)  # rows from the database, sent as read
     # A downloaded file never runs as a page of this site, whatever it claims to be.
     response.headers["Content-Security-Policy"] = "sandbox; default-src 'none'"
     return response

@@ -31,7 +31,15 @@ from storage.archive.chunks import chunks
 from storage.archive.errors import DisposalRefused, PayloadDisposed, UnknownRecord
 from storage.archive.holds import holds_on
 from storage.archive.ledger import record_blob
-from storage.archive.models import Blob, Disposal, DisposalApproval, DisposalItem, Payload, RetentionAssignment
+from storage.archive.models import (
+    Blob,
+    Disposal,
+    DisposalApproval,
+    DisposalItem,
+    Payload,
+    PayloadChunk,
+    RetentionAssignment,
+)
 from storage.archive.schedules import Schedules
 from storage.audit import append_event
 from storage.db import rowcount
@@ -347,6 +355,9 @@ async def purge_disposed_payloads(session: AsyncSession, store: PayloadStore) ->
     """
     disposed = select(Blob.sha256).where(Blob.disposed_at.is_not(None))
     rows = rowcount(await session.execute(delete(Payload.__table__).where(Payload.sha256.in_(disposed))))
+    chunked = PayloadChunk.sha256.in_(disposed)
+    await session.execute(delete(PayloadChunk.__table__).where(chunked, PayloadChunk.seq > 0))
+    rows += rowcount(await session.execute(delete(PayloadChunk.__table__).where(chunked, PayloadChunk.seq == 0)))
     digests = list((await session.execute(disposed)).scalars())
     return rows + await store.delete_files(digests)
 

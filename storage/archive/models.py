@@ -35,6 +35,16 @@ class Payload(Base):
     data: Mapped[bytes] = mapped_column(LargeBinary)
 
 
+class PayloadChunk(Base):
+    """One piece (``seq`` from 0) of a large payload kept in the database (``blob_backend = "database"``)."""
+
+    __tablename__ = "payload_chunks"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
 class FixityCheck(Base):
     """One re-hash of one blob: ok, mismatch or missing."""
 

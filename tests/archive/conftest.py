@@ -15,7 +15,7 @@ from sqlalchemy import delete, select, update
 from axis.appkeys import SETTINGS
 from axis.cli import cli
 from signing.keys import DevelopmentCA, IssuedIdentity
-from storage.archive.models import Payload
+from storage.archive.models import Payload, PayloadChunk
 from storage.models import Agency, Delivery, DeliveryState
 from storage.users import add_user
 from tests.databases import DatabaseTemplate
@@ -121,7 +121,7 @@ async def wait_failed(harness: Harness, message_id: str, code: str) -> None:
 
 
 async def damage_payload(harness: Harness, sha256: str, damage: str) -> None:
-    """"flip a byte" of, or "remove", a stored payload: its database row when kept inline, else its file."""
+    """"flip a byte" of, or "remove", a stored payload: its row when kept inline, its chunks, else its file."""
     async with harness.ctx.sessions() as session, session.begin():
         data = (await session.execute(select(Payload.data).where(Payload.sha256 == sha256))).scalar_one_or_none()
         if data is not None:
@@ -129,6 +129,17 @@ async def damage_payload(harness: Harness, sha256: str, damage: str) -> None:
                 await session.execute(delete(Payload).where(Payload.sha256 == sha256))
             else:
                 await session.execute(update(Payload).where(Payload.sha256 == sha256).values(data=_flipped(data)))
+            return
+    async with harness.ctx.sessions() as session, session.begin():
+        first = (await session.execute(select(PayloadChunk.data).where(
+            PayloadChunk.sha256 == sha256, PayloadChunk.seq == 0))).scalar_one_or_none()
+        if first is not None:
+            # Kept in the database backend: chunk rows.
+            if damage == "remove":
+                await session.execute(delete(PayloadChunk).where(PayloadChunk.sha256 == sha256))
+            else:
+                await session.execute(update(PayloadChunk).where(PayloadChunk.sha256 == sha256, PayloadChunk.seq == 0)
+                                      .values(data=_flipped(first)))
             return
     path = harness.ctx.blobs.path_for(sha256)
     if damage == "remove":

@@ -24,12 +24,12 @@ from storage.archive.disposal import (
     purge_disposed_payloads,
 )
 from storage.archive.fixity import Outcome, run_fixity
-from storage.archive.models import Blob, Payload, RetentionAssignment
+from storage.archive.models import Blob, Payload, PayloadChunk, RetentionAssignment
 from storage.archive.schedules import load_schedules
 from storage.models import Message
 from tests.archive.conftest import PASSWORD, A, B, C, TestClock, add_people, damage_payload, vn, wait_for
 from tests.databases import DatabaseTemplate
-from tests.harness import Harness, server_settings, start_server
+from tests.harness import Harness, blob_backend, server_settings, start_server
 from tests.web.conftest import Browser
 
 #: Small enough that a document with a 16 KB attachment is over it, while an ordinary one (about 6 KB) is under.
@@ -51,11 +51,17 @@ async def archive(tmp_path: Path, db_template: DatabaseTemplate, test_ca: Develo
             await server.close()
 
 
+#: Where a payload over the limit goes: a blob file, or chunk rows on the database backend.
+LARGE = "chunks" if blob_backend() == "database" else "file"
+
+
 async def _where(archive: Harness, sha256: str) -> set[str]:
-    """Where a payload is kept: "database" (a payloads row), "file" (a blob file), both or neither."""
+    """Where a payload is kept: "database" (a payloads row), "chunks" (payload_chunks rows), "file", or none."""
     async with archive.ctx.sessions() as session:
         row = (await session.execute(select(Payload.sha256).where(Payload.sha256 == sha256))).first()
-    return ({"database"} if row is not None else set()) | ({"file"} if archive.ctx.blobs.exists(sha256) else set())
+        chunk = (await session.execute(select(PayloadChunk.seq).where(PayloadChunk.sha256 == sha256))).first()
+    return (({"database"} if row is not None else set()) | ({"chunks"} if chunk is not None else set())
+            | ({"file"} if archive.ctx.blobs.exists(sha256) else set()))
 
 
 async def _get(url: str, token: str) -> tuple[int, bytes, Any]:
@@ -91,7 +97,7 @@ async def test_payloads_under_and_over_the_inline_limit_are_fetched_pushed_check
             for key, (_, signed) in documents.items():
                 sent[key] = await ac.submit(signed)
         assert await _where(archive, sent["small"]["sha256"]) == {"database"}
-        assert await _where(archive, sent["large"]["sha256"]) == {"file"}
+        assert await _where(archive, sent["large"]["sha256"]) == {LARGE}
         async with ctx.sessions() as session:
             ledger = {r.sha256: r for r in (await session.execute(select(Blob))).scalars()}
         for key, (_, signed) in documents.items():
@@ -177,7 +183,7 @@ async def test_payloads_under_and_over_the_inline_limit_are_fetched_pushed_check
         # The destruction certificate is a payload like the others, read through the same store.
         assert result.certificate is not None and result.certificate_sha256 is not None
         assert await _where(archive, result.certificate_sha256) == (
-            {"database"} if len(result.certificate) <= LIMIT else {"file"})
+            {"database"} if len(result.certificate) <= LIMIT else {LARGE})
         assert await ctx.payloads.read(result.certificate_sha256) == result.certificate
         assert hashlib.sha256(result.certificate).hexdigest() == result.certificate_sha256
         # Fixity skips what was destroyed; nothing is left over for the retention job to purge.

@@ -11,7 +11,7 @@ from typing import Any
 import aiohttp
 from sqlalchemy import func, select
 
-from storage.archive.models import Payload
+from storage.archive.models import Payload, PayloadChunk
 from storage.models import AuditEvent, AuditQueueEntry, Delivery, Message, StatusEvent
 from tests.harness import Agent, Harness
 
@@ -81,6 +81,8 @@ class Snapshot:
     delivery_states: tuple[tuple[int, str], ...]
     revoked: tuple[str, ...]
     blobs: frozenset[str]
+    #: Rows of payload_chunks (the database backend's large payloads).
+    payload_chunks: int = 0
 
 
 def _blob_files(root: Path) -> frozenset[str]:
@@ -114,6 +116,7 @@ async def snapshot(harness: Harness) -> Snapshot:
             delivery_states=tuple((i, s) for i, s in states),
             revoked=tuple(revoked),
             blobs=_blob_files(harness.ctx.blobs.root),
+            payload_chunks=await count(PayloadChunk),
         )
 
 

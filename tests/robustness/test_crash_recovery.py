@@ -45,7 +45,7 @@ from axis.bench.server import ServerProcess
 from axis.identity import KeyFiles
 from envelope.codes import StatusCode
 from signing.keys import DevelopmentCA, IssuedIdentity, load_certificate
-from storage.archive.models import Payload
+from storage.archive.models import Payload, PayloadChunk
 from storage.archive.sealing import seal_now
 from storage.db import create_engine, session_factory
 from storage.migrate import upgrade
@@ -432,15 +432,22 @@ async def _verify(sessions, exchange: Exchange, blob_root: Path, env: dict[str, 
     f.temp_files = sum(1 for p in (blob_root / "tmp").glob("*")) if (blob_root / "tmp").exists() else 0
     async with sessions() as session:
         rows = {sha: data for sha, data in (await session.execute(select(Payload.sha256, Payload.data))).all()}
+        # On the database payload backend, large payloads are chunk rows (written before their message, like files).
+        chunked: dict[str, bytes] = {}
+        for sha, data in (await session.execute(select(PayloadChunk.sha256, PayloadChunk.data)
+                                                .order_by(PayloadChunk.sha256, PayloadChunk.seq))).all():
+            chunked[sha] = chunked.get(sha, b"") + data
     assert set(rows) <= {m.sha256 for m in messages}, "a payload row without its message"
     for m in messages:
         if m.sha256 in rows:
             data = rows[m.sha256]
+        elif m.sha256 in chunked:
+            data = chunked[m.sha256]
         else:
             assert m.sha256 in files, f"payload of {m.id} is missing"
             data = files[m.sha256].read_bytes()
         assert hashlib.sha256(data).hexdigest() == m.sha256
-    orphans = set(files) - {m.sha256 for m in messages}
+    orphans = (set(files) | set(chunked)) - {m.sha256 for m in messages}
     f.orphan_blobs = len(orphans)
     abandoned_unstored = {hashlib.sha256(exchange.signed[i]).hexdigest() for i in exchange.abandoned
                           if not stored_index[i]}

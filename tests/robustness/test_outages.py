@@ -51,6 +51,11 @@ async def healthy(axis: Harness) -> bool:
 # --- a failing blob write: disk full, I/O error ---------------------------------------------------------------
 
 
+def _payloads_as_files(axis: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
+    """On the database payload backend too: what fails here is a file write (rows failing is a database outage)."""
+    monkeypatch.setattr(axis.ctx.payloads, "backend", axis.ctx.payloads.file_backend)
+
+
 @pytest.mark.parametrize("error", [errno.ENOSPC, errno.EIO, errno.EROFS], ids=errno.errorcode.get)
 async def test_failing_blob_write_answers_503_and_stores_nothing(
     axis: Harness, monkeypatch: pytest.MonkeyPatch, error: int
@@ -70,6 +75,7 @@ async def test_failing_blob_write_answers_503_and_stores_nothing(
     # kept in the database, not written as files: here every payload is a file.
     monkeypatch.setattr(blob_module.os, "fsync", disk_full)
     monkeypatch.setattr(axis.ctx.payloads, "inline_max_bytes", 0)
+    _payloads_as_files(axis, monkeypatch)
     for path, agent, body in ((DOCUMENTS, a, signed), (STATUSES, b, status)):
         reply = await call(axis, "POST", path, token=agent, data=body)
         problem = assert_problem(reply, 503, "AXIS.Unavailable")
@@ -91,6 +97,7 @@ async def test_blob_directory_replaced_by_a_file_answers_503_then_recovers(
 ) -> None:
     # Root ignores permission bits, so "unwritable" is simulated by a file where a directory must be.
     monkeypatch.setattr(axis.ctx.payloads, "inline_max_bytes", 0)  # every payload a file, none in the database
+    _payloads_as_files(axis, monkeypatch)
     a, b = await axis.register(A), await axis.register(B)
     _, signed = a.document([b])
     tmp_dir = axis.ctx.blobs.root / "tmp"

@@ -109,3 +109,24 @@ def test_adopting_bytes_already_stored_drops_the_temp_file(tmp_path: Path) -> No
     path = _spooled(store, data)
     assert store.adopt(path, sha) == sha
     assert not path.exists() and store.path_for(sha).stat().st_ino == before
+
+
+def test_sweep_at_start_up_removes_at_once_the_spool_files_of_exited_processes_only(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    store = BlobStore(tmp_path)
+    leave = "import sys; from storage.blobs import BlobStore; print(BlobStore(sys.argv[1]).temp_file()[1])"
+    dead = Path(subprocess.run([sys.executable, "-c", leave, str(tmp_path)], capture_output=True, text=True,
+                               check=True).stdout.strip())
+    holder = subprocess.Popen([sys.executable, "-c", leave + "; sys.stdout.flush(); input()", str(tmp_path)],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None
+        alive = Path(holder.stdout.readline().strip())
+        mine = _spooled(store, b"being received here")
+        assert dead.exists() and alive.exists()
+        assert store.sweep_temp() == 1
+        assert not dead.exists() and alive.exists() and mine.exists()
+    finally:
+        holder.communicate("\n", timeout=30)
