@@ -101,6 +101,7 @@ async def test_three_nodes_with_their_own_homes_share_only_postgresql(
             b = await register_in_database(sessions, test_ca, identities, B)
             c = await register_in_database(sessions, test_ca, identities, C, endpoint=str(endpoint.make_url(PATH)))
             receiver.organization, receiver.identity = c.organization, c.identity
+            receiver.axis_certificate, receiver.senders = axis_cert, {A: a.identity.certificate}
             for i, home in enumerate(homes, 1):
                 home.mkdir()
                 # Nodes 1 and 2 push one at a time, so that a backlog builds up and node 3 takes its share.
