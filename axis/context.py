@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -43,6 +44,8 @@ class AxisContext:
     payloads: PayloadStore = field(init=False, compare=False)
     #: The agency registry, in memory, refreshed when its version moves.
     registry: RegistryCache = field(init=False, compare=False)
+    #: Bounds the streamed passes over large (spooled) bodies running at once (``large_body_concurrency``).
+    large_bodies: asyncio.Semaphore = field(init=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "committer", Committer(self.sessions))
@@ -50,6 +53,7 @@ class AxisContext:
                            PayloadStore(self.blobs, self.engine, self.settings.inline_payload_max_bytes))
         object.__setattr__(self, "registry",
                            RegistryCache(self.engine, refresh_seconds=self.settings.registry_refresh_seconds))
+        object.__setattr__(self, "large_bodies", asyncio.Semaphore(max(1, self.settings.large_body_concurrency)))
 
     @property
     def axis_certificate(self) -> Certificate:
