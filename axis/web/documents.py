@@ -14,7 +14,9 @@ from sqlalchemy import select
 from axis.appkeys import CONTEXT
 from axis.context import AxisContext
 from axis.exchange import mailbox
+from axis.exchange.errors import NotFound
 from axis.exchange.signature_check import SignatureCheck, check_of, load_check
+from axis.web.archive_records import archived_document
 from axis.web.audit import audit_person
 from axis.web.auth import WebUser, require_user
 from axis.web.rendering import download, render
@@ -135,7 +137,13 @@ async def document_page(request: web.Request) -> web.Response:
     user = require_user(request)
     ctx = request.app[CONTEXT]
     message_id = request.match_info["id"]
-    message, sender, trace = await _readable_message(ctx, user, message_id)
+    try:
+        message, sender, trace = await _readable_message(ctx, user, message_id)
+    except NotFound:
+        # The hub's archivists and operators reach every archived document's record (not its content).
+        if user.sees_archive and await archived_document(request, message_id) is not None:
+            raise web.HTTPSeeOther(f"/archive/documents/{message_id}") from None
+        raise
     kept, disposed = await _retention(ctx, message)
     check: SignatureCheck | None = None
     doc: DocumentMessage | None = None

@@ -285,6 +285,7 @@ CATALOGUE: Final[Mapping[str, tuple[str, str]]] = {
     "registers.basis": ("Mẫu sổ theo Phụ lục IV, Nghị định số 30/2020/NĐ-CP.",
                         "Layout of Decree 30/2020/NĐ-CP, Appendix IV."),
     "registers.count": ("{count} văn bản", "{count} documents"),
+    "registers.agency": ("Cơ quan", "Agency"),
     "registers.download_csv": ("Tải sổ (CSV)", "Download the register (CSV)"),
     "registers.empty": ("Sổ chưa có văn bản nào trong năm này.", "No entries in this year."),
     "registers.bad_year": ("Năm không hợp lệ; dùng dạng YYYY.", "Invalid year; use YYYY."),
@@ -391,6 +392,16 @@ CATALOGUE: Final[Mapping[str, tuple[str, str]]] = {
     ),
     "due.nothing": ("Không có tài liệu nào để lập danh sách hủy.", "Nothing to put on a disposal list."),
     "due.none": ("Không có tài liệu nào hết hạn bảo quản.", "Nothing is due."),
+    "record.title": ("Hồ sơ lưu trữ văn bản {code}", "Archive record of {code}"),
+    "record.note": (
+        "Người làm lưu trữ của Trục xem hồ sơ lưu trữ của văn bản mọi cơ quan; nội dung và tệp đính kèm chỉ nơi gửi, "
+        "nơi nhận được xem.",
+        "The hub's archivists see the archive record of every agency's documents; the content and attachments stay "
+        "with the sender and recipients.",
+    ),
+    "record.fixity": ("Kiểm tra toàn vẹn gần nhất", "Last fixity check"),
+    "record.open_document": ("Mở văn bản (cơ quan của bạn gửi hoặc nhận)",
+                             "Open the document (your agency sent or received it)"),
     "holds.title": ("Lệnh tạm giữ tài liệu ({count})", "Legal holds ({count})"),
     "holds.id": ("Số", "No."),
     "holds.name": ("Tên", "Name"),
