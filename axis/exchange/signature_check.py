@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
-from signing.keys import common_name_of, fingerprint
+from lxml import etree
+
+from signing.keys import Certificate, common_name_of, fingerprint
+from signing.trust import TrustPath
 from signing.verifier import VerifiedEnvelope
+
+# check_of reads only the certificate and the algorithms of a verification, never its tree.
+_NO_TREE = etree.Element("unused")
 
 
 @dataclass(frozen=True)
@@ -49,8 +56,16 @@ def check_of(verified: VerifiedEnvelope, at: datetime | None = None) -> Signatur
 
 def stored_check(verified: VerifiedEnvelope) -> str:
     """The check as stored in ``messages.signature_check`` (JSON; its time is the message's ``received_at``)."""
+    return _stored(verified.certificate, verified.signature_algorithm, verified.digest_algorithm, verified.trusted_by)
+
+
+@functools.lru_cache(maxsize=1024)
+def _stored(certificate: Certificate, signature_algorithm: str, digest_algorithm: str, trusted_by: TrustPath) -> str:
+    # An agency signs everything with one certificate: its facts are worked out once per process, not per message.
+    check = check_of(VerifiedEnvelope(root=_NO_TREE, certificate=certificate, signature_algorithm=signature_algorithm,
+                                      digest_algorithm=digest_algorithm, trusted_by=trusted_by))
     return json.dumps({k: v.isoformat() if isinstance(v, datetime) else v
-                       for k, v in asdict(check_of(verified)).items() if k not in ("valid", "reason", "checked_at")},
+                       for k, v in asdict(check).items() if k not in ("valid", "reason", "checked_at")},
                       ensure_ascii=False, separators=(",", ":"))
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 
 import axis.exchange.listings
 from axis.exchange.redelivery import resend_deliveries
@@ -190,13 +190,29 @@ async def test_document_page_shows_the_signed_metadata_and_the_check_made_at_acc
     assert 'data-valid="true"' in html and 'data-checked="acceptance"' in html
     assert fingerprint(world.a.identity.certificate) in html and fingerprint(other.certificate) not in html
 
+    # A document stored before the check was kept (no signature_check) is verified as before, against the
+    # sender's registered certificate: now another key's, so flagged.
+    async with world.axis.ctx.sessions() as session, session.begin():
+        kept = (await session.execute(text("SELECT signature_check FROM messages WHERE id = :id"),
+                                      {"id": reply["id"]})).scalar_one()
+        await session.execute(text("UPDATE messages SET signature_check = NULL WHERE id = :id"), {"id": reply["id"]})
+    _, html, _ = await clerk.get(f"/documents/{reply['id']}")
+    assert 'data-checked="now"' in html and 'data-valid="false"' in html
+    async with world.axis.ctx.sessions() as session, session.begin():
+        await replace_certificate(session, world.a.code, certificate_pem(world.a.identity.certificate), actor="test")
+    _, html, _ = await clerk.get(f"/documents/{reply['id']}")
+    assert 'data-checked="now"' in html and 'data-valid="true"' in html
+    async with world.axis.ctx.sessions() as session, session.begin():
+        await session.execute(text("UPDATE messages SET signature_check = :kept WHERE id = :id"),
+                              {"kept": kept, "id": reply["id"]})
+
     # Stored bytes altered behind the axis's back no longer match the digest taken at acceptance: flagged.
     async with world.axis.ctx.sessions() as session, session.begin():
         await session.execute(update(Payload).where(Payload.sha256 == reply["sha256"])
                               .values(data=raw.replace("kiểm tra chữ ký".encode(), "kiểm tra chữ kÝ".encode())))
     _, html, _ = await clerk.get(f"/documents/{reply['id']}")
     assert "Chữ ký KHÔNG hợp lệ" in html and 'data-valid="false"' in html and "no longer match the digest" in html
-    assert len(await world.audit("document.viewed")) == 3
+    assert len(await world.audit("document.viewed")) == 5
 
 
 async def test_status_messages_have_no_document_page(world: World, browser_for) -> None:  # type: ignore[no-untyped-def]
