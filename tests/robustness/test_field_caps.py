@@ -22,8 +22,10 @@ from axis.agency.client import compose_status, sign_message
 from axis.exchange import submission as submission_module
 from envelope.builder import build_status
 from envelope.codes import StatusCode
-from envelope.limits import DEFAULT_FIELD_LIMIT, FIELD_LIMITS, MAX_NON_ATTACHMENT_CHARS
+from envelope.errors import InvalidEnvelope
+from envelope.limits import DEFAULT_FIELD_LIMIT, FIELD_LIMITS, MAX_NON_ATTACHMENT_CHARS, check_field_lengths
 from envelope.model import Attachment, DocumentMessage, Organization, SignerInfo
+from envelope.xml import parse_xml
 from signing.keys import DevelopmentCA, IssuedIdentity
 from signing.signer import sign_envelope
 from tests.databases import DatabaseTemplate
@@ -155,3 +157,17 @@ async def test_only_so_many_large_bodies_are_streamed_at_once(
             await server.close()
     assert [r.status for r in replies] == [202] * 6
     assert 1 <= most <= 2, most
+
+
+def test_a_field_split_by_comments_counts_whole_and_base64_text_is_not_a_field() -> None:
+    """Comments do not reset the count (the parser reads the text around them as one field)."""
+    ns = "http://www.mic.gov.vn/TBT/QCVN_102_2016"
+    piece = "Về việc " * 100  # 800 characters
+    split = (f'<edXML xmlns="{ns}"><edXMLEnvelope><edXMLHeader><MessageHeader><Subject>'
+             f"{piece}<!--a-->{piece}<!--b-->{piece}</Subject></MessageHeader></edXMLHeader></edXMLEnvelope>"
+             f"<AttachmentEncoded><Attachment><ContentTransferEncoded>{'QUJD' * 100_000}</ContentTransferEncoded>"
+             "</Attachment></AttachmentEncoded></edXML>")
+    with pytest.raises(InvalidEnvelope) as refused:
+        check_field_lengths(parse_xml(split.encode()))
+    assert refused.value.field == "MessageHeader/Subject" and "2400 characters" in str(refused.value)
+    check_field_lengths(parse_xml(split.replace(f"<!--b-->{piece}", "").encode()))  # 1,600: within the limit
