@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -44,6 +45,8 @@ class AxisContext:
     payloads: PayloadStore = field(init=False, compare=False)
     #: The agency registry, in memory, refreshed when its version moves.
     registry: RegistryCache = field(init=False, compare=False)
+    #: Bounds the streamed passes over large (spooled) bodies running at once (``large_body_concurrency``).
+    large_bodies: asyncio.Semaphore = field(init=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "committer", Committer(self.sessions))
@@ -52,6 +55,7 @@ class AxisContext:
                                         self.settings.blob_backend_name))
         object.__setattr__(self, "registry",
                            RegistryCache(self.engine, refresh_seconds=self.settings.registry_refresh_seconds))
+        object.__setattr__(self, "large_bodies", asyncio.Semaphore(max(1, self.settings.large_body_concurrency)))
 
     @property
     def axis_certificate(self) -> Certificate:

@@ -33,6 +33,8 @@ class Settings:
     # Bodies larger than this are spooled to a temp file in the blob store and verified in one
     # streamed pass instead of in memory (peak memory then stays flat whatever the attachment size).
     spool_threshold_bytes: int = 4 * 1024 * 1024
+    # Spooled bodies read and digested for their signature at once (more wait their turn).
+    large_body_concurrency: int = 2
     # Payloads of at most this many bytes (not spooled) go in the database, committed with their message.
     inline_payload_max_bytes: int = 1024 * 1024
     # Where larger payloads live: "filesystem" (blob files under home) or "database" (1 MiB rows in

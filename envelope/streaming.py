@@ -32,6 +32,7 @@ from lxml import etree
 from envelope.attachments import Base64Decoder
 from envelope.c14n import Name, escape_attribute, escape_text
 from envelope.errors import CanonicalizationError, EnvelopeTooLarge, InvalidEnvelope, MalformedXml
+from envelope.limits import MAX_NON_ATTACHMENT_CHARS
 from envelope.namespaces import q
 from envelope.xml import MAX_DEPTH, safe_parser
 
@@ -116,6 +117,7 @@ class _Pass:
         canonical: CanonicalSink | None,
         omit: str | None,
         measure: bool,
+        max_kept: int = MAX_NON_ATTACHMENT_CHARS,
     ) -> None:
         # keep: None keeps the whole message; a tag keeps only the first such element and stops there.
         self.keep = keep
@@ -129,6 +131,10 @@ class _Pass:
         self._tree = safe_parser()
         self._pieces: list[str] = []
         self._pending = 0
+        # Everything but the attachments' base64 is kept: bounded, so a huge Subject or comment
+        # cannot fill memory the way the streamed path exists to avoid.
+        self._kept_total = 0
+        self._max_kept = max_kept
         self._fed = False
         self._tags: list[str] = []
         self._names: list[str] = []
@@ -198,6 +204,10 @@ class _Pass:
         return root
 
     def _keep(self, text: str) -> None:
+        self._kept_total += len(text)
+        if self._kept_total > self._max_kept:
+            raise EnvelopeTooLarge(f"the message without its attachments' base64 text is over {self._max_kept} "
+                                   "characters")
         self._pieces.append(text)
         self._pending += len(text)
         if self._pending >= _TREE_FEED:

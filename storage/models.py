@@ -174,6 +174,9 @@ class Message(Base):
     receipt_xml: Mapped[bytes | None] = mapped_column(LargeBinary)
     # Set when the sender takes the document back (13) or a revoke is agreed (15).
     revoked_at: Mapped[datetime | None] = mapped_column()
+    # The signature check done at acceptance (JSON: signer certificate, algorithms, trust path), shown by the
+    # web document page instead of verifying the stored bytes again; deferred: lists never read it.
+    signature_check: Mapped[str | None] = mapped_column(Text, deferred=True)
 
     sender: Mapped[Agency] = relationship(lazy="raise")
 
@@ -202,6 +205,7 @@ class MessageRow:
     response_for_id: str | None = None
     receipt_xml: bytes | None = None
     revoked_at: datetime | None = None
+    signature_check: str | None = None
 
     def values(self) -> dict[str, Any]:
         """Every column by name, as a multi-row INSERT wants them (each row names the same columns)."""

@@ -484,14 +484,17 @@ def hold_add(ctx: click.Context, name: str, authority: str, reason: str, documen
 @_as_option()
 @click.pass_context
 def hold_release(ctx: click.Context, hold_id: int, login: str) -> None:
-    """Release a legal hold."""
+    """Ask for a legal hold's release, or confirm another archivist's request (two archivists release a hold)."""
 
-    async def work(actx: AxisContext) -> None:
+    async def work(actx: AxisContext) -> bool:
         async with actx.sessions() as session, session.begin():
-            await release_hold(session, hold_id, by=login, now=actx.clock())
+            return (await release_hold(session, hold_id, by=login, now=actx.clock())).released
 
-    _with_context(ctx, work)
-    click.echo(f"legal hold {hold_id} released")
+    if _with_context(ctx, work):
+        click.echo(f"legal hold {hold_id} released")
+    else:
+        click.echo(f"release of legal hold {hold_id} requested; it stays in force until a second archivist "
+                   f"confirms: axis retention hold release {hold_id} --as LOGIN")
 
 
 @hold_group.command("list")
@@ -505,7 +508,8 @@ def hold_list(ctx: click.Context, include_released: bool) -> None:
             return [{"id": h.id, "name": h.name, "authority": h.authority, "reason": h.reason,
                      "documents": n, "search": json.loads(h.query) if h.query else None,
                      "created_by": h.created_by, "created_at": h.created_at, "released_by": h.released_by,
-                     "released_at": h.released_at}
+                     "released_at": h.released_at, "release_requested_by": h.release_requested_by,
+                     "release_requested_at": h.release_requested_at}
                     for h, n in await list_holds(session, include_released=include_released)]
 
     echo_json(_with_context(ctx, work))

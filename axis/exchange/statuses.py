@@ -36,7 +36,7 @@ SENDER_STATUSES = frozenset({StatusCode.TAKEN_BACK})
 async def submit_status(ctx: AxisContext, caller: RegisteredAgency, raw: Body) -> Submission:
     """Check a signed edXML status from ``caller`` about a document it sent or received."""
     st: StatusMessage
-    st, sha256 = await signed_message(ctx, caller, raw, StatusMessage)
+    st, sha256, _ = await signed_message(ctx, caller, raw, StatusMessage)  # no page shows a status's check
     if isinstance(raw, SpooledBody):
         # A large body would leave its blob behind if the commit refused a repeat: look first.
         async with read_session(ctx.engine) as session:

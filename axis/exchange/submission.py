@@ -25,8 +25,10 @@ from axis.exchange.errors import (
     UnknownRecipient,
     WrongMessageKind,
 )
+from axis.exchange.signature_check import stored_check
 from axis.exchange.signer import explain_untrusted_signer
 from envelope.codes import BusinessType, document_type_by_abbreviation
+from envelope.limits import check_field_lengths
 from envelope.model import DocumentMessage, StatusMessage
 from envelope.parser import document_from_tree, message_from_tree, status_from_tree
 from envelope.xml import parse_xml
@@ -190,16 +192,19 @@ def _deliveries(message_id: str, recipients: Sequence[Party], now: datetime) -> 
 
 
 async def signed_message(ctx: AxisContext, caller: RegisteredAgency, raw: Body,
-                          kind: type[DocumentMessage] | type[StatusMessage]) -> tuple[Any, str]:
-    """Parse, verify and read the signed message ``caller`` posted; return it and the body's SHA-256."""
+                          kind: type[DocumentMessage] | type[StatusMessage]) -> tuple[Any, str, str]:
+    """Parse, verify and read the signed message ``caller`` posted; return it, the body's SHA-256 and the check."""
     signed: etree._Element | StreamedEnvelope
     if isinstance(raw, SpooledBody):
         # Too large to hold: a streamed pass gives a small tree, each attachment measured, and the digest.
-        signed = await asyncio.to_thread(read_signed_stream, raw.path, max_size=ctx.settings.max_message_bytes)
+        # Only a few such passes at once: each reads and canonicalises up to max_message_bytes.
+        async with ctx.large_bodies:
+            signed = await asyncio.to_thread(read_signed_stream, raw.path, max_size=ctx.settings.max_message_bytes)
         root, measured = signed.root, signed.base64
     else:
         signed = root = parse_xml(raw, max_size=ctx.settings.max_message_bytes)
         measured = None
+    check_field_lengths(root)  # every free-text field within its limit (envelope.limits), before anything costly
     unverified = message_from_tree(root, measured=measured)  # structure first: a broken envelope is a Validation error
     if not isinstance(unverified, kind):
         raise WrongMessageKind("status" if kind is DocumentMessage else "edoc")
@@ -216,13 +221,13 @@ async def signed_message(ctx: AxisContext, caller: RegisteredAgency, raw: Body,
         raise SenderMismatch(
             f"From is {msg.from_.organ_id} but the token belongs to {caller.code}", field="MessageHeader/From/OrganId"
         )
-    return msg, raw.sha256 if isinstance(raw, SpooledBody) else _sha256(raw)
+    return msg, raw.sha256 if isinstance(raw, SpooledBody) else _sha256(raw), stored_check(verified)
 
 
 async def submit_document(ctx: AxisContext, caller: RegisteredAgency, raw: Body) -> Submission:
     """Check a signed edXML document from ``caller``, store it, route it to every recipient."""
     doc: DocumentMessage
-    doc, sha256 = await signed_message(ctx, caller, raw, DocumentMessage)
+    doc, sha256, check = await signed_message(ctx, caller, raw, DocumentMessage)
     codes = list(dict.fromkeys(doc.recipient_codes))
 
     # No database round trip before the commit for a new document: recipients come from the
@@ -267,6 +272,7 @@ async def submit_document(ctx: AxisContext, caller: RegisteredAgency, raw: Body)
             "promulgation_date": doc.promulgation.promulgation_date.isoformat(),
             "attachment_count": len(doc.attachments),
             "response_for_id": original_id,
+            "signature_check": check,
         },
         audit={"document_id": doc.document_id, "sha256": sha256, "recipients": codes,
                "business_type": int(doc.business_type)},

@@ -15,6 +15,7 @@ from axis.web import (
     account,
     admin,
     archive,
+    archive_records,
     documents,
     holds,
     inbox,
@@ -82,7 +83,7 @@ def setup_web(app: web.Application) -> None:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    for module in (account, inbox, documents, registers, reports, archive, holds, admin):
+    for module in (account, inbox, documents, registers, reports, archive, holds, admin, archive_records):
         app.add_routes(module.routes)
     app.router.add_static("/static/", HERE / "static", name="static", append_version=False)
     # Innermost: it sees the UI's errors before the API's problem+json middleware does.

@@ -3,26 +3,32 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+import hashlib
 from datetime import datetime
 from typing import Any
 
 from aiohttp import web
+from lxml import etree
 from sqlalchemy import select
 
 from axis.appkeys import CONTEXT
 from axis.context import AxisContext
 from axis.exchange import mailbox
+from axis.exchange.errors import NotFound
+from axis.exchange.signature_check import SignatureCheck, check_of, load_check
+from axis.web.archive_records import archived_document
 from axis.web.audit import audit_person
 from axis.web.auth import WebUser, require_user
 from axis.web.rendering import download, render
 from envelope.errors import EnvelopeError
 from envelope.model import DocumentMessage, ParsedAttachment
 from envelope.parser import document_from_tree, parse_document
+from envelope.xml import parse_xml
 from signing.errors import SignatureError
-from signing.keys import common_name_of, fingerprint, load_certificates, organ_id_of
+from signing.keys import load_certificates
 from signing.receipt import SubmissionReceipt, verify_submission_receipt
 from signing.verifier import VerifyPolicy, verify_envelope
+from signing.xmldsig import SIGNATURE_TAG
 from storage.archive.disposal import check_payload_kept, disposal_of_message
 from storage.archive.errors import PayloadDisposed, RetentionConfigError, UnknownRecord
 from storage.archive.schedules import RetentionInfo, load_schedules, retention_of
@@ -32,26 +38,12 @@ from storage.payload_backends import PayloadBody
 routes = web.RouteTableDef()
 
 
-@dataclass(frozen=True)
-class SignatureCheck:
-    """The outcome of re-checking a stored document's signature, for display."""
-
-    valid: bool
-    reason: str = ""
-    signer: str | None = None
-    organ_id: str | None = None
-    issuer: str | None = None
-    serial: str | None = None
-    not_before: datetime | None = None
-    not_after: datetime | None = None
-    fingerprint: str | None = None
-    algorithm: str = ""
-    trusted_by: str = ""
-
-
 def check_document(raw: bytes, certificate_pem: str | None, policy: VerifyPolicy, at: datetime,
                    max_size: int) -> tuple[SignatureCheck, DocumentMessage | None]:
-    """Verify the stored bytes against the sender's registered certificate; parse what is signed."""
+    """Verify the stored bytes against the sender's registered certificate; parse what is signed.
+
+    Only for documents stored before the check at acceptance was kept (``messages.signature_check``).
+    """
     # The sender's current certificate and, during a rotation, its next one (concatenated PEM).
     pinned = load_certificates(certificate_pem.encode()) if certificate_pem else []
     try:
@@ -62,21 +54,26 @@ def check_document(raw: bytes, certificate_pem: str | None, policy: VerifyPolicy
         except EnvelopeError:
             doc = None
         return SignatureCheck(False, reason=f"{type(exc).__name__}: {exc}"), doc
-    cert = verified.certificate
-    check = SignatureCheck(
-        valid=True,
-        signer=common_name_of(cert) or cert.subject.rfc4514_string(),
-        organ_id=organ_id_of(cert),
-        issuer=cert.issuer.rfc4514_string(),
-        serial=format(cert.serial_number, "x"),
-        not_before=cert.not_valid_before_utc,
-        not_after=cert.not_valid_after_utc,
-        fingerprint=fingerprint(cert),
-        algorithm=f"{verified.signature_algorithm} / {verified.digest_algorithm}",
-        trusted_by=verified.trusted_by,
-    )
     # Fields are read only from what the signature covers.
-    return check, document_from_tree(verified.root)
+    return check_of(verified), document_from_tree(verified.root)
+
+
+def read_accepted(raw: bytes, sha256: str, check: SignatureCheck,
+                  max_size: int) -> tuple[SignatureCheck, DocumentMessage | None]:
+    """A document as verified at acceptance: its bytes must still be the ones verified (same SHA-256).
+
+    No signature is checked again: the stored check says what was found when the axis accepted
+    these very bytes. The fields are read from the signed content exactly as the verifier reduced it
+    (signature and the comments canonicalisation drops removed, their tail text kept).
+    """
+    if hashlib.sha256(raw).hexdigest() != sha256:
+        return SignatureCheck(False, reason="the stored bytes no longer match the digest taken at acceptance"), None
+    try:
+        root = parse_xml(raw, max_size=max_size)
+        etree.strip_elements(root, SIGNATURE_TAG, etree.Comment, with_tail=False)
+        return check, document_from_tree(root)
+    except EnvelopeError as exc:
+        return SignatureCheck(False, reason=f"{type(exc).__name__}: {exc}"), None
 
 
 async def _readable_message(ctx: AxisContext, user: WebUser, message_id: str) -> tuple[Message, Agency, dict[str, Any]]:
@@ -118,6 +115,14 @@ async def _retention(ctx: AxisContext, message: Message) -> tuple[RetentionInfo 
     return info, disposed
 
 
+async def _stored_check(ctx: AxisContext, message: Message) -> SignatureCheck | None:
+    """The signature check kept at acceptance (None for documents stored before it was kept)."""
+    async with ctx.sessions() as session:
+        stored = (await session.execute(
+            select(Message.signature_check).where(Message.id == message.id))).scalar_one_or_none()
+    return None if stored is None else load_check(stored, message.received_at)
+
+
 async def _payload(ctx: AxisContext, message: Message) -> bytes:
     """The stored signed bytes; 410 Gone once a disposal destroyed them."""
     async with ctx.sessions() as session:
@@ -144,18 +149,29 @@ async def document_page(request: web.Request) -> web.Response:
     user = require_user(request)
     ctx = request.app[CONTEXT]
     message_id = request.match_info["id"]
-    message, sender, trace = await _readable_message(ctx, user, message_id)
+    try:
+        message, sender, trace = await _readable_message(ctx, user, message_id)
+    except NotFound:
+        # The hub's archivists and operators reach every archived document's record (not its content).
+        if user.sees_archive and await archived_document(request, message_id) is not None:
+            raise web.HTTPSeeOther(f"/archive/documents/{message_id}") from None
+        raise
     kept, disposed = await _retention(ctx, message)
     check: SignatureCheck | None = None
     doc: DocumentMessage | None = None
     if disposed is None:
         # Only the residual metadata of a disposed document is left to show.
         raw = await ctx.payloads.read(message.sha256)
-        check, doc = await asyncio.to_thread(
-            check_document, raw, (sender.certificate_pem or "") + (sender.next_certificate_pem or ""), ctx.policy,
-            message.received_at,
-            ctx.settings.max_message_bytes
-        )
+        stored = await _stored_check(ctx, message)
+        if stored is not None:
+            check, doc = await asyncio.to_thread(read_accepted, raw, message.sha256, stored,
+                                                 ctx.settings.max_message_bytes)
+        else:
+            check, doc = await asyncio.to_thread(
+                check_document, raw, (sender.certificate_pem or "") + (sender.next_certificate_pem or ""), ctx.policy,
+                message.received_at,
+                ctx.settings.max_message_bytes
+            )
     receipt, receipt_ok = _receipt(message.receipt_xml, ctx)
     async with ctx.sessions() as session:
         names: dict[str, str] = {c: n for c, n in (await session.execute(select(Agency.code, Agency.name))).all()}

@@ -39,6 +39,7 @@ async def _holds_page(request: web.Request, *, status: int = 200, error: str | N
         "error": error,
         "placed": request.query.get("placed", "")[:9],
         "released": request.query.get("released", "")[:9],
+        "requested": request.query.get("requested", "")[:9],
     }, status=status, active="archive")
 
 
@@ -75,14 +76,14 @@ async def hold_place(request: web.Request) -> web.Response:
 
 @routes.post("/archive/holds/{id}/release")
 async def hold_release(request: web.Request) -> web.Response:
-    """Release a hold; its documents may be disposed of again when due (audited by the archive)."""
+    """Ask for a hold's release, or confirm another archivist's request and lift it (audited by the archive)."""
     user = require_user(request, ARCHIVIST)
     await checked_form(request)
     hold_id = record_id(request)
     ctx = request.app[CONTEXT]
     try:
         async with ctx.sessions() as session, session.begin():
-            await release_hold(session, hold_id, by=user.login, now=ctx.clock())
+            step = await release_hold(session, hold_id, by=user.login, now=ctx.clock())
     except ArchiveError as exc:
         return await _holds_page(request, status=refusal_status(exc, 409, DisposalRefused), error=str(exc))
-    raise web.HTTPSeeOther(f"/archive/holds?released={hold_id}")
+    raise web.HTTPSeeOther(f"/archive/holds?{'released' if step.released else 'requested'}={hold_id}")

@@ -193,6 +193,11 @@ CATALOGUE: Final[Mapping[str, tuple[str, str]]] = {
         "Kiểm tra lại với chứng thư số đang đăng ký của nơi gửi, tại thời điểm Trục nhận văn bản.",
         "Re-checked against the sender's registered certificate, as of the time the axis received it.",
     ),
+    "sig.checked_at_acceptance": (
+        "Trục đã kiểm tra chữ ký khi nhận văn bản lúc {at}; dữ liệu lưu trữ vẫn đúng mã băm SHA-256 lúc đó.",
+        "Checked by the axis when it received the document at {at}; the stored bytes still match the SHA-256 "
+        "taken then.",
+    ),
     "sig.signer": ("Người/cơ quan ký", "Signer"),
     "sig.organ_id": ("Mã định danh trong chứng thư", "Agency code in certificate"),
     "sig.issuer": ("Tổ chức cấp chứng thư", "Issuer"),
@@ -280,6 +285,7 @@ CATALOGUE: Final[Mapping[str, tuple[str, str]]] = {
     "registers.basis": ("Mẫu sổ theo Phụ lục IV, Nghị định số 30/2020/NĐ-CP.",
                         "Layout of Decree 30/2020/NĐ-CP, Appendix IV."),
     "registers.count": ("{count} văn bản", "{count} documents"),
+    "registers.agency": ("Cơ quan", "Agency"),
     "registers.download_csv": ("Tải sổ (CSV)", "Download the register (CSV)"),
     "registers.empty": ("Sổ chưa có văn bản nào trong năm này.", "No entries in this year."),
     "registers.bad_year": ("Năm không hợp lệ; dùng dạng YYYY.", "Invalid year; use YYYY."),
@@ -386,6 +392,16 @@ CATALOGUE: Final[Mapping[str, tuple[str, str]]] = {
     ),
     "due.nothing": ("Không có tài liệu nào để lập danh sách hủy.", "Nothing to put on a disposal list."),
     "due.none": ("Không có tài liệu nào hết hạn bảo quản.", "Nothing is due."),
+    "record.title": ("Hồ sơ lưu trữ văn bản {code}", "Archive record of {code}"),
+    "record.note": (
+        "Người làm lưu trữ của Trục xem hồ sơ lưu trữ của văn bản mọi cơ quan; nội dung và tệp đính kèm chỉ nơi gửi, "
+        "nơi nhận được xem.",
+        "The hub's archivists see the archive record of every agency's documents; the content and attachments stay "
+        "with the sender and recipients.",
+    ),
+    "record.fixity": ("Kiểm tra toàn vẹn gần nhất", "Last fixity check"),
+    "record.open_document": ("Mở văn bản (cơ quan của bạn gửi hoặc nhận)",
+                             "Open the document (your agency sent or received it)"),
     "holds.title": ("Lệnh tạm giữ tài liệu ({count})", "Legal holds ({count})"),
     "holds.id": ("Số", "No."),
     "holds.name": ("Tên", "Name"),
@@ -396,7 +412,7 @@ CATALOGUE: Final[Mapping[str, tuple[str, str]]] = {
     "holds.placed_by": ("Đặt bởi", "Placed by"),
     "holds.released_by": ("Gỡ bởi {login} lúc {at}", "Released by {login} at {at}"),
     "holds.active": ("Đang hiệu lực", "Active"),
-    "holds.release": ("Gỡ tạm giữ", "Release"),
+    "holds.release": ("Đề nghị gỡ tạm giữ", "Request release"),
     "holds.show_all": ("Hiện cả lệnh đã gỡ", "Include released holds"),
     "holds.show_active": ("Chỉ lệnh đang hiệu lực", "Active holds only"),
     "holds.add": ("Đặt lệnh tạm giữ mới", "Place a legal hold"),
@@ -413,6 +429,13 @@ CATALOGUE: Final[Mapping[str, tuple[str, str]]] = {
     "holds.submit": ("Đặt tạm giữ", "Place the hold"),
     "holds.placed": ("Đã đặt lệnh tạm giữ số {id}.", "Legal hold {id} placed."),
     "holds.released_flash": ("Đã gỡ lệnh tạm giữ số {id}.", "Legal hold {id} released."),
+    "holds.requested_flash": ("Đã đề nghị gỡ lệnh tạm giữ số {id}; lệnh vẫn hiệu lực đến khi một người làm lưu trữ "
+                              "khác xác nhận.",
+                              "Release of legal hold {id} requested; it stays in force until a second archivist "
+                              "confirms."),
+    "holds.release_requested_by": ("{login} đề nghị gỡ lúc {at}; chờ người thứ hai xác nhận",
+                                   "Release requested by {login} at {at}; awaiting a second archivist"),
+    "holds.confirm_release": ("Xác nhận gỡ tạm giữ", "Confirm the release"),
     "holds.none": ("Không có lệnh tạm giữ nào.", "No legal holds."),
     # retention on the document page
     "doc.section_retention": ("Bảo quản", "Retention"),

@@ -1,4 +1,8 @@
-"""The statutory registers of incoming and outgoing documents (Decree 30/2020, Appendix IV) of the user's agency."""
+"""The statutory registers of incoming and outgoing documents (Decree 30/2020, Appendix IV) of the user's agency.
+
+The hub's archivists and operators may open any agency's registers (``?agency=CODE``), as
+``axis register --agency`` does; clerks only ever see their own agency's.
+"""
 
 from __future__ import annotations
 
@@ -9,13 +13,14 @@ from sqlalchemy import select
 
 from axis.appkeys import CONTEXT
 from axis.web.audit import audit_person
-from axis.web.auth import require_user
+from axis.web.auth import WebUser, require_user
 from axis.web.rendering import download, render
 from storage.archive.calendar import vn_date
 from storage.archive.csv_export import csv_text
 from storage.archive.models import RegisterEntry
 from storage.archive.registers import DIRECTIONS, register_columns, register_rows
 from storage.archive.sealing import seal_now
+from storage.models import Agency
 
 routes = web.RouteTableDef()
 
@@ -39,25 +44,41 @@ def _page(raw: str) -> int:
         return 1
 
 
+async def _agency(request: web.Request, user: WebUser) -> tuple[Agency, list[tuple[str, str]]]:
+    """Whose register: the user's agency, or (archivists and operators) the one asked for; and the choices."""
+    if not user.sees_archive:
+        return user.agency, []
+    async with request.app[CONTEXT].sessions() as session:
+        agencies = list((await session.execute(select(Agency).order_by(Agency.code))).scalars())
+    wanted = request.query.get("agency", "").strip()[:13] or user.agency.code
+    chosen = next((a for a in agencies if a.code == wanted), None)
+    if chosen is None:
+        raise web.HTTPNotFound()
+    return chosen, [(a.code, a.name) for a in agencies]
+
+
 @routes.get(f"/registers/{_DIRECTION}")
 async def register_page(request: web.Request) -> web.Response:
     """One year of the user's agency's register, paged, with the decree's columns."""
     user = require_user(request)
+    agency, agencies = await _agency(request, user)
     direction = request.match_info["direction"]
     ctx = request.app[CONTEXT]
     this_year = vn_date(ctx.clock()).year
     year, bad_year = _year(request.query.get("year", "").strip(), this_year)
     await seal_now(ctx.sessions)  # the last moments' entries get their numbers first
     async with ctx.sessions() as session:
-        rows = await register_rows(session, user.agency.code, direction, year)
+        rows = await register_rows(session, agency.code, direction, year)
         years = set((await session.execute(
-            select(RegisterEntry.year).where(RegisterEntry.agency_id == user.agency.id,
+            select(RegisterEntry.year).where(RegisterEntry.agency_id == agency.id,
                                              RegisterEntry.direction == DIRECTIONS[direction]).distinct()
         )).scalars())
     pages = max(1, math.ceil(len(rows) / PAGE_SIZE))
     page = min(_page(request.query.get("page", "1")), pages)
     return render(request, "register.html", {
         "direction": direction,
+        "agency": agency,
+        "agencies": agencies,
         "year": year,
         "years": sorted(years | {this_year, year}, reverse=True),
         "bad_year": bad_year,
@@ -72,6 +93,7 @@ async def register_page(request: web.Request) -> web.Response:
 async def register_csv(request: web.Request) -> web.Response:
     """The year's register as CSV, the same bytes as ``axis register DIRECTION --format csv`` (audited)."""
     user = require_user(request)
+    agency, _ = await _agency(request, user)
     direction = request.match_info["direction"]
     ctx = request.app[CONTEXT]
     year, bad_year = _year(request.query.get("year", "").strip(), vn_date(ctx.clock()).year)
@@ -79,8 +101,8 @@ async def register_csv(request: web.Request) -> web.Response:
         raise web.HTTPBadRequest()
     await seal_now(ctx.sessions)  # the last moments' entries get their numbers first
     async with ctx.sessions() as session:
-        rows = await register_rows(session, user.agency.code, direction, year)
-    await audit_person(ctx, user, "register.downloaded", user.agency.code, register=direction, year=year,
+        rows = await register_rows(session, agency.code, direction, year)
+    await audit_person(ctx, user, "register.downloaded", agency.code, register=direction, year=year,
                        entries=len(rows))
     body = csv_text(register_columns(direction), rows).encode()
-    return download(body, f"so-{direction}-{user.agency.code}-{year}.csv", "text/csv", charset="utf-8")
+    return download(body, f"so-{direction}-{agency.code}-{year}.csv", "text/csv", charset="utf-8")

@@ -23,3 +23,12 @@ async def archivist(session: AsyncSession, login: str) -> User:
     if user.role != ARCHIVIST_ROLE:
         raise NotAnArchivist(f"user {name} is a {user.role}, not an archivist")
     return user
+
+
+async def is_archivist(session: AsyncSession, login: str) -> bool:
+    """True while ``login`` is an active archivist (a pending request of someone who left no longer counts)."""
+    try:
+        await archivist(session, login)
+    except NotAnArchivist:
+        return False
+    return True

@@ -7,12 +7,26 @@ import io
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+#: A text cell starting with one of these is read as a formula by spreadsheets (OWASP "CSV injection").
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise(value: Any) -> Any:
+    """A text cell that a spreadsheet would run as a formula, prefixed with an apostrophe; anything else as is.
+
+    Subjects and type names come from senders: ``=HYPERLINK(...)`` in one would otherwise run in the
+    recipient's register. Numbers (counts, durations) are not text and stay numbers.
+    """
+    if isinstance(value, str) and value.startswith(FORMULA_TRIGGERS):
+        return "'" + value
+    return value
+
 
 def csv_text(columns: Sequence[str], rows: Iterable[Mapping[str, Any]]) -> str:
-    """Rows as CSV with a header line; None becomes an empty field."""
+    """Rows as CSV with a header line; None becomes an empty field and formula-like text is neutralised."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(columns)
+    writer.writerow([neutralise(c) for c in columns])
     for row in rows:
-        writer.writerow(["" if row.get(c) is None else row.get(c) for c in columns])
+        writer.writerow(["" if row.get(c) is None else neutralise(row.get(c)) for c in columns])
     return out.getvalue()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Collection, Mapping
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -14,7 +15,7 @@ from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
 from envelope.text import nfc
-from storage.archive.archivists import archivist
+from storage.archive.archivists import archivist, is_archivist
 from storage.archive.chunks import chunks
 from storage.archive.errors import DisposalRefused, RetentionConfigError, UnknownRecord
 from storage.archive.models import LegalHold, LegalHoldItem
@@ -113,19 +114,46 @@ async def place_hold(
     return hold
 
 
-async def release_hold(session: AsyncSession, hold_id: int, *, by: str, now: datetime) -> LegalHold:
-    """Lift a legal hold; its documents may be disposed of again when due."""
+@dataclass(frozen=True)
+class ReleaseStep:
+    """What a call to :func:`release_hold` did: asked for the release, or (a second archivist) released it."""
+
+    hold: LegalHold
+    released: bool
+
+
+async def release_hold(session: AsyncSession, hold_id: int, *, by: str, now: datetime) -> ReleaseStep:
+    """Ask for a hold's release, or confirm another archivist's request and lift it (two people, like disposal).
+
+    The first archivist's call records the request; the hold stays in force until a second, different
+    active archivist confirms. A request by someone who is no longer an active archivist no longer
+    counts: the next call is a fresh request.
+    """
     user = await archivist(session, by)
     hold = await session.get(LegalHold, hold_id)
     if hold is None:
         raise UnknownRecord(f"no legal hold {hold_id}")
     if hold.released_at is not None:
         raise DisposalRefused(f"hold {hold_id} was already released")
+    requester = hold.release_requested_by
+    if requester is not None and not await is_archivist(session, requester):
+        requester = None
+    if requester is None:
+        hold.release_requested_by, hold.release_requested_at = user.login, now
+        await session.flush()
+        await append_event(session, actor=user.login, action="hold.release_requested", subject=str(hold.id), at=now,
+                           details={"name": hold.name})
+        return ReleaseStep(hold, released=False)
+    if requester == user.login:
+        raise DisposalRefused(f"{user.login} asked for the release of hold {hold_id}; "
+                              "a second, different archivist must confirm it")
     hold.released_by, hold.released_at = user.login, now
     await session.flush()
     await append_event(session, actor=user.login, action="hold.released", subject=str(hold.id), at=now,
-                       details={"name": hold.name})
-    return hold
+                       details={"name": hold.name, "requested_by": requester,
+                                "requested_at": hold.release_requested_at.isoformat()
+                                if hold.release_requested_at else None})
+    return ReleaseStep(hold, released=True)
 
 
 async def list_holds(session: AsyncSession, *, include_released: bool = False) -> list[tuple[LegalHold, int]]:

@@ -102,6 +102,9 @@ class LegalHold(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     released_by: Mapped[str | None] = mapped_column(String(64))
     released_at: Mapped[datetime | None] = mapped_column()
+    # The first archivist's request to release it; a second, different archivist releases it.
+    release_requested_by: Mapped[str | None] = mapped_column(String(64))
+    release_requested_at: Mapped[datetime | None] = mapped_column()
 
 
 class LegalHoldItem(Base):

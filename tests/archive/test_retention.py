@@ -199,6 +199,7 @@ async def test_documents_age_out_a_hold_blocks_one_and_two_archivists_dispose_of
     # Releasing d2's hold puts it on the next list.
     async with ctx.sessions() as session, session.begin():
         holds = await list_holds(session)
+        await release_hold(session, holds[0][0].id, by=MOT, now=clock())  # asks; a second archivist confirms
         await release_hold(session, holds[0][0].id, by=HAI, now=clock())
         again = await propose_disposal(session, schedules, by=HAI, today=today, now=clock())
         assert again is not None

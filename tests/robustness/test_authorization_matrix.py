@@ -11,7 +11,8 @@ The answers, one cell each:
 - the right agency: the answer the endpoint exists for.
 
 Public endpoints (axis certificate, OpenAPI description, health, metrics) answer everyone,
-and ignore whatever token comes along. Web pages join this matrix with the web UI.
+and ignore whatever token comes along. Web pages have their own matrix: tests/web/test_web_matrix.py
+(every page and form × anonymous, clerk of another agency, clerk, archivist, operator; archive scope too).
 """
 
 from __future__ import annotations

@@ -30,6 +30,7 @@ from sqlalchemy import update
 from axis.agency.client import compose_document, compose_status, sign_message
 from envelope.builder import build_document, build_status
 from envelope.codes import BusinessType, StatusCode
+from envelope.limits import DEFAULT_FIELD_LIMIT
 from envelope.model import (
     Attachment,
     Bussiness,
@@ -735,7 +736,8 @@ INJECTIONS = {
     "format_strings": "%s%n%x%d %(id)s {0} {subject!r} {{7*7}} ${jndi:ldap://127.0.0.1/a} #{7*7} \\x00 \\u0000",
     "control_characters": "\ttab\nnewline\r\ncarriage return \x85 NEL \x9f \u200b zwsp \u202e RLO \u2028 LS "
                           "\u2029 PS \ufeff BOM \u00a0 nbsp \u061c ALM",
-    "very_long_unicode": ("Văn bản điện tử 𝕍𝕚ệ𝕥 ℕ𝕒𝕞 🇻🇳 漢字 ‮ עברית العربية " * 400)[:10_000],
+    # As long as every field may be (envelope.limits; longer is refused: test_field_caps.py).
+    "very_long_unicode": ("Văn bản điện tử 𝕍𝕚ệ𝕥 ℕ𝕒𝕞 🇻🇳 漢字 ‮ עברית العربية " * 400)[:DEFAULT_FIELD_LIMIT],
 }
 #: Identifier-like fields take the short payloads too (they become part of DocumentId).
 SHORT = ("sql", "xss", "format_strings")

@@ -387,14 +387,19 @@ async def test_two_archivists_approve_and_execute_a_disposal_list_held_documents
                       ("disposal.certificate_downloaded", f"user:{HAI}"),
                       ("disposal.certificate_downloaded", "user:vanhanh")]
 
-    # Releasing the first hold; the released hold shows with who released it.
+    # Releasing the first hold takes two archivists: one asks, another confirms; it then shows who released it.
     status, _, r = await mot.post("/archive/holds/1/release", {"csrf_token": await form_token(mot, "/archive/holds")})
+    assert status == 303 and r.headers["Location"] == "/archive/holds?requested=1"
+    status, html, _ = await mot.post("/archive/holds/1/release", {"csrf_token": await form_token(mot, "/archive/holds")})
+    assert status == 409 and "a second, different archivist must confirm" in html
+    status, _, r = await hai.post("/archive/holds/1/release", {"csrf_token": await form_token(hai, "/archive/holds")})
     assert status == 303 and r.headers["Location"] == "/archive/holds?released=1"
     status, html, _ = await mot.post("/archive/holds/1/release", {"csrf_token": await form_token(mot, "/archive/holds")})
     assert status == 409 and "already released" in html
     _, html, _ = await mot.get("/archive/holds?all=1")
-    assert f"Gỡ bởi {MOT}" in html
-    assert [e.actor for e in await world.audit("hold.released")] == [MOT]
+    assert f"Gỡ bởi {HAI}" in html
+    assert [e.actor for e in await world.audit("hold.release_requested")] == [MOT]
+    assert [e.actor for e in await world.audit("hold.released")] == [HAI]
 
 
 async def _audit_like(world: World, prefixes: tuple[str, ...]) -> list[Any]:

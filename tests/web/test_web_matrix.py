@@ -1,6 +1,12 @@
 """Every page and form of the web UI × {anonymous, clerk of another agency, clerk, archivist, operator}.
 
 The matrix must name every route the UI serves: a new page without a row here fails the test.
+
+Archive scope (issue 13 #7): archivists (and operators, who may look) are hub staff with hub-wide
+scope. Every archive page lists and reaches every agency's archived documents: their archive record
+(``/archive/documents/{id}``) answers them for any document, and the document page of one their own
+agency neither sent nor received sends them there (``RECORD``) instead of a 404; the content
+(attachments, signed edXML, receipt) stays with the sender and recipients.
 """
 
 from __future__ import annotations
@@ -23,18 +29,29 @@ WHO = ("anonymous", "other clerk", "clerk", "archivist", "operator")
 # Who they are: the document is sent by A (the archivist's agency) to B (the clerk's); C is another agency.
 LOGINS = {"other clerk": "vanthu.h41", "clerk": "vanthu.h29", "archivist": "luutru.g22", "operator": "vanhanh"}
 LOGIN = 303  # anonymous visitors are sent to the sign-in page
+RECORD = -303  # a 303 to the document's archive record (/archive/documents/{id})
 
 
-def get_matrix(doc: str, disposed: str, hold: int, listed: int) -> list[tuple[str, str, tuple[int, ...]]]:
-    """(route as registered, concrete path, expected status for each of WHO)."""
+def get_matrix(doc: str, disposed: str, hold: int, listed: int,
+               foreign: str = "") -> list[tuple[str, str, tuple[int, ...]]]:
+    """(route as registered, concrete path, expected status for each of WHO).
+
+    ``foreign`` is a document B sends to C: the archivist's agency (A) is no party to it.
+    """
     return [
         ("/", "/", (303, 303, 303, 303, 303)),
         ("/login", "/login", (200, 303, 303, 303, 303)),
         ("/logout", "/logout", (200, 200, 200, 200, 200)),
         ("/inbox", "/inbox", (LOGIN, 200, 200, 200, 200)),
         ("/outbox", "/outbox", (LOGIN, 200, 200, 200, 200)),
-        ("/documents/{id}", f"/documents/{doc}", (LOGIN, 404, 200, 200, 404)),
-        ("/documents/{id}", f"/documents/{disposed}", (LOGIN, 404, 200, 200, 404)),
+        ("/documents/{id}", f"/documents/{doc}", (LOGIN, 404, 200, 200, RECORD)),
+        ("/documents/{id}", f"/documents/{disposed}", (LOGIN, 404, 200, 200, RECORD)),
+        ("/documents/{id}", f"/documents/{foreign}", (LOGIN, 200, 200, RECORD, RECORD)),
+        ("/documents/{id}/edxml", f"/documents/{foreign}/edxml", (LOGIN, 200, 200, 404, 404)),
+        ("/archive/documents/{id}", f"/archive/documents/{doc}", (LOGIN, 403, 403, 200, 200)),
+        ("/archive/documents/{id}", f"/archive/documents/{foreign}", (LOGIN, 403, 403, 200, 200)),
+        ("/archive/documents/{id}", f"/archive/documents/{disposed}", (LOGIN, 403, 403, 200, 200)),
+        ("/archive/documents/{id}", "/archive/documents/01JAAAAAAAAAAAAAAAAAAAAAAA", (LOGIN, 403, 403, 404, 404)),
         ("/documents/{id}/attachments/{n}", f"/documents/{doc}/attachments/1", (LOGIN, 404, 200, 200, 404)),
         ("/documents/{id}/attachments/{n}", f"/documents/{disposed}/attachments/1", (LOGIN, 404, 410, 410, 404)),
         ("/documents/{id}/edxml", f"/documents/{doc}/edxml", (LOGIN, 404, 200, 200, 404)),
@@ -42,6 +59,9 @@ def get_matrix(doc: str, disposed: str, hold: int, listed: int) -> list[tuple[st
         ("/documents/{id}/receipt", f"/documents/{doc}/receipt", (LOGIN, 404, 200, 200, 404)),
         ("/registers/{direction}", "/registers/incoming", (LOGIN, 200, 200, 200, 200)),
         ("/registers/{direction}", "/registers/outgoing", (LOGIN, 200, 200, 200, 200)),
+        # Clerks always get their own agency's register; the hub's staff any agency's (unknown: 404).
+        ("/registers/{direction}", "/registers/incoming?agency=000.00.00.H41", (LOGIN, 200, 200, 200, 200)),
+        ("/registers/{direction}", "/registers/incoming?agency=000.00.00.X99", (LOGIN, 200, 200, 404, 404)),
         ("/registers/{direction}.csv", "/registers/incoming.csv", (LOGIN, 200, 200, 200, 200)),
         ("/registers/{direction}.csv", "/registers/outgoing.csv", (LOGIN, 200, 200, 200, 200)),
         ("/reports", "/reports", (LOGIN, 200, 200, 200, 200)),
@@ -107,7 +127,8 @@ async def _prepare(world: World) -> dict[str, Any]:
     async with ctx.sessions() as session, session.begin():
         hold = await place_hold(session, name="Vụ án", authority="TAND", reason="Chứng cứ",
                                 by="luutru.g22", now=ctx.clock(), message_ids=[kept["id"]])
-    return {"doc": kept["id"], "disposed": old["id"], "listed": listed.id, "hold": hold.id}
+    foreign = await exchange(world, world.b, [world.c], "Về việc giữa hai tỉnh")
+    return {"doc": kept["id"], "disposed": old["id"], "listed": listed.id, "hold": hold.id, "foreign": foreign["id"]}
 
 
 def _routes(world: World) -> set[tuple[str, str]]:
@@ -125,7 +146,7 @@ def _routes(world: World) -> set[tuple[str, str]]:
 
 async def test_every_page_and_form_answers_each_kind_of_person_as_expected(world: World, browser_for) -> None:  # type: ignore[no-untyped-def]
     ids = await _prepare(world)
-    gets = get_matrix(ids["doc"], ids["disposed"], ids["hold"], ids["listed"])
+    gets = get_matrix(ids["doc"], ids["disposed"], ids["hold"], ids["listed"], ids["foreign"])
     posts = post_matrix(ids["listed"], ids["hold"])
     # The matrix covers every route of the UI, no more and no less.
     covered = {("GET", route) for route, _, _ in gets} | {("POST", route) for route, _, _, _ in posts} | \
@@ -137,7 +158,11 @@ async def test_every_page_and_form_answers_each_kind_of_person_as_expected(world
     for _, path, expected in gets:
         for who, want in zip(WHO, expected, strict=True):
             status, _, r = await people[who].get(path)
-            if status != want:
+            if want == RECORD:
+                record = "/archive/documents/" + path.rsplit("/", 1)[1]
+                if status != 303 or r.headers.get("Location") != record:
+                    failures.append(f"GET {path} as {who}: {status} {r.headers.get('Location')}, expected {record}")
+            elif status != want:
                 failures.append(f"GET {path} as {who}: {status}, expected {want}")
             elif status == 303 and want == LOGIN and path not in ("/", "/login"):
                 if URL(r.headers["Location"]).path != "/login":

@@ -11,11 +11,13 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text, update
 
 import axis.exchange.listings
 from axis.exchange.redelivery import resend_deliveries
 from envelope.codes import VN_TZ, Priority, StatusCode
+from signing.keys import certificate_pem, fingerprint
+from storage.archive.models import Payload
 from storage.jobs import finish_run, start_run
 from storage.models import Agency, Delivery
 from storage.registry import replace_certificate
@@ -158,7 +160,7 @@ async def test_outbox_pages_newest_first_and_keeps_the_filters(world: World, bro
     assert "<title>Văn bản đi (0)" in nobody and rows(nobody) == []
 
 
-async def test_document_page_shows_the_signed_metadata_and_a_broken_trust_is_flagged(world: World, browser_for) -> None:  # type: ignore[no-untyped-def]
+async def test_document_page_shows_the_signed_metadata_and_the_check_made_at_acceptance(world: World, browser_for) -> None:  # type: ignore[no-untyped-def]
     reply = await world.send([world.b], subject="Về việc kiểm tra chữ ký", priority=Priority.URGENT)
     clerk = await browser_for("vanthu.h29")
     status, html, _ = await clerk.get(f"/documents/{reply['id']}")
@@ -178,15 +180,39 @@ async def test_document_page_shows_the_signed_metadata_and_a_broken_trust_is_fla
     downloads = [e.action for e in await world.audit("document.downloaded")]
     assert downloads == ["document.downloaded"]
 
-    # If the sender's registered certificate changes to another key, the re-check says so.
+    # The page shows the check made when the axis accepted the document (issue 13 #6: no re-verification
+    # of the whole blob per view): a later change of the sender's certificate does not make it invalid.
+    assert 'data-checked="acceptance"' in html and fingerprint(world.a.identity.certificate) in html
     other = world.axis.identity_for("000.00.00.G14")
-    from signing.keys import certificate_pem
-
     async with world.axis.ctx.sessions() as session, session.begin():
         await replace_certificate(session, world.a.code, certificate_pem(other.certificate), actor="test")
     _, html, _ = await clerk.get(f"/documents/{reply['id']}")
-    assert "Chữ ký KHÔNG hợp lệ" in html and 'data-valid="false"' in html
-    assert len(await world.audit("document.viewed")) == 2
+    assert 'data-valid="true"' in html and 'data-checked="acceptance"' in html
+    assert fingerprint(world.a.identity.certificate) in html and fingerprint(other.certificate) not in html
+
+    # A document stored before the check was kept (no signature_check) is verified as before, against the
+    # sender's registered certificate: now another key's, so flagged.
+    async with world.axis.ctx.sessions() as session, session.begin():
+        kept = (await session.execute(text("SELECT signature_check FROM messages WHERE id = :id"),
+                                      {"id": reply["id"]})).scalar_one()
+        await session.execute(text("UPDATE messages SET signature_check = NULL WHERE id = :id"), {"id": reply["id"]})
+    _, html, _ = await clerk.get(f"/documents/{reply['id']}")
+    assert 'data-checked="now"' in html and 'data-valid="false"' in html
+    async with world.axis.ctx.sessions() as session, session.begin():
+        await replace_certificate(session, world.a.code, certificate_pem(world.a.identity.certificate), actor="test")
+    _, html, _ = await clerk.get(f"/documents/{reply['id']}")
+    assert 'data-checked="now"' in html and 'data-valid="true"' in html
+    async with world.axis.ctx.sessions() as session, session.begin():
+        await session.execute(text("UPDATE messages SET signature_check = :kept WHERE id = :id"),
+                              {"kept": kept, "id": reply["id"]})
+
+    # Stored bytes altered behind the axis's back no longer match the digest taken at acceptance: flagged.
+    async with world.axis.ctx.sessions() as session, session.begin():
+        await session.execute(update(Payload).where(Payload.sha256 == reply["sha256"])
+                              .values(data=raw.replace("kiểm tra chữ ký".encode(), "kiểm tra chữ kÝ".encode())))
+    _, html, _ = await clerk.get(f"/documents/{reply['id']}")
+    assert "Chữ ký KHÔNG hợp lệ" in html and 'data-valid="false"' in html and "no longer match the digest" in html
+    assert len(await world.audit("document.viewed")) == 5
 
 
 async def test_status_messages_have_no_document_page(world: World, browser_for) -> None:  # type: ignore[no-untyped-def]
