@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
 
+from cryptography.fernet import Fernet
 from cryptography.x509 import Certificate
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -16,6 +18,7 @@ from signing.verifier import VerifyPolicy
 from storage.blobs import BlobStore
 from storage.payloads import PayloadStore
 from storage.registry_cache import RegistryCache
+from storage.vxp import load_or_create_key
 
 Clock = Callable[[], datetime]
 
@@ -50,6 +53,11 @@ class AxisContext:
                            PayloadStore(self.blobs, self.engine, self.settings.inline_payload_max_bytes))
         object.__setattr__(self, "registry",
                            RegistryCache(self.engine, refresh_seconds=self.settings.registry_refresh_seconds))
+
+    @cached_property
+    def vxp_cipher(self) -> Fernet:
+        """The cipher of agencies' national SDK secrets (read once per process)."""
+        return load_or_create_key(self.settings.vxp_secret_key, self.settings.vxp_key_path)
 
     @property
     def axis_certificate(self) -> Certificate:
