@@ -67,7 +67,7 @@ DESCRIPTIONS = {
 }
 #: HTTP status of each transport refusal (the SDK reads the JSON body whatever the status).
 _TRANSPORT_STATUS = {MISSING_HEADER: 400, HASH_FILE_MISMATCH: 400, "VXP.FromMismatch": 403,
-                     "VXP.AgencyDisabled": 403, "VXP.UnknownOperation": 404}
+                     "VXP.AgencyDisabled": 403}
 
 
 def _answer(body: dict[str, Any], status: int = 200) -> web.Response:
@@ -113,28 +113,27 @@ async def sdk_call(request: web.Request) -> SdkCall:
 
 
 Operation = Callable[[web.Request, SdkCall], Awaitable[web.StreamResponse]]
+#: Each SDK operation by its path name (``/vxp/{name}``), registered by ``operation``.
 OPERATIONS: dict[str, Operation] = {}
 
 
 def operation(name: str) -> Callable[[Operation], Operation]:
-    """Register the handler of ``/vxp/{name}``."""
+    """Register the handler of ``/vxp/{name}`` (GET and POST: the SDK uses either for some calls)."""
     def register(handler: Operation) -> Operation:
-        OPERATIONS[name.lower()] = handler
+        OPERATIONS[name] = handler
+
+        async def route(request: web.Request) -> web.StreamResponse:
+            try:
+                call = await sdk_call(request)
+                return await handler(request, call)
+            except Exception as exc:  # noqa: BLE001 - every refusal gets the SDK's answer shape
+                return refusal(exc)
+
+        route.__doc__ = handler.__doc__
+        routes.get(f"{BASE}/{name}", allow_head=False)(route)
+        routes.post(f"{BASE}/{name}")(route)
         return handler
     return register
-
-
-@routes.route("*", BASE + "/{operation}")
-async def vxp(request: web.Request) -> web.StreamResponse:
-    """Dispatch one national SDK call; every refusal is a FAIL answer in the SDK's shape."""
-    handler = OPERATIONS.get(request.match_info["operation"].lower())
-    if handler is None or request.method not in ("GET", "POST"):
-        return fail("VXP.UnknownOperation", "Không có chức năng này trên trục", 404)
-    try:
-        call = await sdk_call(request)
-        return await handler(request, call)
-    except Exception as exc:  # noqa: BLE001 - every error gets the SDK's answer shape
-        return refusal(exc)
 
 
 # --- sendEdoc -----------------------------------------------------------------------------------

@@ -130,7 +130,7 @@ async def test_rotated_secret_replaces_the_old_one_and_no_secret_is_stored_in_cl
 
 async def test_disabled_agency_and_unknown_operation_are_refused(axis: Harness) -> None:
     sa, _, _ = await _two(axis)
-    assert_fail(await sa.call("deleteAgency"), "VXP.UnknownOperation", 404)
+    assert (await sa.call("deleteAgency")).status == 404  # not an operation of this axis
     async with axis.ctx.sessions() as session, session.begin():
         await set_agency_active(session, A, False, actor="test")
     axis.ctx.registry.invalidate()
