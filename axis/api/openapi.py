@@ -278,6 +278,8 @@ def _schemas() -> dict[str, Schema]:
                 ("failed", "Deliveries of its documents of the month the axis gave up on."),
                 ("bytes_in", "Bytes of every message the agency submitted in the month."),
                 ("disposed", "Its documents whose payload was disposed of in the month."),
+                ("unsigned", "Its documents of the month accepted without a valid XML signature "
+                             "(legacy-transport signature policy)."),
             )},
             "median_receipt_s": {**_nullable({"type": "number"}),
                                  "description": "Median seconds from submission to the signed 01."},

@@ -278,6 +278,7 @@ CATALOGUE: Final[Mapping[str, tuple[str, str]]] = {
     "report.p95_receipt_s": ("Thời gian báo nhận (p95)", "95th percentile time to receipt"),
     "report.bytes_in": ("Dung lượng nhận vào", "Bytes in"),
     "report.storage_growth_bytes": ("Tăng dung lượng lưu trữ", "Storage growth"),
+    "report.unsigned": ("Nhận không có chữ ký số", "Accepted unsigned"),
     "report.disposed": ("Đã hủy", "Disposed"),
     "chart.title": ("Lưu lượng văn bản 12 tháng, {first} – {last}",
                     "Document throughput over 12 months, {first} – {last}"),

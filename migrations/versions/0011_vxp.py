@@ -25,6 +25,7 @@ def upgrade() -> None:
     op.create_index('uq_agencies_vxp_system_id', 'agencies', ['vxp_system_id'], unique=True)
     op.add_column('messages', sa.Column('authenticated_by', sa.String(length=16), nullable=False,
                                         server_default='signature'))
+    op.add_column('monthly_stats', sa.Column('unsigned', sa.Integer(), nullable=False, server_default='0'))
     op.add_column('deliveries', sa.Column('sdk_status', sa.String(length=16), nullable=True))
     op.create_table('vxp_replays',
     sa.Column('hash_header', sa.String(length=128), nullable=False),
@@ -38,6 +39,7 @@ def downgrade() -> None:
     op.drop_index('ix_vxp_replays_seen_at', table_name='vxp_replays')
     op.drop_table('vxp_replays')
     op.drop_column('deliveries', 'sdk_status')
+    op.drop_column('monthly_stats', 'unsigned')
     op.drop_column('messages', 'authenticated_by')
     op.drop_index('uq_agencies_vxp_system_id', table_name='agencies')
     op.drop_column('agencies', 'signature_policy')

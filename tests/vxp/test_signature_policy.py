@@ -11,6 +11,8 @@ from axis.appkeys import METRICS
 from envelope.codes import StatusCode
 from envelope.parser import parse_document
 from signing.receipt import verify_submission_receipt
+from storage.archive.calendar import month_of
+from storage.archive.reports import compute_month, monthly_report
 from storage.models import Message
 from tests.exchange.snapshots import assert_nothing_stored, snapshot
 from tests.harness import Harness
@@ -76,6 +78,14 @@ async def test_unsigned_document_is_accepted_and_marked_under_legacy_transport(a
     async with axis.ctx.sessions() as session:
         marks = dict((await session.execute(select(Message.id, Message.authenticated_by))).all())
     assert marks[sent["DocId"]] == "transport" and marks[ok["DocId"]] == "signature"
+
+    # The monthly report counts them.
+    month = month_of(axis.ctx.clock())
+    async with axis.ctx.sessions() as session, session.begin():
+        await compute_month(session, month)
+    async with axis.ctx.sessions() as session:
+        rows = {r["agency"]: r for r in await monthly_report(session, month)}
+    assert (rows[A]["unsigned"], rows[A]["sent"], rows[B]["unsigned"]) == (2, 2, 0)
 
 
 async def test_signed_documents_stay_signed_and_tampering_is_refused_under_legacy_transport(axis: Harness) -> None:
