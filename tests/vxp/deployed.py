@@ -29,7 +29,8 @@ def unsigned(agent: Agent, to: Sequence[Agent | str], change: Change | None = No
         recipients=[t.organization if isinstance(t, Agent) else t for t in to],
         subject=kw.pop("subject", "Về việc kết nối phần mềm quản lý văn bản"),
         number=str(kw.pop("number", 500 + agent._counter)), notation=kw.pop("notation", "UBND-VP"),
-        attachments=[Attachment("cid:1", "cong-van.pdf", "application/pdf", b"%PDF-1.4 ban trien khai " * 10)],
+        attachments=kw.pop("attachments", None)
+        or [Attachment("cid:1", "cong-van.pdf", "application/pdf", b"%PDF-1.4 ban trien khai " * 10)],
         promulgation_date=kw.pop("promulgation_date", date(2026, 11, 20)), **kw,
     )
     raw = build_document(doc)
