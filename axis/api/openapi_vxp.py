@@ -87,6 +87,7 @@ def schemas() -> dict[str, Schema]:
     }
 
 
+#: (operation, answer schema, summary, description); the GET-and-POST ones are in ``_ALSO_GET``.
 _CALLS: tuple[tuple[str, str, str, str], ...] = (
     ("sendEdoc", "VxpSent", "Submit a signed edXML document, or with `messagetype: status` a status package",
      "Body: the file's bytes (the SDK appends CRLF; either form is accepted), `application/octet-stream`. "
@@ -108,8 +109,12 @@ _CALLS: tuple[tuple[str, str, str, str], ...] = (
 )
 
 
+#: Operations the SDK calls with GET (its own code POSTs some of them too: both are served).
+_ALSO_GET = ("downloadEdoc", "countReceiveEdoc", "countReceiveStatus")
+
+
 def paths() -> dict[str, Schema]:
-    """The /vxp operations (each answers GET and POST)."""
+    """The /vxp operations (POST; GET and POST for those in ``_ALSO_GET``)."""
     fail = {"description": "Refused: FAIL with a stable ErrorCode.",
             "content": {"application/json": {"schema": _ref("VxpFail")}}}
     out: dict[str, Schema] = {}
@@ -121,6 +126,8 @@ def paths() -> dict[str, Schema]:
                                                     "500", "503")}}
         op = {"tags": ["national SDK"], "summary": summary, "description": description,
               "security": [{"sdkHmac": []}], "responses": responses}
-        out[f"/vxp/{name}"] = {"get": {**op, "operationId": f"vxp_{name}_get"},
-                               "post": {**op, "operationId": f"vxp_{name}"}}
+        item = {"post": {**op, "operationId": f"vxp_{name}"}}
+        if name in _ALSO_GET:
+            item["get"] = {**op, "operationId": f"vxp_{name}_get"}
+        out[f"/vxp/{name}"] = item
     return out

@@ -117,8 +117,8 @@ Operation = Callable[[web.Request, SdkCall], Awaitable[web.StreamResponse]]
 OPERATIONS: dict[str, Operation] = {}
 
 
-def operation(name: str) -> Callable[[Operation], Operation]:
-    """Register the handler of ``/vxp/{name}`` (GET and POST: the SDK uses either for some calls)."""
+def operation(name: str, methods: tuple[str, ...] = ("POST",)) -> Callable[[Operation], Operation]:
+    """Register the handler of ``/vxp/{name}`` for the methods the SDK calls it with."""
     def register(handler: Operation) -> Operation:
         OPERATIONS[name] = handler
 
@@ -130,8 +130,8 @@ def operation(name: str) -> Callable[[Operation], Operation]:
                 return refusal(exc)
 
         route.__doc__ = handler.__doc__
-        routes.get(f"{BASE}/{name}", allow_head=False)(route)
-        routes.post(f"{BASE}/{name}")(route)
+        for method in methods:
+            routes.route(method, f"{BASE}/{name}")(route)
         return handler
     return register
 
@@ -240,7 +240,7 @@ async def get_edoc(request: web.Request, call: SdkCall) -> web.Response:
     return ok(DocId=message_id, data=base64.b64encode(data).decode("ascii"))
 
 
-@operation("downloadEdoc")
+@operation("downloadEdoc", ("GET", "POST"))
 async def download_edoc(request: web.Request, call: SdkCall) -> web.Response:
     """The stored bytes themselves."""
     message_id, data = await _stored_bytes(request.app[CONTEXT], call)
@@ -256,13 +256,13 @@ async def get_received_edoc_list(request: web.Request, call: SdkCall) -> web.Res
     return ok(data=await sdk_mailbox.received_list(request.app[CONTEXT], call.agency, kind))
 
 
-@operation("countReceiveEdoc")
+@operation("countReceiveEdoc", ("GET", "POST"))
 async def count_receive_edoc(request: web.Request, call: SdkCall) -> web.Response:
     """How many documents wait for the caller."""
     return ok(count=await sdk_mailbox.count_received(request.app[CONTEXT], call.agency, MessageKind.EDOC.value))
 
 
-@operation("countReceiveStatus")
+@operation("countReceiveStatus", ("GET", "POST"))
 async def count_receive_status(request: web.Request, call: SdkCall) -> web.Response:
     """How many statuses wait for the caller."""
     return ok(count=await sdk_mailbox.count_received(request.app[CONTEXT], call.agency, MessageKind.STATUS.value))
