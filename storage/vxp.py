@@ -99,7 +99,7 @@ _FORGET = delete(VxpReplay.__table__)
 
 
 async def remember_hash_header(session: AsyncSession, hash_header: str, now: datetime, window: timedelta) -> bool:
-    """Record a request's hash-header; False when it was already seen (a replay inside the window).
+    """Record a request's hash-header (as keyed by the caller); False when already seen (a replay in the window).
 
     The primary key decides, so two nodes given the same request at once accept it only once.
     Entries older than the window can no longer pass the timestamp check and are dropped.
@@ -107,7 +107,7 @@ async def remember_hash_header(session: AsyncSession, hash_header: str, now: dat
     await session.execute(_FORGET.where(VxpReplay.seen_at < now - 2 * window))
     try:
         async with session.begin_nested():
-            await session.execute(_REMEMBER, {"hash_header": hash_header.lower(), "seen_at": now})
+            await session.execute(_REMEMBER, {"hash_header": hash_header, "seen_at": now})
     except IntegrityError:
         return False
     return True

@@ -99,13 +99,18 @@ def refusal(exc: BaseException) -> web.Response:
                 **({"ErrorField": problem.extra["field"]} if "field" in problem.extra else {}))
 
 
-async def sdk_call(request: web.Request) -> SdkCall:
-    """Authenticate an SDK request and record its hash-header (a replay inside the window is refused)."""
+async def sdk_call(request: web.Request, operation: str) -> SdkCall:
+    """Authenticate an SDK request and record its hash-header (a replay inside the window is refused).
+
+    The guard is per operation: the SDK signs no operation name, and one long-lived SDK object
+    sends the same signed headers to two operations (e.g. getEdoc, then updateStatus of the same
+    item, whose keys its header map already held), which must both be served.
+    """
     ctx = request.app[CONTEXT]
     call = await authenticate_sdk(ctx, list(request.raw_headers))
     window = timedelta(seconds=ctx.settings.vxp_timestamp_window_seconds)
     async with ctx.sessions() as session, session.begin():
-        fresh = await remember_hash_header(session, call.hash_header, ctx.clock(), window)
+        fresh = await remember_hash_header(session, f"{operation}:{call.hash_header}", ctx.clock(), window)
     if not fresh:
         raise TransportRefused(REPLAY, "Yêu cầu đã được gửi trước đó (XroadVnpt-hash-header lặp lại)")
     request[AGENCY_KEY] = call.agency
@@ -124,7 +129,7 @@ def operation(name: str, methods: tuple[str, ...] = ("POST",)) -> Callable[[Oper
 
         async def route(request: web.Request) -> web.StreamResponse:
             try:
-                call = await sdk_call(request)
+                call = await sdk_call(request, name)
                 return await handler(request, call)
             except Exception as exc:  # noqa: BLE001 - every refusal gets the SDK's answer shape
                 return refusal(exc)

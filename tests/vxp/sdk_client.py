@@ -83,10 +83,22 @@ class SdkClient:
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     #: The last request's headers as sent (for tests that replay or tamper with them).
     last_headers: list[tuple[str, str]] = field(default_factory=list)
+    #: Behave like one long-lived SDK service object: the timestamp taken once, at construction, and
+    #: every call's keys kept in its header map for the calls after it (VnptService's HashMap).
+    sticky: bool = False
+    _held: dict[str, str] = field(default_factory=dict)
+    _stamped: datetime | None = None
+
+    def __post_init__(self) -> None:
+        if self.sticky:
+            self._stamped = self.clock()
 
     def headers(self, params: dict[str, str], content_type: str, *, at: datetime | None = None) -> list[tuple[str, str]]:
         """The request headers the SDK builds for ``params`` (VnptService.addXroadVnptHashHeader)."""
-        values = {"timestamp": sdk_timestamp(at or self.clock()), "systemid": self.system_id,
+        if self.sticky:
+            self._held.update({"Content-Type": content_type, **params})
+            params = {k: v for k, v in self._held.items() if k != "Content-Type"}
+        values = {"timestamp": sdk_timestamp(at or self._stamped or self.clock()), "systemid": self.system_id,
                   "Content-Type": content_type, **params}
         names = java_hashmap_order(list(values))
         out: list[tuple[str, str]] = []

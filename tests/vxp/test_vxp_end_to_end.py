@@ -9,7 +9,7 @@ from envelope.codes import StatusCode
 from signing.receipt import verify_submission_receipt
 from tests.harness import Harness
 from tests.vxp.conftest import sdk_for
-from tests.vxp.sdk_client import unpadded_sha256_hex
+from tests.vxp.sdk_client import SdkClient, unpadded_sha256_hex
 
 A, B = "000.00.00.G22", "000.00.00.H29"
 
@@ -99,3 +99,23 @@ async def test_sdk_hash_file_in_either_hex_form_and_agencies_list(axis: Harness)
     assert_ok(await sa.send_edoc(signed, {"from": A}, hash_file=hashlib.sha256(signed).hexdigest()))
     _, other = a.document([b], number="999")
     assert_ok(await sa.send_edoc(other, {"from": A}, hash_file=unpadded_sha256_hex(other)))
+
+
+async def test_one_long_lived_sdk_object_runs_the_example_programs_polling_round(axis: Harness) -> None:
+    # The SDK's example: one KnobstickServiceImp lists, then getEdoc and updateStatus for each item;
+    # the timestamp is the object's, and every call's keys stay in its header map.
+    a, b = await axis.register(A), await axis.register(B)
+    sa = await sdk_for(axis, a)
+    sent = []
+    for n in range(3):
+        _, signed = a.document([b], number=str(40 + n))
+        sent.append((assert_ok(await sa.send_edoc(signed, {"from": A}))["DocId"], signed))
+    issued = await sdk_for(axis, b)
+    round_ = SdkClient(issued.endpoint, issued.system_id, issued.secret, sticky=True)
+    listed = assert_ok(await round_.call("getReceivedEdocList", {"servicetype": "eDoc", "messagetype": "edoc"}))
+    assert [i["docId"] for i in listed["data"]] == [d for d, _ in sent]
+    for item, (_, signed) in zip(listed["data"], sent, strict=True):
+        got = assert_ok(await round_.call("getEdoc", {"filePath": "xml", "docId": item["docId"]}))
+        assert base64.b64decode(got["data"]) == signed
+        assert_ok(await round_.call("updateStatus", {"status": "done", "docId": item["docId"]}))
+    assert assert_ok(await issued.call("countReceiveEdoc", method="GET"))["count"] == 0
