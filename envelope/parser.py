@@ -336,8 +336,9 @@ def _response_for(node: _Node) -> ResponseFor:
 
 
 def _trace_headers(node: _Node) -> tuple[TraceHeader, ...]:
+    # History, not routing: deployed software leaves a hop's OrganId out or writes "null" (noted).
     return tuple(
-        TraceHeader(organ_id=n.value("OrganId"), timestamp=n.timestamp("Timestamp"))
+        TraceHeader(organ_id=n.value("OrganId", required=False), timestamp=n.timestamp("Timestamp"))
         for n in node.many("TraceHeader")
     )
 

@@ -54,3 +54,9 @@ def test_trace_header_codes_in_other_formats_are_history(cong_van: bytes) -> Non
 def test_missing_type_detail_reads_as_zero(cong_van: bytes) -> None:
     doc = parse_document(mutate(cong_van, lambda r: remove(r, f"{MH}/e:DocumentType/e:TypeDetail")))
     assert doc.document_type.type_detail == 0
+
+
+def test_trace_header_without_organ_id_is_history_too(cong_van: bytes) -> None:
+    doc = parse_document(mutate(cong_van, lambda r: remove(r, ".//e:TraceHeader/e:OrganId")))
+    assert doc.trace_headers[0].organ_id == ""
+    assert document_notes(doc) == ["TraceHeader[1] OrganId '' is not an agency code"]
