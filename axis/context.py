@@ -6,7 +6,9 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
 
+from cryptography.fernet import Fernet
 from cryptography.x509 import Certificate
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -17,6 +19,7 @@ from signing.verifier import VerifyPolicy
 from storage.blobs import BlobStore
 from storage.payloads import PayloadStore
 from storage.registry_cache import RegistryCache
+from storage.vxp import load_or_create_key
 
 Clock = Callable[[], datetime]
 
@@ -56,6 +59,11 @@ class AxisContext:
         object.__setattr__(self, "registry",
                            RegistryCache(self.engine, refresh_seconds=self.settings.registry_refresh_seconds))
         object.__setattr__(self, "large_bodies", asyncio.Semaphore(max(1, self.settings.large_body_concurrency)))
+
+    @cached_property
+    def vxp_cipher(self) -> Fernet:
+        """The cipher of agencies' national SDK secrets (read once per process)."""
+        return load_or_create_key(self.settings.vxp_secret_key, self.settings.vxp_key_path)
 
     @property
     def axis_certificate(self) -> Certificate:

@@ -44,6 +44,11 @@ class Metrics:
             "axis_delivery_seconds", "Submission to signed receipt 01", buckets=DELIVERY_BUCKETS, registry=r
         )
         self.deliveries = Gauge("axis_deliveries", "Deliveries by state", ["state"], registry=r)
+        # Exported as axis_unsigned_documents_total: accepted under an agency's legacy-transport policy.
+        self.unsigned_documents = Counter(
+            "axis_unsigned_documents", "Messages accepted without a valid XML signature (legacy-transport)",
+            ["agency"], registry=r,
+        )
         self.job_runs = Counter("axis_job_runs", "Scheduler job runs by job and outcome", ["job", "outcome"],
                                 registry=r)
         # Computed at scrape from certificates held in memory (axis/certificates.py): no query.

@@ -100,6 +100,12 @@ class Settings:
     # Seconds between two looks at the registry version: a disabled agency, a new token or a new
     # certificate takes effect on every node within this interval.
     registry_refresh_seconds: float = 1.0
+    # National SDK transport (/vxp): the Fernet key that encrypts agencies' HMAC secrets in the
+    # database; empty means the key file keys/vxp-secrets.key under home (created on first use).
+    # Nodes sharing a database must share this key.
+    vxp_secret_key: str = ""
+    # National SDK transport: a request's XroadVnpt-timestamp may differ from the axis clock by this much.
+    vxp_timestamp_window_seconds: float = 300.0
     # Where the values came from, for `axis config` style diagnostics.
     sources: tuple[str, ...] = field(default=(), compare=False)
 
@@ -177,6 +183,11 @@ class Settings:
     def keys_dir(self) -> Path:
         """Directory holding the axis key, certificate and development CA."""
         return self.home / "keys"
+
+    @property
+    def vxp_key_path(self) -> Path:
+        """The file holding the national SDK secrets' encryption key when ``vxp_secret_key`` is empty."""
+        return self.keys_dir / "vxp-secrets.key"
 
 
 def is_loopback_host(host: str) -> bool:

@@ -98,7 +98,8 @@ def document_from_tree(root: _Element, *, measured: Mapping[str, MeasuredBase64]
         due_date=mh.day("DueDate"),
         to_places=_to_places(mh.opt("ToPlaces")),
         other_info=_other_info(mh.opt("OtherInfo")),
-        response_for=tuple(_response_for(n) for n in mh.many("ResponseFor")),
+        # Deployed software writes an empty <edXML:ResponseFor /> for "none": absent, not malformed.
+        response_for=tuple(_response_for(n) for n in mh.many("ResponseFor") if not n.is_empty()),
         steering_type=mh.number("SteeringType"),
         trace_headers=_trace_headers(trace),
         bussiness=Bussiness() if bussiness is None else _bussiness(bussiness),
@@ -195,6 +196,10 @@ class _Node:
     def many(self, name: str) -> list[_Node]:
         """All children called ``name``, with indexed paths."""
         return [_Node(el, f"{self.sub(name)}[{i}]") for i, el in enumerate(self._children(name), 1)]
+
+    def is_empty(self) -> bool:
+        """True for an element with no child elements and only blank text (``<edXML:ResponseFor />``)."""
+        return not any(isinstance(c.tag, str) for c in self.el) and not (self.el.text or "").strip()
 
     def own_text(self) -> str:
         """This element's text; child elements are an error, comments are skipped."""
@@ -331,8 +336,9 @@ def _response_for(node: _Node) -> ResponseFor:
 
 
 def _trace_headers(node: _Node) -> tuple[TraceHeader, ...]:
+    # History, not routing: deployed software leaves a hop's OrganId out or writes "null" (noted).
     return tuple(
-        TraceHeader(organ_id=n.value("OrganId"), timestamp=n.timestamp("Timestamp"))
+        TraceHeader(organ_id=n.value("OrganId", required=False), timestamp=n.timestamp("Timestamp"))
         for n in node.many("TraceHeader")
     )
 

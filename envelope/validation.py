@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 from envelope.codes import BusinessType, StatusCode, is_agency_code, parse_document_id
@@ -21,6 +22,10 @@ MAX_NUMBER = 999_999_999
 MAX_CODE_NUMBER = 64
 MAX_CODE_NOTATION = 128
 MAX_TYPE_NAME = 128
+#: Longest DocumentId (the column holding it).
+MAX_DOCUMENT_ID = 255
+#: An agency code at the start of a DocumentId (then it must be the sender's, whatever follows).
+_LEADING_AGENCY_CODE = re.compile(r"^\s*(\d{3}\.\d{2}\.\d{2}\.[A-Z]\d{2})(?![0-9A-Za-z])", re.ASCII)
 
 
 def validate_document(msg: DocumentMessage) -> None:
@@ -90,30 +95,48 @@ def _organization(org: Organization, path: str, *, name_required: bool) -> None:
 
 
 def _document_id(msg: DocumentMessage) -> None:
+    # Deployed software writes UUIDs, or a date other than PromulgationDate (issue 16): those are
+    # recorded (document_notes), not refused. Uniqueness is per sender, so no agency can squat
+    # another's; an id that starts with an agency code must still name the sender.
     field = "MessageHeader/DocumentId"
-    try:
-        organ_id, day, number, notation = parse_document_id(msg.document_id)
-    except InvalidEnvelope as exc:
-        raise InvalidEnvelope(str(exc), field=field) from None
-    expected = (
-        msg.from_.organ_id,
-        msg.promulgation.promulgation_date,
-        msg.code.code_number,
-        msg.code.code_notation,
-    )
-    if (organ_id, day, number, notation) != expected:
+    _required(msg.document_id, field)
+    _max_length(msg.document_id, MAX_DOCUMENT_ID, field)
+    named = _LEADING_AGENCY_CODE.match(msg.document_id)
+    if named is not None and named.group(1) != msg.from_.organ_id:
         raise InvalidEnvelope(
-            f"DocumentId {msg.document_id!r} does not match From, PromulgationDate and Code",
+            f"DocumentId {msg.document_id!r} names agency {named.group(1)}, not the sender {msg.from_.organ_id}",
             field=field,
         )
 
 
+def document_notes(msg: DocumentMessage) -> list[str]:
+    """What an accepted document does differently from the standard's letter (recorded, not refused)."""
+    notes: list[str] = []
+    try:
+        _, day, number, notation = parse_document_id(msg.document_id)
+    except InvalidEnvelope:
+        notes.append("DocumentId is not in the OrganId,yyyy/MM/dd,Number/Notation form")
+    else:
+        if day != msg.promulgation.promulgation_date:
+            notes.append("DocumentId date differs from PromulgationDate")
+        if (number, notation) != (msg.code.code_number, msg.code.code_notation):
+            notes.append("DocumentId Number/Notation differs from Code")
+    for i, th in enumerate(msg.trace_headers, 1):
+        if not is_agency_code(th.organ_id):
+            notes.append(f"TraceHeader[{i}] OrganId {th.organ_id[:40]!r} is not an agency code")
+    for i, ref in enumerate(msg.response_for, 1):
+        try:
+            parse_document_id(ref.document_id)
+        except InvalidEnvelope:
+            notes.append(f"ResponseFor[{i}] DocumentId is not in the OrganId,yyyy/MM/dd,Number/Notation form")
+    return notes
+
+
 def _response_for(ref: ResponseFor, path: str) -> None:
     _agency_code(ref.organ_id, f"{path}/OrganId")
-    try:
-        parse_document_id(ref.document_id)
-    except InvalidEnvelope as exc:
-        raise InvalidEnvelope(str(exc), field=f"{path}/DocumentId") from None
+    # Matched against the DocumentId the earlier document was stored under, whatever its form.
+    _required(ref.document_id, f"{path}/DocumentId")
+    _max_length(ref.document_id, MAX_DOCUMENT_ID, f"{path}/DocumentId")
 
 
 def _numbers(msg: DocumentMessage) -> None:
@@ -131,8 +154,10 @@ def _numbers(msg: DocumentMessage) -> None:
 
 
 def _trace_headers(headers: Iterable[TraceHeader]) -> None:
+    # Trace headers are history, not routing: deployed software writes codes in other formats,
+    # recorded by document_notes. Only a size bound applies.
     for i, th in enumerate(headers, 1):
-        _agency_code(th.organ_id, f"TraceHeaderList/TraceHeader[{i}]/OrganId")
+        _max_length(th.organ_id, MAX_DOCUMENT_ID, f"TraceHeaderList/TraceHeader[{i}]/OrganId")
 
 
 def _attachments(msg: DocumentMessage) -> None:

@@ -9,6 +9,8 @@ Wire form (namespace :data:`RECEIPT_NS`, signed by the axis key)::
       <Recipients><Recipient>000.00.00.H29</Recipient>...</Recipients>
       <SHA256>hex of the exact bytes received</SHA256>
       <ReceivedAt>2024-05-01T03:04:05.123456Z</ReceivedAt>
+      <Authentication>transport</Authentication>   only for a message accepted without a valid
+                                                   XML-DSig under the legacy-transport policy
       <ds:Signature>...</ds:Signature>
     </SubmissionReceipt>
 """
@@ -49,6 +51,9 @@ class SubmissionReceipt:
     sha256: str
     #: Timezone-aware; written as UTC.
     received_at: dt.datetime
+    #: How the sender was authenticated: "signature" (its XML-DSig), or "transport" (accepted unsigned
+    #: on its authenticated connection under the legacy-transport policy; then stated in the receipt).
+    authentication: str = "signature"
 
 
 def format_utc(moment: dt.datetime) -> str:
@@ -77,6 +82,8 @@ def receipt_element(receipt: SubmissionReceipt) -> etree._Element:
         etree.SubElement(recipients, _r("Recipient")).text = organ_id
     etree.SubElement(root, _r("SHA256")).text = receipt.sha256
     etree.SubElement(root, _r("ReceivedAt")).text = format_utc(receipt.received_at)
+    if receipt.authentication != "signature":
+        etree.SubElement(root, _r("Authentication")).text = receipt.authentication
     return root
 
 
@@ -94,6 +101,9 @@ def _text(element: etree._Element) -> str:
 def parse_receipt_element(root: etree._Element) -> SubmissionReceipt:
     """Read a (verified, signature-free) receipt element into a SubmissionReceipt."""
     children = [child for child in root if isinstance(child.tag, str)]
+    authentication = "signature"
+    if children and children[-1].tag == _r("Authentication"):
+        authentication = _text(children.pop())
     if root.tag != RECEIPT_TAG or [child.tag for child in children] != [_r(f) for f in _FIELDS]:
         raise SignatureMalformed("not a submission receipt", reason="receipt_structure")
     message_id, document_id, sender, recipients, sha256, received_at = children
@@ -122,6 +132,7 @@ def parse_receipt_element(root: etree._Element) -> SubmissionReceipt:
         recipients=tuple(recipient_codes),
         sha256=digest,
         received_at=moment.astimezone(dt.UTC),
+        authentication=authentication,
     )
 
 

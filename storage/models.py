@@ -116,6 +116,14 @@ class Agency(Base):
     delivery_mode: Mapped[str] = mapped_column(String(8), default=DeliveryMode.PULL.value)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # National SDK transport (/vxp, issue 16): the system id the DMS sends and its HMAC secret,
+    # encrypted under the axis's transport key (storage.vxp); never stored in clear.
+    vxp_system_id: Mapped[str | None] = mapped_column(String(64))
+    vxp_secret: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # "required" (a valid XML-DSig by the agency) or "legacy-transport" (an operator's audited choice).
+    signature_policy: Mapped[str] = mapped_column(String(16), default="required", server_default="required")
+
+    __table_args__ = (Index("uq_agencies_vxp_system_id", "vxp_system_id", unique=True),)
 
 
 class RegistryVersion(Base):
@@ -177,6 +185,8 @@ class Message(Base):
     # The signature check done at acceptance (JSON: signer certificate, algorithms, trust path), shown by the
     # web document page instead of verifying the stored bytes again; deferred: lists never read it.
     signature_check: Mapped[str | None] = mapped_column(Text, deferred=True)
+    # "signature" (its XML-DSig verified) or "transport" (accepted unsigned under legacy-transport).
+    authenticated_by: Mapped[str] = mapped_column(String(16), default="signature", server_default="signature")
 
     sender: Mapped[Agency] = relationship(lazy="raise")
 
@@ -206,6 +216,7 @@ class MessageRow:
     receipt_xml: bytes | None = None
     revoked_at: datetime | None = None
     signature_check: str | None = None
+    authenticated_by: str = "signature"
 
     def values(self) -> dict[str, Any]:
         """Every column by name, as a multi-row INSERT wants them (each row names the same columns)."""
@@ -247,6 +258,9 @@ class Delivery(Base):
     receipt_message_id: Mapped[str | None] = mapped_column(ForeignKey("messages.id"))
     # Set when this recipient agreed (15) to revoke the document: its copy is frozen.
     revoked_at: Mapped[datetime | None] = mapped_column()
+    # The national SDK's hub-level acknowledgement (updateStatus: processing, done, fail); "done"
+    # takes a document off getReceivedEdocList. Delivery itself still needs the signed status 01.
+    sdk_status: Mapped[str | None] = mapped_column(String(16))
 
     message: Mapped[Message] = relationship(foreign_keys=[message_id], lazy="raise")
     recipient: Mapped[Agency] = relationship(lazy="raise")
@@ -340,6 +354,16 @@ class LoginThrottle(Base):
     failures: Mapped[int] = mapped_column(Integer)
     next_at: Mapped[datetime] = mapped_column()
     updated_at: Mapped[datetime] = mapped_column()
+
+
+class VxpReplay(Base):
+    """A national-SDK hash-header already accepted: the same one again inside the window is a replay."""
+
+    __tablename__ = "vxp_replays"
+    __table_args__ = (Index("ix_vxp_replays_seen_at", "seen_at"),)
+
+    hash_header: Mapped[str] = mapped_column(String(128), primary_key=True)
+    seen_at: Mapped[datetime] = mapped_column()
 
 
 class JobRun(Base):

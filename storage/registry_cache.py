@@ -12,7 +12,7 @@ import asyncio
 import hmac
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from cryptography.x509 import Certificate
@@ -62,6 +62,11 @@ class RegisteredAgency:
     certificates: tuple[Certificate, ...] = ()
     #: The fingerprint of the next certificate (rotation with overlap), if one is registered.
     next_certificate_fingerprint: str | None = None
+    #: National SDK transport (/vxp): the system id and its encrypted HMAC secret, if issued.
+    vxp_system_id: str | None = None
+    vxp_secret: bytes | None = None
+    #: "required" or "legacy-transport" (see axis.exchange.signature_policy).
+    signature_policy: str = "required"
 
     @property
     def pushes(self) -> bool:
@@ -77,6 +82,8 @@ class RegistrySnapshot:
     by_code: Mapping[str, RegisteredAgency]
     by_token_hash: Mapping[str, RegisteredAgency]
     by_id: Mapping[int, RegisteredAgency]
+    #: Agencies by their national SDK system id (only those that have one).
+    by_system_id: Mapping[str, RegisteredAgency] = field(default_factory=dict)
 
     def agency_by_token(self, token: str) -> RegisteredAgency | None:
         """The agency owning this bearer token, or None."""
@@ -129,6 +136,11 @@ class RegistryCache:
         agency = (await self.snapshot()).by_code.get(code)
         return agency if agency is not None else (await self.after_miss()).by_code.get(code)
 
+    async def agency_by_system_id(self, system_id: str) -> RegisteredAgency | None:
+        """The agency holding this national SDK system id, or None; one issued a moment ago is found too."""
+        agency = (await self.snapshot()).by_system_id.get(system_id)
+        return agency if agency is not None else (await self.after_miss()).by_system_id.get(system_id)
+
     async def agency_by_id(self, agency_id: int) -> RegisteredAgency:
         """The agency with this row id (rows are never deleted: it exists)."""
         agency = (await self.snapshot()).by_id.get(agency_id)
@@ -167,6 +179,7 @@ class RegistryCache:
             by_code={a.code: a for a in agencies},
             by_token_hash={a.token_hash: a for a in agencies},
             by_id={a.id: a for a in agencies},
+            by_system_id={a.vxp_system_id: a for a in agencies if a.vxp_system_id},
         )
 
     def _pins(self, pem: object) -> tuple[Certificate, ...]:
@@ -189,8 +202,15 @@ class RegistryCache:
             certificate_pem=_optional(pem), certificate_fingerprint=_optional(row["certificate_fingerprint"]),
             token_hash=str(row["token_hash"]), certificates=certificates,
             next_certificate_fingerprint=_optional(row["next_certificate_fingerprint"]),
+            vxp_system_id=_optional(row.get("vxp_system_id")),
+            vxp_secret=_bytes(row.get("vxp_secret")),
+            signature_policy=str(row.get("signature_policy") or "required"),
         )
 
 
 def _optional(value: object) -> str | None:
     return None if value is None else str(value)
+
+
+def _bytes(value: object) -> bytes | None:
+    return bytes(value) if isinstance(value, (bytes, bytearray, memoryview)) else None

@@ -81,6 +81,8 @@ async def _submit(request: web.Request, kind: str) -> web.Response:
         raise
     metrics.submissions.labels(kind, "accepted" if result.created else "repeated").inc()
     metrics.submit_latency.labels(kind).observe(time.perf_counter() - started)
+    if result.created and result.unsigned:
+        metrics.unsigned_documents.labels(caller.code).inc()
     if result.created and result.pushes:
         request.app[PUSH_WAKEUP].set()  # only when a recipient is pushed to: a claim costs a round trip
     return _json(result.body, status=202 if result.created else 200,

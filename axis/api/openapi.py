@@ -11,6 +11,7 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
+from axis.api import openapi_vxp
 from axis.api.problems import PROBLEM_TYPE_BASE, ApiProblem
 from envelope.codes import BusinessType, Priority, StatusCode
 from storage.models import DeliveryMode, DeliveryState, MessageKind
@@ -166,8 +167,11 @@ def _schemas() -> dict[str, Schema]:
                     **submission_common,
                     "kind": {"type": "string", "enum": [k.value for k in MessageKind]},
                     "status_code": status_code,
+                    "authenticated_by": {"type": "string", "const": "transport",
+                                         "description": "Present when accepted without a valid XML signature "
+                                                        "(legacy-transport); the receipt states it too."},
                 },
-                optional=("status_code",),
+                optional=("status_code", "authenticated_by"),
             ),
             "description": "The reply to an accepted submission (202), repeated identically (200) when the "
                            "same bytes are sent again. `status_code` is present for statuses only.",
@@ -248,6 +252,9 @@ def _schemas() -> dict[str, Schema]:
                               "description": "0 new, 1 revoke, 2 update, 3 replace."},
             "received_at": date_time,
             "revoked_at": {**_nullable(date_time), "description": "Set when the sender took it back (13)."},
+            "authenticated_by": {"type": "string", "enum": ["signature", "transport"],
+                                 "description": "`transport`: accepted without a valid XML signature under the "
+                                                "sender's legacy-transport policy."},
             "recipients": {"type": "array", "items": _ref("TraceRecipient")},
             "timeline": {"type": "array", "items": _ref("TraceEvent"),
                          "description": "Statuses about the document and its revokes/updates, in arrival order."},
@@ -273,6 +280,8 @@ def _schemas() -> dict[str, Schema]:
                 ("failed", "Deliveries of its documents of the month the axis gave up on."),
                 ("bytes_in", "Bytes of every message the agency submitted in the month."),
                 ("disposed", "Its documents whose payload was disposed of in the month."),
+                ("unsigned", "Its documents of the month accepted without a valid XML signature "
+                             "(legacy-transport signature policy)."),
             )},
             "median_receipt_s": {**_nullable({"type": "number"}),
                                  "description": "Median seconds from submission to the signed 01."},
@@ -682,15 +691,18 @@ def openapi_document() -> dict[str, Any]:
             {"name": "registry", "description": "Agencies and the axis certificate."},
             {"name": "archive", "description": "Monthly throughput report and statutory registers."},
             {"name": "operations", "description": "Health, metrics and this description."},
+            {"name": "national SDK", "description": "/vxp: the wire protocol of the national SDK (SDKVXP), "
+                                                    "answers `status` OK/FAIL with an `ErrorCode`."},
         ],
         "security": [{"bearerAuth": []}],
-        "paths": _paths(),
+        "paths": {**_paths(), **openapi_vxp.paths()},
         "components": {
             "securitySchemes": {
                 "bearerAuth": {"type": "http", "scheme": "bearer",
                                "description": "The agency token issued at registration."},
+                "sdkHmac": openapi_vxp.SECURITY_SCHEME,
             },
-            "schemas": _schemas(),
+            "schemas": {**_schemas(), **openapi_vxp.schemas()},
             "responses": _responses(),
         },
     }

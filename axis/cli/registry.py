@@ -11,7 +11,7 @@ from axis.cli.common import echo_json, settings_of
 from axis.identity import AxisKeyMissing, KeyFiles, issue_agency_identity, key_files, load_or_create_axis_identity
 from axis.runtime import run_in_session
 from signing.keys import fingerprint
-from storage import registry
+from storage import registry, vxp
 
 
 def agency_json(agency: Any) -> dict[str, Any]:
@@ -73,6 +73,42 @@ def agency_list(ctx: click.Context, as_json: bool) -> None:
     for r in rows:
         state = "active" if r["active"] else "disabled"
         click.echo(f"{r['code']}  {r['delivery_mode']:<4}  {state:<8}  {r['name']}")
+
+
+@agency.command("vxp-secret")
+@click.argument("code")
+@click.option("--system-id", help="System id the DMS's SDK sends (default: kept, else the agency code).")
+@click.pass_context
+def agency_vxp_secret(ctx: click.Context, code: str, system_id: str | None) -> None:
+    """Issue or rotate the national SDK system id and secret; prints JSON with the secret (shown only once)."""
+    settings = settings_of(ctx)
+    cipher = vxp.load_or_create_key(settings.vxp_secret_key, settings.vxp_key_path)
+
+    async def work(session: Any) -> dict[str, Any]:
+        chosen, secret = await vxp.issue_vxp_secret(session, code, cipher, system_id=system_id)
+        return {"system_id": chosen, "secret": secret}
+
+    try:
+        echo_json(run_in_session(settings, work))
+    except (registry.RegistryError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@agency.command("signature-policy")
+@click.argument("code")
+@click.argument("policy", type=click.Choice(vxp.SIGNATURE_POLICIES))
+@click.pass_context
+def agency_signature_policy(ctx: click.Context, code: str, policy: str) -> None:
+    """Set whether an agency's documents must carry a valid signature (an audited operator decision)."""
+
+    async def work(session: Any) -> dict[str, Any]:
+        agency = await vxp.set_signature_policy(session, code, policy)
+        return {"code": agency.code, "signature_policy": agency.signature_policy}
+
+    try:
+        echo_json(run_in_session(settings_of(ctx), work))
+    except registry.RegistryError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 @click.group()

@@ -263,7 +263,7 @@ def _iso(value: datetime | None) -> str | None:
 _TRACE_HEAD = (
     select(
         Message.kind, Message.document_id, Message.subject, Message.business_type, Message.received_at,
-        Message.revoked_at, Message.sender_id, _sender.code.label("sender_code"),
+        Message.revoked_at, Message.sender_id, _sender.code.label("sender_code"), Message.authenticated_by,
         Delivery.recipient_id, _recipient.code.label("recipient_code"), Delivery.mode, Delivery.state,
         Delivery.attempts, Delivery.retrieved_at, Delivery.delivered_at, Delivery.receipt_message_id,
         Delivery.revoked_at.label("delivery_revoked_at"), Delivery.last_error,
@@ -331,6 +331,8 @@ async def trace(ctx: AxisContext, caller: AgencyRef, message_id: str) -> dict[st
         "business_type": first.business_type,
         "received_at": first.received_at.isoformat(),
         "revoked_at": _iso(first.revoked_at),
+        # "transport": accepted without a valid XML signature under the sender's legacy-transport policy.
+        "authenticated_by": first.authenticated_by,
         "recipients": [
             {
                 "organ_id": r.recipient_code,

@@ -17,6 +17,7 @@ from axis.exchange.submission import (
     Party,
     Submission,
     accept,
+    marked_audit,
     repeat_of,
     signed_message,
 )
@@ -36,7 +37,8 @@ SENDER_STATUSES = frozenset({StatusCode.TAKEN_BACK})
 async def submit_status(ctx: AxisContext, caller: RegisteredAgency, raw: Body) -> Submission:
     """Check a signed edXML status from ``caller`` about a document it sent or received."""
     st: StatusMessage
-    st, sha256, _ = await signed_message(ctx, caller, raw, StatusMessage)  # no page shows a status's check
+    signed = await signed_message(ctx, caller, raw, StatusMessage)  # no page shows a status's check
+    st, sha256, authenticated_by = signed.message, signed.sha256, signed.authenticated_by
     if isinstance(raw, SpooledBody):
         # A large body would leave its blob behind if the commit refused a repeat: look first.
         async with read_session(ctx.engine) as session:
@@ -68,9 +70,10 @@ async def submit_status(ctx: AxisContext, caller: RegisteredAgency, raw: Body) -
             "subject": st.description[:500],
             "status_code": str(st.status_code),
             "response_for_id": doc.id,
+            "authenticated_by": authenticated_by,
         },
-        audit={"document_message_id": doc.id, "status_code": str(st.status_code),
-               "to": [a.code for a in counterparts]},
+        audit=marked_audit({"document_message_id": doc.id, "status_code": str(st.status_code),
+                            "to": [a.code for a in counterparts]}, authenticated_by),
         status_event=event,
         apply=apply,
     )

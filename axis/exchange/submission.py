@@ -26,13 +26,15 @@ from axis.exchange.errors import (
     WrongMessageKind,
 )
 from axis.exchange.signature_check import stored_check
+from axis.exchange.signature_policy import BY_SIGNATURE, BY_TRANSPORT, accepted_on_transport
 from axis.exchange.signer import explain_untrusted_signer
 from envelope.codes import BusinessType, document_type_by_abbreviation
 from envelope.limits import check_field_lengths
 from envelope.model import DocumentMessage, StatusMessage
 from envelope.parser import document_from_tree, message_from_tree, status_from_tree
+from envelope.validation import document_notes
 from envelope.xml import parse_xml
-from signing.errors import CertificateUntrusted
+from signing.errors import CertificateUntrusted, SignatureError
 from signing.receipt import SubmissionReceipt, build_submission_receipt
 from signing.streaming import StreamedEnvelope, read_signed_stream
 from signing.verifier import VerifiedEnvelope, verify_envelope
@@ -61,6 +63,8 @@ class Submission:
     body: dict[str, Any]
     #: A recipient gets it pushed (the push worker has something to claim).
     pushes: bool = False
+    #: Accepted without a valid XML-DSig under the sender's legacy-transport policy.
+    unsigned: bool = False
 
 
 def _sha256(raw: bytes) -> str:
@@ -95,7 +99,7 @@ async def _store_blob(payloads: PayloadStore, raw: Body, sha256: str) -> dict[st
 
 
 def _receipt(ctx: AxisContext, message_id: str, document_id: str, sender: str, recipients: Sequence[str],
-             sha256: str, received_at: datetime) -> bytes:
+             sha256: str, received_at: datetime, authentication: str = BY_SIGNATURE) -> bytes:
     return build_submission_receipt(
         SubmissionReceipt(
             message_id=message_id,
@@ -104,6 +108,7 @@ def _receipt(ctx: AxisContext, message_id: str, document_id: str, sender: str, r
             recipients=tuple(recipients),
             sha256=sha256,
             received_at=received_at,
+            authentication=authentication,
         ),
         ctx.identity.key,
         ctx.identity.certificate,
@@ -136,6 +141,8 @@ def reply_body(message: Message | MessageRow, recipient_codes: Sequence[str]) ->
     }
     if message.status_code:
         body["status_code"] = message.status_code
+    if message.authenticated_by != BY_SIGNATURE:
+        body["authenticated_by"] = message.authenticated_by
     return body
 
 
@@ -191,9 +198,22 @@ def _deliveries(message_id: str, recipients: Sequence[Party], now: datetime) -> 
     ]
 
 
+@dataclass(frozen=True)
+class SignedMessage:
+    """A message whose sender is authenticated, with what the document page and the registers keep of it."""
+
+    message: Any  # DocumentMessage or StatusMessage, as asked for
+    sha256: str
+    #: The signature check as stored for the document page (None when the transport vouched instead).
+    check: str | None
+    #: ``BY_SIGNATURE`` or ``BY_TRANSPORT`` (axis.exchange.signature_policy).
+    authenticated_by: str
+
+
 async def signed_message(ctx: AxisContext, caller: RegisteredAgency, raw: Body,
-                          kind: type[DocumentMessage] | type[StatusMessage]) -> tuple[Any, str, str]:
-    """Parse, verify and read the signed message ``caller`` posted; return it, the body's SHA-256 and the check."""
+                          kind: type[DocumentMessage] | type[StatusMessage]) -> SignedMessage:
+    """Parse, verify and read the signed message ``caller`` posted (``BY_TRANSPORT`` when the caller's
+    signature policy let an unverifiable signature pass)."""
     signed: etree._Element | StreamedEnvelope
     if isinstance(raw, SpooledBody):
         # Too large to hold: a streamed pass gives a small tree, each attachment measured, and the digest.
@@ -208,11 +228,16 @@ async def signed_message(ctx: AxisContext, caller: RegisteredAgency, raw: Body,
     unverified = message_from_tree(root, measured=measured)  # structure first: a broken envelope is a Validation error
     if not isinstance(unverified, kind):
         raise WrongMessageKind("status" if kind is DocumentMessage else "edoc")
-    verified = await _verify(ctx, caller, unverified.from_.organ_id, signed)
+    try:
+        verified: VerifiedEnvelope | None = await _verify(ctx, caller, unverified.from_.organ_id, signed)
+    except SignatureError as exc:
+        if not accepted_on_transport(caller, exc):
+            raise
+        verified = None  # the policy's one branch: no signature to read from, the transport vouches
     # From here on only what the signature covers. Checked in place, the tree read above is the one
     # the signature was verified over (comments, which it does not cover, never reach a field: text
     # is read around them), so the message read from it stands; otherwise read the signed copy.
-    if verified.in_place:
+    if verified is None or verified.in_place:
         msg = unverified
     else:
         msg = (document_from_tree(verified.root, measured=measured) if kind is DocumentMessage
@@ -221,13 +246,16 @@ async def signed_message(ctx: AxisContext, caller: RegisteredAgency, raw: Body,
         raise SenderMismatch(
             f"From is {msg.from_.organ_id} but the token belongs to {caller.code}", field="MessageHeader/From/OrganId"
         )
-    return msg, raw.sha256 if isinstance(raw, SpooledBody) else _sha256(raw), stored_check(verified)
+    return SignedMessage(msg, raw.sha256 if isinstance(raw, SpooledBody) else _sha256(raw),
+                         stored_check(verified) if verified is not None else None,
+                         BY_SIGNATURE if verified is not None else BY_TRANSPORT)
 
 
 async def submit_document(ctx: AxisContext, caller: RegisteredAgency, raw: Body) -> Submission:
     """Check a signed edXML document from ``caller``, store it, route it to every recipient."""
     doc: DocumentMessage
-    doc, sha256, check = await signed_message(ctx, caller, raw, DocumentMessage)
+    signed = await signed_message(ctx, caller, raw, DocumentMessage)
+    doc, sha256, authenticated_by = signed.message, signed.sha256, signed.authenticated_by
     codes = list(dict.fromkeys(doc.recipient_codes))
 
     # No database round trip before the commit for a new document: recipients come from the
@@ -272,11 +300,21 @@ async def submit_document(ctx: AxisContext, caller: RegisteredAgency, raw: Body)
             "promulgation_date": doc.promulgation.promulgation_date.isoformat(),
             "attachment_count": len(doc.attachments),
             "response_for_id": original_id,
-            "signature_check": check,
+            "signature_check": signed.check,
+            "authenticated_by": authenticated_by,
         },
-        audit={"document_id": doc.document_id, "sha256": sha256, "recipients": codes,
-               "business_type": int(doc.business_type)},
+        audit=marked_audit({"document_id": doc.document_id, "sha256": sha256, "recipients": codes,
+                       "business_type": int(doc.business_type)}, authenticated_by, document_notes(doc)),
     )
+
+
+def marked_audit(audit: dict[str, Any], authenticated_by: str, notes: Sequence[str] = ()) -> dict[str, Any]:
+    """Audit details with what sets this message apart: unsigned acceptance, recorded header mismatches."""
+    if authenticated_by != BY_SIGNATURE:
+        audit["authenticated_by"] = authenticated_by
+    if notes:
+        audit["notes"] = list(notes)
+    return audit
 
 
 def _type_abbreviation(doc: DocumentMessage) -> str:
@@ -348,7 +386,8 @@ async def accept(
     now = ctx.clock()
     message_id = new_id()
     codes = [r.code for r in recipients]
-    receipt = _receipt(ctx, message_id, fields["document_id"], caller.code, codes, sha256, now)
+    authenticated_by = fields.get("authenticated_by", BY_SIGNATURE)
+    receipt = _receipt(ctx, message_id, fields["document_id"], caller.code, codes, sha256, now, authenticated_by)
     payload = await _store_blob(ctx.payloads, raw, sha256)
     message = MessageRow(id=message_id, sender_id=caller.id, sha256=sha256, size=body_size(raw), received_at=now,
                          receipt_xml=receipt, **fields)
@@ -373,4 +412,5 @@ async def accept(
         raise _duplicate(message.document_id, clash) from None
     # Deliveries were added in recipient order, so this is what reply_for would read back.
     return Submission(True, reply_body(message, codes),
-                      pushes=any(r.delivery_mode == DeliveryMode.PUSH.value for r in recipients))
+                      pushes=any(r.delivery_mode == DeliveryMode.PUSH.value for r in recipients),
+                      unsigned=authenticated_by != BY_SIGNATURE)

@@ -30,6 +30,7 @@ from storage.registry import (
     set_agency_active,
 )
 from storage.users import Role
+from storage.vxp import LEGACY_TRANSPORT, SIGNATURE_POLICIES, issue_vxp_secret, set_signature_policy
 
 routes = web.RouteTableDef()
 OPERATOR = Role.OPERATOR
@@ -59,7 +60,7 @@ async def _registry(request: web.Request, *, status: int = 200, error: str | Non
         agencies = await list_agencies(session)
     return render(request, "admin_agencies.html", {
         "agencies": agencies, "axis_code": ctx.settings.axis_code, "error": error,
-        "saved": request.query.get("saved", "")[:13], "form": form or {},
+        "saved": request.query.get("saved", "")[:13], "form": form or {}, "legacy": LEGACY_TRANSPORT,
     }, status=status, active="admin")
 
 
@@ -144,6 +145,41 @@ async def agency_certificate(request: web.Request) -> web.Response:
             await replace_certificate(session, agency.code, form.get("certificate", "").strip(), actor=user.actor)
     except RegistryError as exc:
         return await _registry(request, status=400, error=f"{agency.code}: {exc}")
+    ctx.registry.invalidate()
+    raise web.HTTPSeeOther(f"/admin/agencies?saved={agency.code}")
+
+
+@routes.post("/admin/agencies/{code}/vxp-secret")
+async def agency_vxp_secret(request: web.Request) -> web.Response:
+    """Issue or rotate the agency's national SDK system id and secret; the secret is shown once."""
+    user = require_user(request, OPERATOR)
+    form = await checked_form(request)
+    agency = await _agency_or_404(request)
+    ctx = request.app[CONTEXT]
+    try:
+        async with ctx.sessions() as session, session.begin():
+            system_id, secret = await issue_vxp_secret(session, agency.code, ctx.vxp_cipher,
+                                                       system_id=form.get("system_id", "").strip() or None,
+                                                       actor=user.actor)
+    except (RegistryError, ValueError) as exc:
+        return await _registry(request, status=400, error=f"{agency.code}: {exc}")
+    ctx.registry.invalidate()
+    return render(request, "admin_vxp_secret.html", {"agency": agency, "system_id": system_id, "secret": secret},
+                  active="admin")
+
+
+@routes.post("/admin/agencies/{code}/signature-policy")
+async def agency_signature_policy(request: web.Request) -> web.Response:
+    """Set whether the agency's documents must carry a valid signature (audited)."""
+    user = require_user(request, OPERATOR)
+    form = await checked_form(request)
+    agency = await _agency_or_404(request)
+    policy = form.get("policy", "")
+    if policy not in SIGNATURE_POLICIES:
+        raise web.HTTPBadRequest()
+    ctx = request.app[CONTEXT]
+    async with ctx.sessions() as session, session.begin():
+        await set_signature_policy(session, agency.code, policy, actor=user.actor)
     ctx.registry.invalidate()
     raise web.HTTPSeeOther(f"/admin/agencies?saved={agency.code}")
 

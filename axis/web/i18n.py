@@ -209,6 +209,30 @@ CATALOGUE: Final[Mapping[str, tuple[str, str]]] = {
     "sig.trust.pinned": ("Chứng thư đã đăng ký cho cơ quan", "Certificate registered for the agency"),
     "sig.trust.ca": ("Do tổ chức cấp chứng thư tin cậy cấp", "Issued by a trusted CA"),
     "sig.reason": ("Lý do", "Reason"),
+    "agencies.vxp_secret": ("Khóa kết nối SDK", "National SDK key"),
+    "agencies.system_id": ("Mã hệ thống (systemid)", "System id (systemid)"),
+    "agencies.vxp_secret_warning": ("Cấp khóa bí mật mới cho phần mềm dùng SDK của trục; khóa cũ hết hiệu lực ngay.",
+                                    "Issue a new secret for the agency's SDK-based software; the old one stops "
+                                    "working at once."),
+    "agencies.vxp_secret_confirm": ("Cấp khóa mới", "Issue a new secret"),
+    "agencies.policy": ("Chính sách chữ ký", "Signature policy"),
+    "agencies.policy.required": ("Bắt buộc chữ ký số hợp lệ", "Valid signature required"),
+    "agencies.policy.legacy-transport": ("Chấp nhận không ký (kết nối đã xác thực)",
+                                         "Unsigned accepted (authenticated connection)"),
+    "agencies.policy_note": ("Chỉ dùng cho phần mềm chưa ký đúng chuẩn; văn bản không ký được đánh dấu ở mọi nơi "
+                             "và quyết định này được ghi nhật ký.",
+                             "Only for software that does not sign properly yet; unsigned documents are marked "
+                             "everywhere and this decision is audited."),
+    "agencies.policy_save": ("Lưu chính sách", "Save policy"),
+    "vxp_secret.title": ("Khóa kết nối SDK của {code}", "National SDK key of {code}"),
+    "vxp_secret.once": ("Khóa bí mật chỉ hiển thị một lần: hãy cấu hình ngay vào phần mềm của đơn vị.",
+                        "The secret is shown only once: configure it in the agency's software now."),
+    "vxp_secret.secret": ("Khóa bí mật (secret)", "Secret"),
+    "doc.unsigned": ("Không có chữ ký số hợp lệ", "No valid digital signature"),
+    "doc.unsigned_note": ("Văn bản được trục nhận không có chữ ký số hợp lệ, dựa trên kết nối đã xác thực của "
+                          "đơn vị gửi (chính sách chữ ký: legacy-transport).",
+                          "The axis accepted this document without a valid digital signature, on the strength of "
+                          "the sender's authenticated connection (signature policy: legacy-transport)."),
     "dlv.recipient": ("Nơi nhận", "Recipient"),
     "dlv.mode": ("Hình thức", "Mode"),
     "dlv.mode.push": ("Trục chuyển đến", "Pushed"),
@@ -259,6 +283,7 @@ CATALOGUE: Final[Mapping[str, tuple[str, str]]] = {
     "report.p95_receipt_s": ("Thời gian báo nhận (p95)", "95th percentile time to receipt"),
     "report.bytes_in": ("Dung lượng nhận vào", "Bytes in"),
     "report.storage_growth_bytes": ("Tăng dung lượng lưu trữ", "Storage growth"),
+    "report.unsigned": ("Nhận không có chữ ký số", "Accepted unsigned"),
     "report.disposed": ("Đã hủy", "Disposed"),
     "chart.title": ("Lưu lượng văn bản 12 tháng, {first} – {last}",
                     "Document throughput over 12 months, {first} – {last}"),

@@ -22,7 +22,7 @@ from storage.models import Agency
 routes = web.RouteTableDef()
 
 #: Figures summed in the total row (receipt-time percentiles cannot be added up).
-SUMMED = (*COUNTS, "bytes_in", "storage_growth_bytes", "disposed")
+SUMMED = (*COUNTS, "bytes_in", "storage_growth_bytes", "disposed", "unsigned")
 
 
 @dataclass(frozen=True)

@@ -168,6 +168,8 @@ class MonthlyStat(Base):
     bytes_in: Mapped[int] = mapped_column(BigInteger, default=0)
     storage_growth_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
     disposed: Mapped[int] = mapped_column(Integer, default=0)
+    # Documents accepted without a valid XML signature (legacy-transport policy, issue 16).
+    unsigned: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     computed_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

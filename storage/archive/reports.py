@@ -15,7 +15,9 @@ A month is a calendar month in Vietnam time (UTC+7). Figures of one agency A in 
 - ``bytes_in``: bytes of every message (documents and statuses) A submitted in M;
 - ``storage_growth_bytes``: ``bytes_in`` minus the payload bytes of A's documents disposed of in M
   (can be negative);
-- ``disposed``: A's documents whose payload was disposed of in M.
+- ``disposed``: A's documents whose payload was disposed of in M;
+- ``unsigned``: documents A submitted in M that the axis accepted without a valid XML signature
+  (A's signature policy was legacy-transport).
 
 The figures of a month are recomputed by a scheduled job for the current and previous month
 (late receipts still change the previous month), and on demand for a month never computed.
@@ -39,7 +41,8 @@ from storage.archive.upsert import upsert
 from storage.models import Agency, Delivery, DeliveryState, Message, MessageKind, StatusEvent, utcnow
 
 COUNTS = ("sent", "received", "delivered", "refused", "failed")
-FIGURES = (*COUNTS, "median_receipt_s", "p95_receipt_s", "bytes_in", "storage_growth_bytes", "disposed")
+FIGURES = (*COUNTS, "median_receipt_s", "p95_receipt_s", "bytes_in", "storage_growth_bytes", "disposed",
+           "unsigned")
 #: The keys of a report row, in order (also the CSV header).
 COLUMNS = ("agency", "month", *FIGURES)
 REFUSED = "02"
@@ -81,6 +84,9 @@ async def compute_month(session: AsyncSession, month: str, *, now: datetime | No
         StatusEvent.document_message_id == Delivery.message_id, StatusEvent.agency_id == Delivery.recipient_id,
         StatusEvent.status_code == REFUSED)))
     failed = await grouped(sent_deliveries.where(Delivery.state == DeliveryState.FAILED.value))
+    unsigned = await grouped(select(Message.sender_id, func.count())
+                             .where(edoc, in_month, Message.authenticated_by == "transport")
+                             .group_by(Message.sender_id))
     bytes_in = await grouped(select(Message.sender_id, func.sum(Message.size)).where(in_month)
                              .group_by(Message.sender_id))
     # Driven by the few disposal lists executed in the month, not by a scan of every assignment.
@@ -114,7 +120,7 @@ async def compute_month(session: AsyncSession, month: str, *, now: datetime | No
             "median_receipt_s": median(lat), "p95_receipt_s": p95(lat),
             "bytes_in": bytes_in.get(agency_id, 0),
             "storage_growth_bytes": bytes_in.get(agency_id, 0) - disposed_bytes.get(agency_id, 0),
-            "disposed": disposed.get(agency_id, 0), "computed_at": stamp,
+            "disposed": disposed.get(agency_id, 0), "unsigned": unsigned.get(agency_id, 0), "computed_at": stamp,
         }
         # Disabled agencies (the axis itself among them) get a row only when something happened.
         if active or any(row[f] for f in ("sent", "received", "delivered", "refused", "failed", "bytes_in",

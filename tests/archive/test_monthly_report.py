@@ -31,7 +31,7 @@ AXIS = "000.00.00.A00"
 def _zero(code: str, month: str) -> dict[str, Any]:
     return {"agency": code, "month": month, "sent": 0, "received": 0, "delivered": 0, "refused": 0, "failed": 0,
             "median_receipt_s": None, "p95_receipt_s": None, "bytes_in": 0, "storage_growth_bytes": 0,
-            "disposed": 0}
+            "disposed": 0, "unsigned": 0}
 
 
 def _at(month: str, day: int, hour: int, minute: int = 0) -> Any:
@@ -141,20 +141,22 @@ async def test_every_figure_of_two_months_of_known_traffic(archive: Harness, clo
             {"agency": A, "month": m1, "sent": 2, "received": 2, "delivered": 2, "refused": 1, "failed": 0,
              "median_receipt_s": 200.0, "p95_receipt_s": 300.0,
              "bytes_in": size["doc1"] + size["doc2"] + size["a01_doc3"],
-             "storage_growth_bytes": size["doc1"] + size["doc2"] + size["a01_doc3"], "disposed": 0},
+             "storage_growth_bytes": size["doc1"] + size["doc2"] + size["a01_doc3"], "disposed": 0,
+             "unsigned": 0},
             {"agency": B, "month": m1, "sent": 1, "received": 2, "delivered": 1, "refused": 0, "failed": 1,
              "median_receipt_s": 40.0, "p95_receipt_s": 40.0,
              "bytes_in": size["doc3"] + size["b01"] + size["b02"],
-             "storage_growth_bytes": size["doc3"] + size["b01"] + size["b02"], "disposed": 0},
+             "storage_growth_bytes": size["doc3"] + size["b01"] + size["b02"], "disposed": 0, "unsigned": 0},
             {"agency": C, "month": m1, "sent": 1, "received": 1, "delivered": 1, "refused": 0, "failed": 0,
              "median_receipt_s": 120.0, "p95_receipt_s": 120.0, "bytes_in": size["doc5"] + size["c01"],
-             "storage_growth_bytes": size["doc5"] + size["c01"], "disposed": 0},
+             "storage_growth_bytes": size["doc5"] + size["c01"], "disposed": 0, "unsigned": 0},
         ],
         m2: [
             _zero(D, m2),
             {"agency": A, "month": m2, "sent": 1, "received": 0, "delivered": 1, "refused": 0, "failed": 0,
              "median_receipt_s": 60.0, "p95_receipt_s": 60.0, "bytes_in": size["doc4"] + size["a01_doc5"],
-             "storage_growth_bytes": size["doc4"] + size["a01_doc5"] - size["doc1"], "disposed": 1},
+             "storage_growth_bytes": size["doc4"] + size["a01_doc5"] - size["doc1"], "disposed": 1,
+             "unsigned": 0},
             _zero(B, m2),
             {**_zero(C, m2), "received": 1, "bytes_in": size["c01_doc4"], "storage_growth_bytes": size["c01_doc4"]},
         ],

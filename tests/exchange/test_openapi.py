@@ -125,6 +125,8 @@ def test_security_applies_to_agency_endpoints_only() -> None:
             if path in PUBLIC:
                 assert op["security"] == [], (path, method)
                 assert "401" not in op["responses"]
+            elif path.startswith("/vxp/"):  # the national SDK's HMAC (tests/vxp)
+                assert op["security"] == [{"sdkHmac": []}], (path, method)
             else:
                 assert op["security"] == [{"bearerAuth": []}], (path, method)
                 assert {"401", "403", "500", "503"} <= set(op["responses"]), (path, method)
@@ -144,6 +146,8 @@ def test_every_error_is_a_problem_and_every_code_is_listed() -> None:
         for method, op in item.items():
             for status, response in op["responses"].items():
                 response, _ = _resolve(doc, response)
+                if path.startswith("/vxp/"):
+                    continue  # the national SDK's FAIL answers (tests/vxp/test_vxp_openapi.py)
                 if int(status) >= 400 and not (path == "/healthz" and status == "503"):
                     assert list(response["content"]) == ["application/problem+json"], (path, method, status)
 
