@@ -6,6 +6,11 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Final
 
+from babel.dates import format_date, format_datetime
+from babel.lists import format_list
+from babel.numbers import format_decimal
+from babel.units import format_unit
+
 from envelope.codes import (
     BUSINESS_TYPE_LABELS,
     DOCUMENT_TYPES,
@@ -107,7 +112,10 @@ CATALOGUE: Final[Mapping[str, tuple[str, str]]] = {
     "filter.urgent_only": ("Khẩn trở lên", "Urgent or higher"),
     "filter.apply": ("Lọc", "Apply"),
     "filter.reset": ("Bỏ lọc", "Reset"),
-    "filter.bad_date": ("Ngày không hợp lệ đã được bỏ qua.", "An invalid date was ignored."),
+    "filter.bad_date": ("«{value}» không phải là ngày nên chưa được dùng: hãy nhập ngày/tháng/năm, ví dụ 03/11/2026.",
+                        "«{value}» is not a date, so it was not used: type year-month-day, e.g. 2026-11-03."),
+    "date.placeholder": ("nn/tt/nnnn", "yyyy-mm-dd"),
+    "date.hint": ("ngày/tháng/năm", "year-month-day"),
     "state.pending": ("Đang chuyển", "In transit"),
     "state.delivered": ("Đã nhận", "Delivered"),
     "state.failed": ("Không chuyển được", "Failed"),
@@ -265,12 +273,10 @@ CATALOGUE: Final[Mapping[str, tuple[str, str]]] = {
     ),
     "chart.axis_month": ("Tháng", "Month"),
     "chart.axis_count": ("Số văn bản", "Documents"),
+    "chart.axis_time_ms": ("Báo nhận trung vị (mili giây)", "Median receipt (milliseconds)"),
     "chart.axis_time_s": ("Báo nhận trung vị (giây)", "Median receipt (seconds)"),
     "chart.axis_time_min": ("Báo nhận trung vị (phút)", "Median receipt (minutes)"),
     "chart.axis_time_h": ("Báo nhận trung vị (giờ)", "Median receipt (hours)"),
-    "duration.s": ("{s} giây", "{s} s"),
-    "duration.m_s": ("{m} phút {s} giây", "{m} min {s} s"),
-    "duration.h_m": ("{h} giờ {m} phút", "{h} h {m} min"),
     # statutory registers
     "registers.title_incoming": ("Sổ đăng ký văn bản đến năm {year}", "Register of incoming documents, {year}"),
     "registers.title_outgoing": ("Sổ đăng ký văn bản đi năm {year}", "Register of outgoing documents, {year}"),
@@ -559,50 +565,71 @@ class Translator:
         return name_vi
 
     def when(self, value: datetime | None) -> str:
-        """A moment in Vietnam time, as people there write it."""
+        """A moment in Vietnam time, to the minute: 03/11/2026 09:05 in Vietnamese, 2026-11-03 09:05 in English."""
         if value is None:
             return "—"
-        local = value.astimezone(VN_TZ)
-        if self.language == "vi":
-            return local.strftime("%d/%m/%Y %H:%M")
-        return local.strftime("%Y-%m-%d %H:%M")
-
-    def day(self, value: date | None) -> str:
-        """A calendar date as people write it in this language."""
-        if value is None:
-            return "—"
-        return value.strftime("%d/%m/%Y") if self.language == "vi" else value.isoformat()
-
-    def number(self, value: float | None) -> str:
-        """A count with thousands grouped the local way (1.234 in Vietnamese, 1,234 in English)."""
-        if value is None:
-            return "—"
-        text = f"{value:,}" if isinstance(value, int) else f"{value:,.1f}"
-        return text.translate(str.maketrans(",.", ".,")) if self.language == "vi" else text
-
-    def duration(self, seconds: float | None) -> str:
-        """A span of seconds for people: 45 s, 3 min 20 s, 2 h 05 min."""
-        if seconds is None:
-            return "—"
-        total = int(round(seconds))
-        if total < 60:
-            return self("duration.s", s=total)
-        if total < 3600:
-            return self("duration.m_s", m=total // 60, s=f"{total % 60:02d}")
-        return self("duration.h_m", h=self.number(total // 3600), m=f"{total % 3600 // 60:02d}")
+        return format_datetime(value, _MOMENT[self.language], tzinfo=VN_TZ, locale=self.language)
 
     def when_seconds(self, value: datetime | None) -> str:
         """A moment in Vietnam time, to the second (timelines)."""
         if value is None:
             return "—"
-        local = value.astimezone(VN_TZ)
-        return local.strftime("%d/%m/%Y %H:%M:%S" if self.language == "vi" else "%Y-%m-%d %H:%M:%S")
+        return format_datetime(value, _MOMENT[self.language].replace("HH:mm", "HH:mm:ss"), tzinfo=VN_TZ,
+                               locale=self.language)
+
+    def day(self, value: date | None) -> str:
+        """A calendar date that cannot be misread: 03/11/2026 in Vietnamese, 2026-11-03 in English."""
+        if value is None:
+            return "—"
+        return format_date(value, _DAY[self.language], locale=self.language)
+
+    def day_field(self, value: date | None) -> str:
+        """A date as a date field shows it: the page's own way (the field's placeholder says which)."""
+        return self.day(value) if value else ""
+
+    def day_words(self, value: date | None) -> str:
+        """A calendar date with the month in words (3 tháng 11, 2026 / November 3, 2026)."""
+        if value is None:
+            return ""
+        return format_date(value, "long", locale=self.language)
+
+    def number(self, value: float | None, decimals: int = 1) -> str:
+        """A number the local way (1.234,5 in Vietnamese, 1,234.5 in English); floats keep ``decimals`` digits."""
+        if value is None:
+            return "—"
+        pattern = "#,##0" if isinstance(value, int) or decimals <= 0 else "#,##0." + "0" * decimals
+        return format_decimal(value, pattern, locale=self.language)
+
+    def size(self, n: int) -> str:
+        """A byte count in decimal units (B, kB, MB, GB: 1 kB = 1,000 B), numbers the local way."""
+        if abs(n) < 1000:
+            return format_unit(n, "digital-byte", length="short", locale=self.language)
+        for unit, scale in (("digital-kilobyte", 1e3), ("digital-megabyte", 1e6), ("digital-gigabyte", 1e9)):
+            if abs(n) < scale * 1000 or unit == "digital-gigabyte":
+                return format_unit(n / scale, unit, length="short", format="#,##0.0", locale=self.language)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def duration(self, seconds: float | None) -> str:
+        """A span for people: 63 ms, 1.5 s, 45 s, 3 min 20 s, 2 h 05 min (in the reader's language)."""
+        if seconds is None:
+            return "—"
+        lang = self.language
+        if seconds < 0.9995:
+            return format_unit(round(seconds * 1000), "duration-millisecond", length="short", locale=lang)
+        if seconds < 9.95:
+            return format_unit(seconds, "duration-second", length="short", format="#,##0.0", locale=lang)
+        total = int(round(seconds))
+        if total < 60:
+            return format_unit(total, "duration-second", length="short", locale=lang)
+        if total < 3600:
+            parts = [(total // 60, "duration-minute"), (total % 60, "duration-second")]
+        else:
+            parts = [(total // 3600, "duration-hour"), (total % 3600 // 60, "duration-minute")]
+        return format_list([format_unit(v, u, length="short", locale=lang) for v, u in parts if v or u == parts[0][1]],
+                           style="unit-narrow", locale=lang)
 
 
-def size_text(n: int) -> str:
-    """A byte count for people (KB and MB are understood in both languages)."""
-    if n < 1024:
-        return f"{n} B"
-    if n < 1024 * 1024:
-        return f"{n / 1024:.1f} KB"
-    return f"{n / (1024 * 1024):.1f} MB"
+#: How a moment is written: Vietnamese day/month/year, English ISO year-month-day (never month/day).
+_MOMENT: Final = {"vi": "dd/MM/yyyy HH:mm", "en": "yyyy-MM-dd HH:mm"}
+_DAY: Final = {"vi": "dd/MM/yyyy", "en": "yyyy-MM-dd"}
+
