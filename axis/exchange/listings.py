@@ -147,7 +147,7 @@ class Row:
 
     message: Message
     counterparts: list[tuple[str, str]]  # (code, name)
-    state: str  # pending | delivered | failed | revoked
+    state: str  # a delivery state (queued, pushing, ...), or pending (recipients not all there yet), or revoked
     done: int = 0
     total: int = 0
     urgent: bool = False
@@ -223,9 +223,8 @@ def _inbox_state(delivery: Delivery, message: Message) -> str:
         return "revoked"
     if delivery.state == DeliveryState.DELIVERED.value:
         return "delivered"
-    if delivery.state == DeliveryState.FAILED.value:
-        return "failed"
-    return "pending"
+    # Every other state is shown as itself, so the inbox and the document page name a delivery alike.
+    return str(delivery.state)
 
 
 async def inbox_listing(session: AsyncSession, agency: Agency, f: Filters) -> Listing:
@@ -304,6 +303,8 @@ async def outbox_listing(session: AsyncSession, agency: Agency, f: Filters) -> L
             state = "failed"
         elif states and done == len(states):
             state = "delivered"
+        elif len(states) == 1:
+            state = states[0]  # one recipient: its own delivery state, as the document page names it
         else:
             state = "pending"
         out.append(Row(m, [(c, n) for c, n, _ in recipients[m.id]], state, done, len(states),

@@ -116,11 +116,11 @@ CATALOGUE: Final[Mapping[str, tuple[str, str]]] = {
                         "«{value}» is not a date, so it was not used: type year-month-day, e.g. 2026-11-03."),
     "date.placeholder": ("nn/tt/nnnn", "yyyy-mm-dd"),
     "date.hint": ("ngày/tháng/năm", "year-month-day"),
-    "state.pending": ("Đang chuyển", "In transit"),
+    "state.pending": ("Chưa báo nhận đủ", "Awaiting receipts"),
     "state.delivered": ("Đã nhận", "Delivered"),
     "state.failed": ("Không chuyển được", "Failed"),
     "state.queued": ("Chờ chuyển", "Queued"),
-    "state.pushing": ("Đang chuyển", "Pushing"),
+    "state.pushing": ("Đang đẩy tới nơi nhận", "Being pushed"),
     "state.retry_wait": ("Chờ thử lại", "Waiting to retry"),
     "state.retrieved": ("Đã tải về", "Retrieved"),
     "state.revoked": ("Đã thu hồi", "Revoked"),
@@ -148,6 +148,7 @@ CATALOGUE: Final[Mapping[str, tuple[str, str]]] = {
     "doc.place": ("Nơi ban hành", "Place of promulgation"),
     "doc.promulgation_date": ("Ngày ban hành", "Date of promulgation"),
     "doc.type": ("Loại văn bản", "Document type"),
+    "doc.type_codes": ("mã edXML: Type {type}, TypeDetail {detail}", "edXML codes: Type {type}, TypeDetail {detail}"),
     "doc.subject": ("Trích yếu nội dung", "Subject"),
     "doc.content": ("Nội dung", "Content"),
     "doc.signer_competence": ("Thẩm quyền ký", "Signing competence"),
@@ -287,7 +288,12 @@ CATALOGUE: Final[Mapping[str, tuple[str, str]]] = {
                         "Layout of Decree 30/2020/NĐ-CP, Appendix IV."),
     "registers.count": ("{count} văn bản", "{count} documents"),
     "registers.download_csv": ("Tải sổ (CSV)", "Download the register (CSV)"),
-    "registers.empty": ("Sổ chưa có văn bản nào trong năm này.", "No entries in this year."),
+    "registers.empty": (
+        "Sổ chưa có văn bản nào trong năm này. Văn bản đến được vào sổ khi cơ quan gửi báo nhận đã ký "
+        "(trạng thái 01); văn bản đi được vào sổ khi Trục tiếp nhận văn bản.",
+        "No entries in this year. An incoming document is entered when your agency sends its signed receipt "
+        "(status 01); an outgoing one when the axis accepts it.",
+    ),
     "registers.bad_year": ("Năm không hợp lệ; dùng dạng YYYY.", "Invalid year; use YYYY."),
     "reg.arrival_date": ("Ngày đến", "Arrival date"),
     "reg.arrival_number": ("Số đến", "Arrival no."),
@@ -326,7 +332,12 @@ CATALOGUE: Final[Mapping[str, tuple[str, str]]] = {
     "disposals.proposed_at": ("Lập lúc", "Proposed at"),
     "disposals.executed_at": ("Thực hiện lúc", "Executed at"),
     "disposals.certificate": ("Biên bản hủy", "Certificate"),
-    "disposals.none": ("Chưa có danh sách hủy nào.", "No disposal lists yet."),
+    "disposals.none": (
+        "Chưa có danh sách hủy nào. Danh sách được lập từ trang «Tài liệu hết hạn bảo quản» khi có tài liệu "
+        "hết thời hạn bảo quản; thời hạn tính bằng năm, nên tài liệu mới nhận chưa thể có trong danh sách.",
+        "No disposal lists yet. A list is proposed from the “Due for disposal” page once documents are past "
+        "their retention period; periods run for years, so recent documents cannot be on one yet.",
+    ),
     "disposals.to_due": ("Xem tài liệu hết hạn và lập danh sách hủy", "See what is due and propose a list"),
     "disposal.state.proposed": ("Chờ phê duyệt / thực hiện", "Awaiting approval"),
     "disposal.state.executed": ("Đã thực hiện", "Executed"),
@@ -391,7 +402,12 @@ CATALOGUE: Final[Mapping[str, tuple[str, str]]] = {
         "another list: {n} documents.",
     ),
     "due.nothing": ("Không có tài liệu nào để lập danh sách hủy.", "Nothing to put on a disposal list."),
-    "due.none": ("Không có tài liệu nào hết hạn bảo quản.", "Nothing is due."),
+    "due.none": (
+        "Không có tài liệu nào hết hạn bảo quản tính đến ngày này: thời hạn bảo quản tính bằng năm, nên tài liệu "
+        "mới nhận chưa đến hạn. Chọn một ngày về sau để xem trước.",
+        "Nothing is due as of this day: retention periods run for years, so recent documents are not due yet. "
+        "Pick a later day to look ahead.",
+    ),
     "holds.title": ("Lệnh tạm giữ tài liệu ({count})", "Legal holds ({count})"),
     "holds.id": ("Số", "No."),
     "holds.name": ("Tên", "Name"),
@@ -419,7 +435,12 @@ CATALOGUE: Final[Mapping[str, tuple[str, str]]] = {
     "holds.submit": ("Đặt tạm giữ", "Place the hold"),
     "holds.placed": ("Đã đặt lệnh tạm giữ số {id}.", "Legal hold {id} placed."),
     "holds.released_flash": ("Đã gỡ lệnh tạm giữ số {id}.", "Legal hold {id} released."),
-    "holds.none": ("Không có lệnh tạm giữ nào.", "No legal holds."),
+    "holds.none": (
+        "Không có lệnh tạm giữ nào. Lệnh tạm giữ được đặt khi cơ quan có thẩm quyền yêu cầu giữ tài liệu "
+        "(ví dụ cho một vụ án); tài liệu đang bị giữ không bị hủy.",
+        "No legal holds. A hold is placed when an authority orders documents kept (for a court case, say); "
+        "documents under a hold are never disposed of.",
+    ),
     # retention on the document page
     "doc.section_retention": ("Bảo quản", "Retention"),
     "ret.schedule": ("Thời hạn bảo quản", "Schedule"),
@@ -454,6 +475,11 @@ CATALOGUE: Final[Mapping[str, tuple[str, str]]] = {
     "health.title": ("Tình trạng hệ thống", "Health"),
     "health.queue": ("Hàng đợi (chưa chuyển xong)", "Queue depth (not yet delivered)"),
     "health.failed": ("Chuyển thất bại", "Failed deliveries"),
+    "health.waiting_pull": ("Chờ cơ quan nhận tải về (không phải tồn đọng)",
+                            "Waiting to be pulled by the recipient (not stuck)"),
+    "health.oldest": ("cũ nhất từ {at}", "oldest since {at}"),
+    "health.on_the_way": ("Đang chuyển, chưa quá ngưỡng tồn đọng", "On their way, within the stuck threshold"),
+    "health.stuck": ("Tồn đọng quá {minutes} phút", "Stuck for more than {minutes} minutes"),
     "health.per_state": ("Số lượt chuyển theo trạng thái", "Deliveries per state"),
     "health.jobs": ("Lần chạy gần nhất của tác vụ định kỳ", "Last scheduler runs"),
     "health.job": ("Tác vụ", "Job"),
@@ -502,8 +528,10 @@ CATALOGUE: Final[Mapping[str, tuple[str, str]]] = {
     "token.back": ("« Danh bạ cơ quan", "« Agency registry"),
     "failed.title": ("Chuyển lỗi / tồn đọng ({count})", "Failed and stuck deliveries ({count})"),
     "failed.intro": (
-        "Các lượt chuyển thất bại, hoặc chưa tới nơi sau {minutes} phút.",
-        "Deliveries that failed, or have not arrived after {minutes} minutes.",
+        "Các lượt chuyển thất bại, hoặc chưa tới nơi sau {minutes} phút. Văn bản đang chờ cơ quan nhận tự tải về "
+        "không nằm ở đây: đó là việc của nơi nhận, không phải tồn đọng.",
+        "Deliveries that failed, or have not arrived after {minutes} minutes. Documents waiting for their "
+        "recipient to pull them are not listed: that is up to the recipient, not stuck.",
     ),
     "failed.select": ("Chọn", "Select"),
     "failed.document": ("Văn bản", "Document"),
