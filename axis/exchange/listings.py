@@ -284,20 +284,21 @@ async def outbox_listing(session: AsyncSession, agency: Agency, f: Filters) -> L
     ) if on_page else []
     recipients: dict[str, list[tuple[str, str, str]]] = {m.id: [] for m in messages}
     if messages:
-        for message_id, state, code, name in (
+        for message_id, state, revoked_at, code, name in (
             await session.execute(
-                select(Delivery.message_id, Delivery.state, Agency.code, Agency.name)
+                select(Delivery.message_id, Delivery.state, Delivery.revoked_at, Agency.code, Agency.name)
                 .join(Agency, Agency.id == Delivery.recipient_id)
                 .where(Delivery.message_id.in_(list(recipients)))
                 .order_by(Delivery.id)
             )
         ).all():
-            recipients[message_id].append((code, name, state))
+            # A copy the recipient agreed to give back (15) is revoked, whatever its delivery got to.
+            recipients[message_id].append((code, name, "revoked" if revoked_at else state))
     out: list[Row] = []
     for m in messages:
         states = [s for _, _, s in recipients[m.id]]
         done = sum(1 for s in states if s == DeliveryState.DELIVERED.value)
-        if m.revoked_at:
+        if m.revoked_at or (states and all(s == "revoked" for s in states)):
             state = "revoked"
         elif DeliveryState.FAILED.value in states:
             state = "failed"
