@@ -661,3 +661,8 @@ class Translator:
 _MOMENT: Final = {"vi": "dd/MM/yyyy HH:mm", "en": "yyyy-MM-dd HH:mm"}
 _DAY: Final = {"vi": "dd/MM/yyyy", "en": "yyyy-MM-dd"}
 
+
+
+def size_text(n: int, language: str = DEFAULT_LANGUAGE) -> str:
+    """A byte count for people in ``language`` (see :meth:`Translator.size`)."""
+    return Translator(language).size(n)
