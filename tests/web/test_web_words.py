@@ -9,8 +9,9 @@ from datetime import timedelta
 import lxml.html
 from sqlalchemy import select
 
+from axis.web.i18n import CATALOGUE
 from storage.models import Delivery
-from tests.web.conftest import A, B, World
+from tests.web.conftest import A, World
 from tests.web.test_web_archive import exchange
 from tests.web.test_web_matrix import LOGINS, WHO, _prepare, get_matrix
 
@@ -66,7 +67,6 @@ async def test_a_delivery_state_has_one_label_on_every_page(world: World, browse
     assert label(inbox) == "Chờ chuyển"
     assert label(outbox).startswith("Chờ chuyển")
     # No label is shared by two different states.
-    from axis.web.i18n import CATALOGUE
     labels = [v for k, v in CATALOGUE.items() if k.startswith("state.") and k != "state.summary"]
     for lang in (0, 1):
         words = [v[lang] for v in labels]
@@ -113,7 +113,7 @@ async def test_admin_tells_waiting_to_be_pulled_from_stuck_and_shows_no_raw_code
     for code in ("queued", "pushing", "retry_wait", "retrieved"):
         assert code not in per_state
     _, html, _ = await operator.get("/admin/deliveries")
-    assert f"data-message=\"{fetched['id']}\"" in html or fetched["id"] in html
+    assert fetched["id"] in html  # fetched five hours ago and never receipted: stuck
     assert old["id"] not in html  # waiting on its recipient, not stuck
 
 
@@ -125,4 +125,3 @@ async def test_empty_registers_and_archive_pages_say_why(world: World, browser_f
         status, html, _ = await archivist.get(path)
         empty = lxml.html.fromstring(html).xpath("//*[@id='empty']")
         assert status == 200 and empty and words in empty[0].text_content(), path
-    assert B  # the clerk's agency has its own register; the archivist's is empty here
