@@ -571,8 +571,9 @@ def register(ctx: click.Context, direction: str, agency: str, year: int, fmt: st
 
 
 @click.group(invoke_without_command=True)
+@json_option
 @click.pass_context
-def jobs(ctx: click.Context) -> None:
+def jobs(ctx: click.Context, as_json: bool) -> None:
     """Scheduled jobs with their last run and outcome (`axis jobs run NAME` runs one now)."""
     if ctx.invoked_subcommand is not None:
         return
@@ -593,9 +594,11 @@ def jobs(ctx: click.Context) -> None:
                         "detail": run.detail if run else ""})
         return out
 
-    for r in _with_context(ctx, work):
-        started = (r["last_started"] or "never run")[:19]
-        click.echo(f"{r['job']:<24} every {r['every_s']:>7.0f} s  {r['outcome']:<8} {started}  {r['detail']}")
+    rows = _with_context(ctx, work)
+    emit(rows, as_json, lambda: echo_table(
+        ["job", "every", "outcome", "last started", "detail"],
+        [[r["job"], f"{r['every_s']:.0f} s", r["outcome"], (r["last_started"] or "never run")[:19], r["detail"]]
+         for r in rows]))
 
 
 @jobs.command("run")
