@@ -1,15 +1,25 @@
 #!/usr/bin/env bash
-# Debian packages the tests need: xmlsec1 (independent XML-DSig implementation)
-# and chromium (browser tests). Installed only when missing and when we may.
+# Debian packages, by what they are for:
+#   run   nothing: the xmlsec and lxml wheels bring their own libxml2/libxmlsec1
+#   test  xmlsec1 (the independent XML-DSig implementation the interop tests check against)
+#         and chromium (the browser tests)
+# Installed only when missing and when we may. Usage: system-deps.sh run|test
 set -euo pipefail
+purpose="${1:-test}"
+case "$purpose" in
+  run)  wanted=() ;;
+  test) wanted=(xmlsec1 chromium) ;;
+  *)    echo "usage: $0 run|test" >&2; exit 2 ;;
+esac
 missing=()
-command -v xmlsec1 >/dev/null || missing+=(xmlsec1)
-command -v chromium >/dev/null || missing+=(chromium)
+for cmd in "${wanted[@]}"; do
+  command -v "$cmd" >/dev/null || missing+=("$cmd")
+done
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" != 0 ]; then
   echo "please install: ${missing[*]} (apt-get install ${missing[*]})" >&2
   exit 1
 fi
-echo "installing ${missing[*]} from Debian"
+echo "installing ${missing[*]} from Debian (needed to $purpose)"
 apt-get update -qq
 DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null

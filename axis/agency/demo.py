@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import secrets
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -31,6 +33,7 @@ from axis.agency.client import (
     compose_status,
     sign_message,
 )
+from axis.cli.common import counted
 from axis.identity import KeyFiles, issue_agency_identity
 from axis.runtime import run_in_session
 from axis.settings import Settings
@@ -100,6 +103,10 @@ class DemoPaths:
     @property
     def state(self) -> Path:
         return self.root / "state.json"
+
+    @property
+    def people(self) -> Path:
+        return self.root / "people.json"
 
 
 # --- files ----------------------------------------------------------------------
@@ -249,7 +256,8 @@ def samples(now: datetime) -> list[Sample]:
              "Đề nghị các cơ quan hoàn thành kết nối trước ngày 31 tháng 12.",
              "Các văn bản gửi qua Trục phải có chữ ký số của cơ quan."),
             answers={H29: (StatusCode.ARRIVED, StatusCode.ACCEPTED, StatusCode.HANDLING, StatusCode.COMPLETED),
-                     H41: (StatusCode.ARRIVED, StatusCode.ACCEPTED)},
+                     H41: (StatusCode.ARRIVED, StatusCode.ACCEPTED),
+                     G14: (StatusCode.ARRIVED, StatusCode.ACCEPTED)},
         ),
         Sample(
             "qd", G14, (H29, H41), "QĐ", "QĐ-BTC",
@@ -265,7 +273,7 @@ def samples(now: datetime) -> list[Sample]:
             Priority.URGENT, SignerInfo("TL. CHỦ TỊCH", "CHÁNH VĂN PHÒNG", "Lê Văn Cường"),
             ("Thời gian: 08 giờ 00, thứ Sáu tuần sau.", "Địa điểm: Trung tâm Hội nghị tỉnh, TP Vinh."),
             place="Nghệ An",
-            answers={G22: (StatusCode.ARRIVED, StatusCode.ACCEPTED)},
+            answers={G22: (StatusCode.ARRIVED, StatusCode.ACCEPTED), G14: (StatusCode.ARRIVED,)},
         ),
         Sample(
             "bc-flash", H47, (G22,), "BC", "BC-UBND",
@@ -283,7 +291,16 @@ def samples(now: datetime) -> list[Sample]:
             ("Tổng sản phẩm trên địa bàn ước tăng 7,2% so với cùng kỳ.",
              "Thu ngân sách đạt 85% dự toán năm."),
             place="Thành phố Hồ Chí Minh",
-            answers={G22: (StatusCode.ARRIVED,)},
+            # The Ministry of Finance refuses it: a provincial report is not for it to handle.
+            answers={G22: (StatusCode.ARRIVED,), G14: (StatusCode.REFUSED,)},
+        ),
+        Sample(
+            "cv-bao", H47, (G14,), "", "UBND-TCKH",
+            "V/v đề nghị hỗ trợ kinh phí khắc phục hậu quả bão trên địa bàn huyện Duy Xuyên",
+            Priority.VERY_URGENT, SignerInfo("KT. CHỦ TỊCH", "PHÓ CHỦ TỊCH", "Phạm Thị Dung"),
+            ("UBND huyện Duy Xuyên kính đề nghị Bộ Tài chính xem xét hỗ trợ 15 tỷ đồng từ dự phòng ngân sách.",),
+            place="Quảng Nam",
+            # Left unanswered: it waits in the Ministry of Finance's inbox for its clerk.
         ),
         Sample(
             "revoke", G14, (H29, H41), "", "BTC-NSNN",
@@ -391,6 +408,7 @@ async def send_traffic(url: str, agencies: Sequence[DemoAgency], numbers: dict[s
 
 def _status_text(code: StatusCode) -> str:
     return {
+        StatusCode.REFUSED: "Không thuộc thẩm quyền giải quyết của Bộ Tài chính",
         StatusCode.ARRIVED: "Hệ thống quản lý văn bản đã nhận văn bản",
         StatusCode.ACCEPTED: "Văn thư đã vào sổ văn bản đến",
         StatusCode.HANDLING: "Đã chuyển chuyên viên xử lý",
@@ -467,15 +485,65 @@ def run_demo(settings: Settings, server: str | None) -> list[str]:
         traffic = asyncio.run(send_traffic(url, agencies, numbers))
     finally:
         _write_private(paths.state, (json.dumps({"numbers": numbers}, indent=2, sort_keys=True) + "\n").encode())
-    lines.append(f"sent {traffic.documents} documents and {traffic.statuses} statuses through {url}")
+    lines.append(f"sent {counted(traffic.documents, 'document')} and {counted(traffic.statuses, 'status')} "
+                 f"through {url}")
     for skipped in traffic.skipped:
         lines.append(f"  skipped: {skipped}")
     lines.append("waiting in inboxes:")
     for code, (docs, statuses) in traffic.inboxes.items():
-        lines.append(f"  {code}  {docs} documents, {statuses} statuses")
+        lines.append(f"  {code}  {counted(docs, 'document')}, {counted(statuses, 'status')}")
     look = G14
+    lines.extend(_web_people(settings, paths, look, url))
     lines.append("look:")
     lines.append(f"  axis inbox --server {url} --as {look} --token \"$(jq -r '.\"{look}\"' {paths.tokens})\"")
     lines.append(f"  (to send or answer as {look}: --key {paths.root / (look + '.key.pem')} "
                  f"--cert {paths.root / (look + '.cert.pem')})")
+    return lines
+
+
+# --- people for the web UI ------------------------------------------------------------
+
+#: (login, role) of the people the demo signs up for the agency it suggests, and the axis's operator.
+PEOPLE: tuple[tuple[str, str], ...] = (("vanthu.g14", "clerk"), ("luutru.g14", "archivist"), ("vanhanh", "operator"))
+
+
+def _web_people(settings: Settings, paths: DemoPaths, look: str, url: str) -> list[str]:
+    """Sign up a clerk and an archivist of ``look`` and an operator (passwords in demo/people.json, 0600),
+    and put one of ``look``'s documents under a legal hold, so every page of that agency shows something."""
+    from storage.archive.holds import list_holds, place_hold
+    from storage.models import Agency, Message
+    from storage.users import add_user, user_by_login
+
+    stored = {k: v for k, v in _read_json(paths.people).items() if isinstance(v, str)}
+
+    async def work(session: AsyncSession) -> list[str]:
+        made = []
+        for login, role in PEOPLE:
+            agency = settings.axis_code if role == "operator" else look
+            if await registry.agency_by_code(session, agency) is None:
+                continue  # the axis's own row exists once `axis serve` has run
+            if await user_by_login(session, login) is None:
+                stored[login] = stored.get(login) or secrets.token_urlsafe(12)
+                await add_user(session, login, agency, role, stored[login], actor="demo")
+            if login in stored:
+                made.append(login)
+        if not await list_holds(session, include_released=False):
+            first = (await session.execute(
+                select(Message.id).join(Agency, Agency.id == Message.sender_id)
+                .where(Agency.code == look, Message.kind == "edoc").order_by(Message.received_at).limit(1)
+            )).scalar_one_or_none()
+            if first is not None:
+                await place_hold(session, name="Thanh tra ngân sách", authority="Thanh tra Chính phủ",
+                                 reason="Hồ sơ phục vụ thanh tra việc giao dự toán", by="luutru.g14",
+                                 now=datetime.now(VN_TZ), message_ids=[first])
+        return made
+
+    made = run_in_session(settings, work)
+    _write_private(paths.people, (json.dumps(stored, indent=2, sort_keys=True) + "\n").encode())
+    if not made:
+        return []
+    lines = [f"web UI: {url}/login (passwords in {paths.people}):"]
+    for login, role in PEOPLE:
+        if login in made:
+            lines.append(f"  {login:<11} {role}")
     return lines

@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 import click
 
-from axis.cli.common import echo_json, settings_of
+from axis.cli.common import counted, echo_fields, echo_json, echo_table, emit, json_option, settings_of
 from axis.context import AxisContext
 from axis.runtime import prepare_home
 from storage.archive.archivists import archivist
@@ -245,8 +245,9 @@ def retention_schedules(ctx: click.Context, as_json: bool) -> None:
 
 @retention_group.command("show")
 @click.argument("message_id")
+@json_option
 @click.pass_context
-def retention_show(ctx: click.Context, message_id: str) -> None:
+def retention_show(ctx: click.Context, message_id: str, as_json: bool) -> None:
     """Show a document's schedule, due date, holds and disposal."""
 
     async def work(actx: AxisContext) -> RetentionInfo:
@@ -255,13 +256,21 @@ def retention_show(ctx: click.Context, message_id: str) -> None:
             return await retention_of(session, message_id, schedules)
 
     info = _with_context(ctx, work)
-    echo_json({
+    shown: dict[str, Any] = {
         "message_id": info.message_id, "schedule": info.schedule.code, "title": info.schedule.title,
         "legal_basis": info.schedule.legal_basis, "period": info.schedule.period_label,
         "trigger": info.schedule.trigger, "action": info.schedule.action,
         "due_date": info.due_date.isoformat() if info.due_date else None,
         "holds": list(info.holds), "disposed_at": info.disposed_at, "disposal_id": info.disposal_id,
-    })
+    }
+    period = "permanent" if shown["period"] == "permanent" else f"{shown['period']} years"
+    emit(shown, as_json, lambda: echo_fields([
+        ("message", shown["message_id"]), ("schedule", f"{shown['schedule']} — {shown['title']}"),
+        ("legal basis", shown["legal_basis"]), ("period", f"{period} from {shown['trigger']}"),
+        ("when due", shown["action"]), ("due date", shown["due_date"] or "none"),
+        ("holds", ", ".join(shown["holds"]) or "none"),
+        ("disposed", f"{shown['disposed_at']} (list {shown['disposal_id']})" if shown["disposed_at"] else "no"),
+    ]))
 
 
 def _print_due(items: list[DueItem], as_json: bool, as_of: date) -> None:
@@ -405,8 +414,9 @@ def retention_disposals(ctx: click.Context, as_json: bool) -> None:
 
 @retention_group.command("disposal")
 @click.argument("list_id", type=int)
+@json_option
 @click.pass_context
-def retention_disposal(ctx: click.Context, list_id: int) -> None:
+def retention_disposal(ctx: click.Context, list_id: int, as_json: bool) -> None:
     """Show one disposal list: approvals and items with their outcome."""
 
     async def work(actx: AxisContext) -> DisposalView:
@@ -414,13 +424,25 @@ def retention_disposal(ctx: click.Context, list_id: int) -> None:
             return await disposal_view(session, list_id)
 
     view = _with_context(ctx, work)
-    echo_json({
+    shown = {
         "id": view.id, "state": view.state, "proposed_by": view.proposed_by, "proposed_at": view.proposed_at,
         "executed_at": view.executed_at, "certificate_sha256": view.certificate_sha256,
         "approvals": [{"login": a.login, "agency": a.agency, "approved_at": a.approved_at} for a in view.approvals],
         "items": [{"message_id": m, "document_id": d, "sender": s, "schedule": sc,
                    "due_date": due.isoformat() if due else None, "outcome": o} for m, d, s, sc, due, o in view.items],
-    })
+    }
+    emit(shown, as_json, lambda: _print_disposal(shown))
+
+
+def _print_disposal(shown: dict[str, Any]) -> None:
+    click.echo(f"disposal list {shown['id']}: {shown['state']}, {counted(len(shown['items']), 'document')}, "
+               f"{counted(len(shown['approvals']), 'approval')}; proposed by {shown['proposed_by']} "
+               f"at {shown['proposed_at']}" + (f", executed at {shown['executed_at']}" if shown["executed_at"] else ""))
+    echo_table(["approved by", "agency", "at"], [[a["login"], a["agency"], a["approved_at"]]
+                                                  for a in shown["approvals"]], empty="no approvals yet")
+    echo_table(["message", "document", "sender", "schedule", "due", "outcome"],
+               [[i["message_id"], i["document_id"], i["sender"], i["schedule"], i["due_date"], i["outcome"]]
+                for i in shown["items"]])
 
 
 @retention_group.command("certificate")
@@ -525,7 +547,8 @@ def report() -> None:
 
 @report.command("monthly")
 @click.option("--month", required=True, metavar="YYYY-MM", help="Calendar month, Vietnam time.")
-@click.option("--format", "fmt", type=click.Choice(["json", "csv"]), default="json", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True,
+              help="table for people; json or csv for machines.")
 @click.option("--agency", metavar="CODE", help="Only this agency's row.")
 @click.option("--refresh", is_flag=True, help="Recompute the month's aggregates first.")
 @click.pass_context
@@ -545,8 +568,12 @@ def report_monthly(ctx: click.Context, month: str, fmt: str, agency: str | None,
     rows = _with_context(ctx, work)
     if fmt == "csv":
         click.echo(csv_text(COLUMNS, rows), nl=False)
-    else:
+    elif fmt == "json":
         echo_json(rows)
+    else:
+        echo_table(["agency", *[c for c in COLUMNS if c not in ("agency", "month")]],
+                   [[r["agency"], *[r[c] for c in COLUMNS if c not in ("agency", "month")]] for r in rows],
+                   empty=f"no traffic in {month}")
 
 
 # --- statutory registers -----------------------------------------------------------------------------
@@ -577,8 +604,9 @@ def register(ctx: click.Context, direction: str, agency: str, year: int, fmt: st
 
 
 @click.group(invoke_without_command=True)
+@json_option
 @click.pass_context
-def jobs(ctx: click.Context) -> None:
+def jobs(ctx: click.Context, as_json: bool) -> None:
     """Scheduled jobs with their last run and outcome (`axis jobs run NAME` runs one now)."""
     if ctx.invoked_subcommand is not None:
         return
@@ -599,9 +627,11 @@ def jobs(ctx: click.Context) -> None:
                         "detail": run.detail if run else ""})
         return out
 
-    for r in _with_context(ctx, work):
-        started = (r["last_started"] or "never run")[:19]
-        click.echo(f"{r['job']:<24} every {r['every_s']:>7.0f} s  {r['outcome']:<8} {started}  {r['detail']}")
+    rows = _with_context(ctx, work)
+    emit(rows, as_json, lambda: echo_table(
+        ["job", "every", "outcome", "last started", "detail"],
+        [[r["job"], f"{r['every_s']:.0f} s", r["outcome"], (r["last_started"] or "never run")[:19], r["detail"]]
+         for r in rows]))
 
 
 @jobs.command("run")

@@ -1,13 +1,21 @@
-"""What the command modules share: the settings of this invocation, JSON output, URL redaction."""
+"""What the command modules share: the settings of this invocation, output (tables, summaries, JSON), URL redaction.
+
+Every command that prints data prints it for people by default (an aligned table, or a one-line
+summary naming the message id) and as JSON with ``--json`` (:func:`json_option`), via :func:`emit`.
+"""
 
 from __future__ import annotations
 
 import json
-from typing import Any
+import unicodedata
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, TypeVar
 
 import click
 
 from axis.settings import Settings, load_settings
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 def settings_of(ctx: click.Context) -> Settings:
@@ -19,6 +27,76 @@ def settings_of(ctx: click.Context) -> Settings:
 def echo_json(value: Any) -> None:
     """Print ``value`` as indented JSON, non-ASCII kept readable."""
     click.echo(json.dumps(value, ensure_ascii=False, indent=2, default=str))
+
+
+def json_option(func: F) -> F:
+    """Add ``--json`` (parameter ``as_json``): print the data as JSON for machines instead of for people."""
+    return click.option("--json", "as_json", is_flag=True, help="Print JSON for machines instead of text.")(func)
+
+
+def emit(value: Any, as_json: bool, human: Callable[[], None]) -> None:
+    """Print ``value`` as JSON when ``as_json``, else call ``human`` to print it for people."""
+    if as_json:
+        echo_json(value)
+    else:
+        human()
+
+
+def _width(text: str) -> int:
+    """Terminal columns ``text`` takes: combining marks take none, wide (CJK) characters two."""
+    return sum(0 if unicodedata.combining(c) else 2 if unicodedata.east_asian_width(c) in "WF" else 1
+               for c in text)
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return " ".join(str(value).split())  # one line per row, whatever the value holds
+
+
+def table_lines(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> list[str]:
+    """Rows as aligned text lines under upper-case headers (the last column is not padded)."""
+    cells = [[_cell(v) for v in row] for row in rows]
+    head = [h.upper() for h in headers]
+    widths = [max([_width(head[i])] + [_width(r[i]) for r in cells]) for i in range(len(head))]
+
+    def line(values: Sequence[str]) -> str:
+        padded = [v + " " * (widths[i] - _width(v)) for i, v in enumerate(values[:-1])]
+        return "  ".join([*padded, values[-1]]).rstrip()
+
+    return [line(head), *(line(r) for r in cells)]
+
+
+def echo_table(headers: Sequence[str], rows: Iterable[Sequence[Any]], empty: str | None = None) -> None:
+    """Print rows as an aligned table; ``empty`` (when given) instead of a bare header when there are none."""
+    rows = list(rows)
+    if not rows and empty is not None:
+        click.echo(empty)
+        return
+    for text in table_lines(headers, rows):
+        click.echo(text)
+
+
+def echo_fields(fields: Sequence[tuple[str, Any]]) -> None:
+    """Print label/value pairs, one per line, labels right-aligned (one record for people)."""
+    width = max((_width(label) for label, _ in fields), default=0)
+    for label, value in fields:
+        click.echo(f"{' ' * (width - _width(label))}{label}: {_cell(value)}")
+
+
+def counted(n: int, word: str, plural: str | None = None) -> str:
+    """``n`` with ``word`` in the right number: 1 status, 2 statuses, 0 documents."""
+    return f"{n} {word if n == 1 else plural or _plural(word)}"
+
+
+def _plural(word: str) -> str:
+    if word.endswith(("s", "x", "ch", "sh")):
+        return word + "es"
+    if word.endswith("y") and word[-2:-1] not in "aeiou":
+        return word[:-1] + "ies"
+    return word + "s"
 
 
 def redact(url: str) -> str:

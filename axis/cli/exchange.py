@@ -28,7 +28,7 @@ from axis.agency.client import (
     compose_status,
     sign_message,
 )
-from axis.cli.common import echo_json, settings_of
+from axis.cli.common import counted, echo_fields, echo_json, echo_table, emit, json_option, settings_of
 from envelope.codes import (
     DOCUMENT_TYPES,
     PRIORITY_LABELS,
@@ -163,10 +163,13 @@ def _attachment(index: int, path: Path) -> Attachment:
 @click.option("--place", default="Hà Nội", show_default=True, help="Place of promulgation.")
 @click.argument("files", nargs=-1, required=True,
                 type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@json_option
 def send(server: str, as_code: str, token: str, key_path: Path, cert_path: Path, to: str, subject: str,
          type_abbreviation: str, number: str | None, notation: str | None, priority: int,
-         organ_name: str | None, content: str, place: str, files: tuple[Path, ...]) -> None:
-    """Build an edXML document from FILE..., sign it, submit it; prints the JSON reply.
+         organ_name: str | None, content: str, place: str, files: tuple[Path, ...], as_json: bool) -> None:
+    """Build an edXML document from FILE..., sign it, submit it; prints what was accepted (--json: the reply).
+
+    The reply's signed submission receipt is in the --json output (and on the document's page).
 
     Attachments are cid:1..n in the order given, their content type guessed
     from the file name. The promulgation date is today (Vietnam time).
@@ -205,7 +208,19 @@ def send(server: str, as_code: str, token: str, key_path: Path, cert_path: Path,
         )
         return await client.submit(_sign(doc, key, cert))
 
-    echo_json(_run(work, server, token))
+    reply = _run(work, server, token)
+    emit(reply, as_json, lambda: _print_accepted(reply))
+
+
+def _print_accepted(reply: dict[str, Any]) -> None:
+    """One line naming the message id, then each recipient's delivery state."""
+    what = f"status {reply['status_code']}" if reply.get("status_code") else "document"
+    recipients = reply.get("recipients", [])
+    click.echo(f"accepted {what} {reply.get('document_id', '')} as message {reply.get('id', '')} "
+               f"for {counted(len(recipients), 'recipient')} (sha256 {str(reply.get('sha256', ''))[:16]}…, "
+               "signed receipt: --json)")
+    if recipients:
+        echo_table(["recipient", "state"], [[r.get("organ_id"), r.get("state")] for r in recipients])
 
 
 # --- inbox, fetch, ack, trace -------------------------------------------------------
@@ -293,17 +308,42 @@ def fetch(server: str, as_code: str, token: str, message_id: str, output: Path) 
 @click.command()
 @_connection
 @click.argument("message_id", metavar="ID")
-def ack(server: str, as_code: str, token: str, message_id: str) -> None:
+@json_option
+def ack(server: str, as_code: str, token: str, message_id: str, as_json: bool) -> None:
     """Take status item ID off your inbox (documents leave it with your signed 01)."""
-    echo_json(_run(lambda c: c.ack(message_id), server, token))
+    reply = _run(lambda c: c.ack(message_id), server, token)
+    emit(reply, as_json, lambda: click.echo(f"message {reply.get('id', message_id)}: {reply.get('state', '')}"))
 
 
 @click.command()
 @_connection
 @click.argument("message_id", metavar="ID")
-def trace(server: str, as_code: str, token: str, message_id: str) -> None:
-    """Per-recipient delivery state and status timeline of document ID, as JSON."""
-    echo_json(_run(lambda c: c.trace(message_id), server, token))
+@json_option
+def trace(server: str, as_code: str, token: str, message_id: str, as_json: bool) -> None:
+    """Per-recipient delivery state and status timeline of document ID (--json: the API reply)."""
+    reply = _run(lambda c: c.trace(message_id), server, token)
+    emit(reply, as_json, lambda: print_trace(reply))
+
+
+def print_trace(reply: dict[str, Any]) -> None:
+    """A trace for people: the document, a table of recipients, a table of statuses (Vietnam time)."""
+    fields: list[tuple[str, Any]] = [("message", reply.get("id")), ("document", reply.get("document_id")),
+                                     ("from", reply.get("from")), ("subject", reply.get("subject")),
+                                     ("received", _short_time(reply.get("received_at") or ""))]
+    if reply.get("revoked_at"):
+        fields.append(("revoked", _short_time(reply["revoked_at"])))
+    echo_fields(fields)
+    click.echo("")
+    echo_table(["recipient", "mode", "state", "attempts", "retrieved (ICT)", "receipt (ICT)", "last error"],
+               [[r.get("organ_id"), r.get("mode"), "revoked" if r.get("revoked_at") else r.get("state"),
+                 r.get("attempts"), _short_time(r.get("retrieved_at") or "") or None,
+                 _short_time(r.get("delivered_at") or "") or None, r.get("last_error")]
+                for r in reply.get("recipients", [])], empty="no recipients")
+    click.echo("")
+    echo_table(["status", "label", "from", "stated (ICT)", "description"],
+               [[e.get("status_code"), e.get("label"), e.get("from"), _short_time(e.get("stated_at") or "") or None,
+                 e.get("description")] for e in reply.get("timeline", [])],
+               empty="no statuses yet")
 
 
 # --- status ---------------------------------------------------------------------
@@ -316,9 +356,10 @@ def trace(server: str, as_code: str, token: str, message_id: str) -> None:
 @click.argument("code", metavar="CODE", type=click.Choice([str(c) for c in StatusCode]))
 @click.option("--description", help="Why or what (default: the status's Vietnamese label).")
 @click.option("--name", "organ_name", help="Your agency's name. Default: its name in the axis registry.")
+@json_option
 def status(server: str, as_code: str, token: str, key_path: Path, cert_path: Path, message_id: str, code: str,
-           description: str | None, organ_name: str | None) -> None:
-    """Answer document ID (one you received) with a signed status CODE; prints the JSON reply.
+           description: str | None, organ_name: str | None, as_json: bool) -> None:
+    """Answer document ID (one you received) with a signed status CODE; prints what was accepted (--json: the reply).
 
     CODE: 01 arrived (the delivery receipt), 02 refused, 03 accepted, 04 assigned,
     05 being handled, 06 completed, 15/16 agree/refuse a revoke, update or replace
@@ -343,7 +384,8 @@ def status(server: str, as_code: str, token: str, key_path: Path, cert_path: Pat
         )
         return await client.post_status(_sign(message, key, cert))
 
-    echo_json(_run(work, server, token))
+    reply = _run(work, server, token)
+    emit(reply, as_json, lambda: _print_accepted(reply))
 
 
 # --- demo -----------------------------------------------------------------------

@@ -7,16 +7,17 @@ from typing import Any
 
 import click
 
-from axis.cli.common import echo_json, settings_of
+from axis.cli.common import echo_fields, echo_json, echo_table, emit, json_option, settings_of
 from axis.identity import AxisKeyMissing, KeyFiles, issue_agency_identity, key_files, load_or_create_axis_identity
 from axis.runtime import run_in_session
 from signing.keys import fingerprint
 from storage import registry, vxp
 
 
-def agency_json(agency: Any) -> dict[str, Any]:
-    """The public registry view of an agency."""
+def agency_json(agency: Any, axis_code: str = "") -> dict[str, Any]:
+    """The public registry view of an agency (``state`` says why one is not active)."""
     return {
+        "state": _state(agency, axis_code),
         "code": agency.code,
         "name": agency.name,
         "active": agency.active,
@@ -24,6 +25,13 @@ def agency_json(agency: Any) -> dict[str, Any]:
         "delivery_mode": agency.delivery_mode,
         "endpoint": agency.endpoint_url,
     }
+
+
+def _state(agency: Any, axis_code: str) -> str:
+    if agency.code == axis_code:
+        # The axis signs its own notices under this code; it never receives, so nobody can send to it.
+        return "the axis itself (signs notices, receives nothing)"
+    return "active" if agency.active else "disabled by an operator"
 
 
 @click.group()
@@ -37,9 +45,11 @@ def agency() -> None:
 @click.option("--cert", "cert_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="PEM certificate the agency signs with (pinned).")
 @click.option("--endpoint", help="URL the axis pushes documents to; without it the agency pulls.")
+@json_option
 @click.pass_context
-def agency_add(ctx: click.Context, code: str, name: str, cert_path: Path | None, endpoint: str | None) -> None:
-    """Register an agency; prints JSON with its token (shown only once)."""
+def agency_add(ctx: click.Context, code: str, name: str, cert_path: Path | None, endpoint: str | None,
+               as_json: bool) -> None:
+    """Register an agency; prints its token (shown only once) and registry entry (--json: as JSON)."""
     cert = cert_path.read_bytes() if cert_path else None
     settings = settings_of(ctx)
 
@@ -49,30 +59,34 @@ def agency_add(ctx: click.Context, code: str, name: str, cert_path: Path | None,
         return {**agency_json(reg.agency), "token": reg.token}
 
     try:
-        echo_json(run_in_session(settings, work))
+        added = run_in_session(settings, work)
     except registry.RegistryError as exc:
         raise click.ClickException(str(exc)) from None
+    emit(added, as_json, lambda: _print_added(added))
+
+
+def _print_added(added: dict[str, Any]) -> None:
+    click.echo(f"registered {added['code']} ({added['name']}); its token, shown only this once:")
+    click.echo(added["token"])
+    echo_fields([("delivery", added["delivery_mode"]), ("endpoint", added["endpoint"]),
+                 ("certificate sha256", added["certificate_fingerprint"])])
 
 
 @agency.command("list")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@json_option
 @click.pass_context
 def agency_list(ctx: click.Context, as_json: bool) -> None:
     """List registered agencies."""
 
+    axis_code = settings_of(ctx).axis_code
+
     async def work(session: Any) -> list[dict[str, Any]]:
-        return [agency_json(a) for a in await registry.list_agencies(session)]
+        return [agency_json(a, axis_code) for a in await registry.list_agencies(session)]
 
     rows = run_in_session(settings_of(ctx), work)
-    if as_json:
-        echo_json(rows)
-        return
-    if not rows:
-        click.echo("no agencies registered (add one with: axis agency add CODE --name NAME)")
-        return
-    for r in rows:
-        state = "active" if r["active"] else "disabled"
-        click.echo(f"{r['code']}  {r['delivery_mode']:<4}  {state:<8}  {r['name']}")
+    emit(rows, as_json, lambda: echo_table(
+        ["code", "delivery", "state", "name"], [[r["code"], r["delivery_mode"], r["state"], r["name"]] for r in rows],
+        empty="no agencies registered (add one with: axis agency add CODE --name NAME)"))
 
 
 @agency.command("vxp-secret")

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from axis.cli.common import echo_json, settings_of
+from axis.cli.common import echo_json, emit, json_option, settings_of
 from axis.runtime import run_in_session
 from storage.users import Role, UserError, add_user, check_password_strength, list_users
 
@@ -32,8 +32,9 @@ def _password() -> str:
 @click.option("--agency", "agency_code", required=True, help="Code of the agency the person works for.")
 @click.option("--role", type=click.Choice([r.value for r in Role]), required=True,
               help="clerk: inbox/outbox; archivist: also archive pages; operator: also administration.")
+@json_option
 @click.pass_context
-def user_add(ctx: click.Context, login: str, agency_code: str, role: str) -> None:
+def user_add(ctx: click.Context, login: str, agency_code: str, role: str, as_json: bool) -> None:
     """Add a person; the password comes from AXIS_PASSWORD or a prompt and is stored scrypt-hashed."""
     password = _password()
     try:
@@ -46,9 +47,10 @@ def user_add(ctx: click.Context, login: str, agency_code: str, role: str) -> Non
         return {"login": added.login, "agency": agency_code, "role": added.role}
 
     try:
-        echo_json(run_in_session(settings_of(ctx), work))
+        added = run_in_session(settings_of(ctx), work)
     except UserError as exc:
         raise click.ClickException(str(exc)) from None
+    emit(added, as_json, lambda: click.echo(f"added {added['role']} {added['login']} of {added['agency']}"))
 
 
 @user.command("list")

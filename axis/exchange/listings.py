@@ -6,6 +6,7 @@ Shared by the web UI's pages and the benchmark, which times them as the pages ru
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
@@ -40,6 +41,9 @@ class Filters:
     q: str = ""
     page: int = 1
     bad_date: bool = field(default=False, compare=False)
+    #: What was typed in a date field that is not a date, kept to show it back beside the error.
+    bad_from: str = field(default="", compare=False)
+    bad_to: str = field(default="", compare=False)
 
     def query_string(self, **changes: Any) -> str:
         """The URL query for these filters (only what is set), with ``changes`` applied."""
@@ -59,11 +63,28 @@ class Filters:
                     or self.state or self.q)
 
 
+_DMY = re.compile(r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})")
+
+
+def parse_day(raw: str) -> date:
+    """A date typed as dd/mm/yyyy (also d/m/yyyy, with . or -) or as ISO yyyy-mm-dd; ValueError otherwise.
+
+    Never mm/dd: 03/11/2026 is the 3rd of November, as Vietnamese write it.
+    """
+    text = raw.strip()
+    m = _DMY.fullmatch(text)
+    if m:
+        return date(int(m.group(3)), int(m.group(2)), int(m.group(1)))
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        return date.fromisoformat(text)
+    raise ValueError(f"not a date (dd/mm/yyyy): {raw!r}")
+
+
 def _day(raw: str) -> tuple[date | None, bool]:
     if not raw:
         return None, False
     try:
-        return date.fromisoformat(raw), False
+        return parse_day(raw), False
     except ValueError:
         return None, True
 
@@ -85,6 +106,8 @@ def parse_filters(query: Mapping[str, str]) -> Filters:
         doc_type=query.get("type", "").strip()[:128], priority=priority,
         state=state if state in STATE_CHOICES else "", q=query.get("q", "").strip()[:_MAX_TEXT], page=page,
         bad_date=bad_from or bad_to,
+        bad_from=query.get("from", "").strip()[:40] if bad_from else "",
+        bad_to=query.get("to", "").strip()[:40] if bad_to else "",
     )
 
 
@@ -124,7 +147,7 @@ class Row:
 
     message: Message
     counterparts: list[tuple[str, str]]  # (code, name)
-    state: str  # pending | delivered | failed | revoked
+    state: str  # a delivery state (queued, pushing, ...), or pending (recipients not all there yet), or revoked
     done: int = 0
     total: int = 0
     urgent: bool = False
@@ -200,9 +223,8 @@ def _inbox_state(delivery: Delivery, message: Message) -> str:
         return "revoked"
     if delivery.state == DeliveryState.DELIVERED.value:
         return "delivered"
-    if delivery.state == DeliveryState.FAILED.value:
-        return "failed"
-    return "pending"
+    # Every other state is shown as itself, so the inbox and the document page name a delivery alike.
+    return str(delivery.state)
 
 
 async def inbox_listing(session: AsyncSession, agency: Agency, f: Filters) -> Listing:
@@ -262,25 +284,28 @@ async def outbox_listing(session: AsyncSession, agency: Agency, f: Filters) -> L
     ) if on_page else []
     recipients: dict[str, list[tuple[str, str, str]]] = {m.id: [] for m in messages}
     if messages:
-        for message_id, state, code, name in (
+        for message_id, state, revoked_at, code, name in (
             await session.execute(
-                select(Delivery.message_id, Delivery.state, Agency.code, Agency.name)
+                select(Delivery.message_id, Delivery.state, Delivery.revoked_at, Agency.code, Agency.name)
                 .join(Agency, Agency.id == Delivery.recipient_id)
                 .where(Delivery.message_id.in_(list(recipients)))
                 .order_by(Delivery.id)
             )
         ).all():
-            recipients[message_id].append((code, name, state))
+            # A copy the recipient agreed to give back (15) is revoked, whatever its delivery got to.
+            recipients[message_id].append((code, name, "revoked" if revoked_at else state))
     out: list[Row] = []
     for m in messages:
         states = [s for _, _, s in recipients[m.id]]
         done = sum(1 for s in states if s == DeliveryState.DELIVERED.value)
-        if m.revoked_at:
+        if m.revoked_at or (states and all(s == "revoked" for s in states)):
             state = "revoked"
         elif DeliveryState.FAILED.value in states:
             state = "failed"
         elif states and done == len(states):
             state = "delivered"
+        elif len(states) == 1:
+            state = states[0]  # one recipient: its own delivery state, as the document page names it
         else:
             state = "pending"
         out.append(Row(m, [(c, n) for c, n, _ in recipients[m.id]], state, done, len(states),

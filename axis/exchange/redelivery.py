@@ -9,9 +9,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
+from sqlalchemy.sql.elements import ColumnElement
 
 from storage.audit import append_event
-from storage.models import Agency, Delivery, DeliveryState, Message
+from storage.models import Agency, Delivery, DeliveryMode, DeliveryState, Message
 
 #: States in which a delivery is still on its way.
 UNDELIVERED = (
@@ -64,7 +65,8 @@ async def troubled_deliveries(
                 Delivery.revoked_at.is_(None),
                 or_(
                     Delivery.state == DeliveryState.FAILED.value,
-                    and_(Delivery.state.in_(UNDELIVERED), Delivery.created_at < now - stuck_after),
+                    and_(Delivery.state.in_(UNDELIVERED), Delivery.created_at < now - stuck_after,
+                         ~_waiting_to_be_pulled()),
                 ),
             )
             .order_by(Delivery.created_at.desc(), Delivery.id.desc())
@@ -124,6 +126,36 @@ async def resend_deliveries(
             at=now,
         )
     return resent
+
+
+def _waiting_to_be_pulled() -> ColumnElement[bool]:
+    # A pull-mode document nobody has fetched yet waits on its recipient, not on the axis: never "stuck".
+    return and_(Delivery.mode == DeliveryMode.PULL.value, Delivery.state == DeliveryState.QUEUED.value)
+
+
+@dataclass(frozen=True)
+class Backlog:
+    """Undelivered deliveries, told apart: waiting for their recipient to pull them, on their way, or stuck."""
+
+    waiting_pull: int
+    on_the_way: int
+    stuck: int
+    oldest_waiting_pull: datetime | None
+
+
+async def backlog(session: AsyncSession, now: datetime, stuck_after: timedelta) -> Backlog:
+    """Split the undelivered deliveries: pull-mode ones not fetched yet, recent others, others past ``stuck_after``."""
+    pull = _waiting_to_be_pulled()
+    old = Delivery.created_at < now - stuck_after
+    row = (await session.execute(
+        select(
+            func.count().filter(pull),
+            func.count().filter(~pull, ~old),
+            func.count().filter(~pull, old),
+            func.min(Delivery.created_at).filter(pull),
+        ).where(Delivery.state.in_(UNDELIVERED), Delivery.revoked_at.is_(None))
+    )).one()
+    return Backlog(int(row[0]), int(row[1]), int(row[2]), row[3])
 
 
 async def delivery_counts(session: AsyncSession) -> dict[str, int]:

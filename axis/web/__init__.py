@@ -32,7 +32,11 @@ log = logging.getLogger("axis.web")
 HERE = Path(__file__).resolve().parent
 # Paths served by the UI; everything else (the API, /healthz, /metrics) keeps problem+json answers.
 WEB_PREFIXES = ("/login", "/logout", "/language", "/inbox", "/outbox", "/documents/", "/reports", "/registers/",
-                "/archive/", "/admin", "/static")
+                "/archive/", "/admin", "/static", "/favicon.ico")
+#: The icon browsers ask for on every site's first page: static, the same for everyone, cached for a day.
+FAVICON = HERE / "static" / "favicon.ico"
+FAVICON_CACHE = "public, max-age=86400"
+FAVICON_BYTES = web.AppKey("favicon_bytes", bytes)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -47,7 +51,7 @@ async def web_middleware(request: web.Request, handler: Handler) -> web.StreamRe
     """Find the person, render errors as pages in their language, add the security headers."""
     if not is_web_path(request.path):
         return await handler(request)
-    static = request.path.startswith("/static/")
+    static = request.path.startswith("/static/") or request.path == "/favicon.ico"
     try:
         if not static:
             await load_user(request)
@@ -72,6 +76,12 @@ async def web_middleware(request: web.Request, handler: Handler) -> web.StreamRe
     return response
 
 
+async def favicon(request: web.Request) -> web.Response:
+    """The site icon (the red flag's yellow star), so no page's first visit ends in a 404."""
+    return web.Response(body=request.app[FAVICON_BYTES], content_type="image/x-icon",
+                        headers={"Cache-Control": FAVICON_CACHE})
+
+
 def setup_web(app: web.Application) -> None:
     """Add the UI's templates, routes, static files and middleware to the axis application."""
     aiohttp_jinja2.setup(
@@ -86,5 +96,7 @@ def setup_web(app: web.Application) -> None:
     for module in (account, inbox, documents, registers, reports, archive, holds, admin, archive_records):
         app.add_routes(module.routes)
     app.router.add_static("/static/", HERE / "static", name="static", append_version=False)
+    app[FAVICON_BYTES] = FAVICON.read_bytes()  # read once: it is asked for on every first visit
+    app.router.add_get("/favicon.ico", favicon, name="favicon")
     # Innermost: it sees the UI's errors before the API's problem+json middleware does.
     app.middlewares.append(web_middleware)

@@ -10,6 +10,7 @@ from axis.appkeys import CONTEXT, PUSH_WAKEUP
 from axis.exchange.redelivery import (
     UNDELIVERED,
     ResendError,
+    backlog,
     delivery_counts,
     resend_deliveries,
     troubled_deliveries,
@@ -43,11 +44,14 @@ async def health_page(request: web.Request) -> web.Response:
     ctx = request.app[CONTEXT]
     async with ctx.sessions() as session:
         counts = await delivery_counts(session)
+        waiting = await backlog(session, ctx.clock(), timedelta(minutes=ctx.settings.stuck_after_minutes))
         runs = await last_runs(session)
     jobs = sorted(set(JOBS) | set(runs))
     return render(request, "admin_health.html", {
         "counts": counts,
         "queue": sum(counts.get(s, 0) for s in UNDELIVERED),
+        "backlog": waiting,
+        "stuck_minutes": ctx.settings.stuck_after_minutes,
         "jobs": [(name, JOBS.get(name), runs.get(name)) for name in jobs],
         "certificates": await certificate_section(ctx),
     }, active="admin")

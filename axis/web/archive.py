@@ -16,6 +16,7 @@ from aiohttp import web
 from sqlalchemy import select
 
 from axis.appkeys import CONTEXT
+from axis.exchange.listings import parse_day
 from axis.web.audit import audit_person
 from axis.web.auth import WebUser, checked_form, require_user
 from axis.web.rendering import download, render
@@ -203,13 +204,14 @@ async def certificate_download(request: web.Request) -> web.Response:
 # --- what is due, and proposing a list -----------------------------------------------------------
 
 
-def _as_of(raw: str, today: date) -> tuple[date, bool]:
+def _as_of(raw: str, today: date) -> tuple[date, str]:
+    """The day asked for (dd/mm/yyyy or ISO), else today and what was typed, to show beside the error."""
     if not raw:
-        return today, False
+        return today, ""
     try:
-        return date.fromisoformat(raw), False
+        return parse_day(raw), ""
     except ValueError:
-        return today, True
+        return today, raw[:40]
 
 
 @routes.get("/archive/due")

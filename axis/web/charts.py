@@ -17,7 +17,8 @@ BARS = (("sent", "report.sent", "bar-sent"), ("received", "report.received", "ba
         ("delivered", "report.delivered", "bar-delivered"))
 LINE = ("median_receipt_s", "report.median_receipt_s", "line-median")
 # Units the time axis switches to as receipt times grow: (seconds per unit, catalogue key of the axis title).
-_TIME_UNITS = ((1.0, "chart.axis_time_s"), (60.0, "chart.axis_time_min"), (3600.0, "chart.axis_time_h"))
+_TIME_UNITS = ((0.001, "chart.axis_time_ms"), (1.0, "chart.axis_time_s"), (60.0, "chart.axis_time_min"),
+               (3600.0, "chart.axis_time_h"))
 
 
 @dataclass(frozen=True)
@@ -99,12 +100,20 @@ def _r(value: float) -> float:
     return round(value, 1)
 
 
+def _decimals(step: float) -> int:
+    """Digits after the point that tell ticks ``step`` apart (0 for whole steps, 1 for 0.2, 2 for 0.05)."""
+    if step >= 1 and float(step).is_integer():
+        return 0
+    return max(0, -math.floor(math.log10(step) + 1e-9))
+
+
 def _ticks(top: float, step: float, t: Translator, *, whole: bool) -> tuple[Tick, ...]:
     count = int(round(top / step))
+    digits = 0 if whole else _decimals(step)
     out = []
     for i in range(count + 1):
         value = step * i
-        label = t.number(int(round(value))) if whole else t.number(round(value, 1) if value % 1 else int(value))
+        label = t.number(int(round(value))) if digits == 0 else t.number(round(value, digits), digits)
         out.append(Tick(_r(BOTTOM - (BOTTOM - TOP) * value / top), label))
     return tuple(out)
 

@@ -6,6 +6,11 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Final
 
+from babel.dates import format_date, format_datetime
+from babel.lists import format_list
+from babel.numbers import format_decimal
+from babel.units import format_unit
+
 from envelope.codes import (
     BUSINESS_TYPE_LABELS,
     DOCUMENT_TYPES,
@@ -107,12 +112,15 @@ CATALOGUE: Final[Mapping[str, tuple[str, str]]] = {
     "filter.urgent_only": ("Khẩn trở lên", "Urgent or higher"),
     "filter.apply": ("Lọc", "Apply"),
     "filter.reset": ("Bỏ lọc", "Reset"),
-    "filter.bad_date": ("Ngày không hợp lệ đã được bỏ qua.", "An invalid date was ignored."),
-    "state.pending": ("Đang chuyển", "In transit"),
+    "filter.bad_date": ("«{value}» không phải là ngày nên chưa được dùng: hãy nhập ngày/tháng/năm, ví dụ 03/11/2026.",
+                        "«{value}» is not a date, so it was not used: type year-month-day, e.g. 2026-11-03."),
+    "date.placeholder": ("nn/tt/nnnn", "yyyy-mm-dd"),
+    "date.hint": ("ngày/tháng/năm", "year-month-day"),
+    "state.pending": ("Chưa báo nhận đủ", "Awaiting receipts"),
     "state.delivered": ("Đã nhận", "Delivered"),
     "state.failed": ("Không chuyển được", "Failed"),
     "state.queued": ("Chờ chuyển", "Queued"),
-    "state.pushing": ("Đang chuyển", "Pushing"),
+    "state.pushing": ("Đang đẩy tới nơi nhận", "Being pushed"),
     "state.retry_wait": ("Chờ thử lại", "Waiting to retry"),
     "state.retrieved": ("Đã tải về", "Retrieved"),
     "state.revoked": ("Đã thu hồi", "Revoked"),
@@ -140,6 +148,7 @@ CATALOGUE: Final[Mapping[str, tuple[str, str]]] = {
     "doc.place": ("Nơi ban hành", "Place of promulgation"),
     "doc.promulgation_date": ("Ngày ban hành", "Date of promulgation"),
     "doc.type": ("Loại văn bản", "Document type"),
+    "doc.type_codes": ("mã edXML: Type {type}, TypeDetail {detail}", "edXML codes: Type {type}, TypeDetail {detail}"),
     "doc.subject": ("Trích yếu nội dung", "Subject"),
     "doc.content": ("Nội dung", "Content"),
     "doc.signer_competence": ("Thẩm quyền ký", "Signing competence"),
@@ -295,12 +304,10 @@ CATALOGUE: Final[Mapping[str, tuple[str, str]]] = {
     ),
     "chart.axis_month": ("Tháng", "Month"),
     "chart.axis_count": ("Số văn bản", "Documents"),
+    "chart.axis_time_ms": ("Báo nhận trung vị (mili giây)", "Median receipt (milliseconds)"),
     "chart.axis_time_s": ("Báo nhận trung vị (giây)", "Median receipt (seconds)"),
     "chart.axis_time_min": ("Báo nhận trung vị (phút)", "Median receipt (minutes)"),
     "chart.axis_time_h": ("Báo nhận trung vị (giờ)", "Median receipt (hours)"),
-    "duration.s": ("{s} giây", "{s} s"),
-    "duration.m_s": ("{m} phút {s} giây", "{m} min {s} s"),
-    "duration.h_m": ("{h} giờ {m} phút", "{h} h {m} min"),
     # statutory registers
     "registers.title_incoming": ("Sổ đăng ký văn bản đến năm {year}", "Register of incoming documents, {year}"),
     "registers.title_outgoing": ("Sổ đăng ký văn bản đi năm {year}", "Register of outgoing documents, {year}"),
@@ -312,7 +319,12 @@ CATALOGUE: Final[Mapping[str, tuple[str, str]]] = {
     "registers.count": ("{count} văn bản", "{count} documents"),
     "registers.agency": ("Cơ quan", "Agency"),
     "registers.download_csv": ("Tải sổ (CSV)", "Download the register (CSV)"),
-    "registers.empty": ("Sổ chưa có văn bản nào trong năm này.", "No entries in this year."),
+    "registers.empty": (
+        "Sổ chưa có văn bản nào trong năm này. Văn bản đến được vào sổ khi cơ quan gửi báo nhận đã ký "
+        "(trạng thái 01); văn bản đi được vào sổ khi Trục tiếp nhận văn bản.",
+        "No entries in this year. An incoming document is entered when your agency sends its signed receipt "
+        "(status 01); an outgoing one when the axis accepts it.",
+    ),
     "registers.bad_year": ("Năm không hợp lệ; dùng dạng YYYY.", "Invalid year; use YYYY."),
     "reg.arrival_date": ("Ngày đến", "Arrival date"),
     "reg.arrival_number": ("Số đến", "Arrival no."),
@@ -351,7 +363,12 @@ CATALOGUE: Final[Mapping[str, tuple[str, str]]] = {
     "disposals.proposed_at": ("Lập lúc", "Proposed at"),
     "disposals.executed_at": ("Thực hiện lúc", "Executed at"),
     "disposals.certificate": ("Biên bản hủy", "Certificate"),
-    "disposals.none": ("Chưa có danh sách hủy nào.", "No disposal lists yet."),
+    "disposals.none": (
+        "Chưa có danh sách hủy nào. Danh sách được lập từ trang «Tài liệu hết hạn bảo quản» khi có tài liệu "
+        "hết thời hạn bảo quản; thời hạn tính bằng năm, nên tài liệu mới nhận chưa thể có trong danh sách.",
+        "No disposal lists yet. A list is proposed from the “Due for disposal” page once documents are past "
+        "their retention period; periods run for years, so recent documents cannot be on one yet.",
+    ),
     "disposals.to_due": ("Xem tài liệu hết hạn và lập danh sách hủy", "See what is due and propose a list"),
     "disposal.state.proposed": ("Chờ phê duyệt / thực hiện", "Awaiting approval"),
     "disposal.state.executed": ("Đã thực hiện", "Executed"),
@@ -416,7 +433,6 @@ CATALOGUE: Final[Mapping[str, tuple[str, str]]] = {
         "another list: {n} documents.",
     ),
     "due.nothing": ("Không có tài liệu nào để lập danh sách hủy.", "Nothing to put on a disposal list."),
-    "due.none": ("Không có tài liệu nào hết hạn bảo quản.", "Nothing is due."),
     "record.title": ("Hồ sơ lưu trữ văn bản {code}", "Archive record of {code}"),
     "record.note": (
         "Người làm lưu trữ của Trục xem hồ sơ lưu trữ của văn bản mọi cơ quan; nội dung và tệp đính kèm chỉ nơi gửi, "
@@ -427,6 +443,12 @@ CATALOGUE: Final[Mapping[str, tuple[str, str]]] = {
     "record.fixity": ("Kiểm tra toàn vẹn gần nhất", "Last fixity check"),
     "record.open_document": ("Mở văn bản (cơ quan của bạn gửi hoặc nhận)",
                              "Open the document (your agency sent or received it)"),
+    "due.none": (
+        "Không có tài liệu nào hết hạn bảo quản tính đến ngày này: thời hạn bảo quản tính bằng năm, nên tài liệu "
+        "mới nhận chưa đến hạn. Chọn một ngày về sau để xem trước.",
+        "Nothing is due as of this day: retention periods run for years, so recent documents are not due yet. "
+        "Pick a later day to look ahead.",
+    ),
     "holds.title": ("Lệnh tạm giữ tài liệu ({count})", "Legal holds ({count})"),
     "holds.id": ("Số", "No."),
     "holds.name": ("Tên", "Name"),
@@ -461,7 +483,12 @@ CATALOGUE: Final[Mapping[str, tuple[str, str]]] = {
     "holds.release_requested_by": ("{login} đề nghị gỡ lúc {at}; chờ người thứ hai xác nhận",
                                    "Release requested by {login} at {at}; awaiting a second archivist"),
     "holds.confirm_release": ("Xác nhận gỡ tạm giữ", "Confirm the release"),
-    "holds.none": ("Không có lệnh tạm giữ nào.", "No legal holds."),
+    "holds.none": (
+        "Không có lệnh tạm giữ nào. Lệnh tạm giữ được đặt khi cơ quan có thẩm quyền yêu cầu giữ tài liệu "
+        "(ví dụ cho một vụ án); tài liệu đang bị giữ không bị hủy.",
+        "No legal holds. A hold is placed when an authority orders documents kept (for a court case, say); "
+        "documents under a hold are never disposed of.",
+    ),
     # retention on the document page
     "doc.section_retention": ("Bảo quản", "Retention"),
     "ret.schedule": ("Thời hạn bảo quản", "Schedule"),
@@ -496,6 +523,11 @@ CATALOGUE: Final[Mapping[str, tuple[str, str]]] = {
     "health.title": ("Tình trạng hệ thống", "Health"),
     "health.queue": ("Hàng đợi (chưa chuyển xong)", "Queue depth (not yet delivered)"),
     "health.failed": ("Chuyển thất bại", "Failed deliveries"),
+    "health.waiting_pull": ("Chờ cơ quan nhận tải về (không phải tồn đọng)",
+                            "Waiting to be pulled by the recipient (not stuck)"),
+    "health.oldest": ("cũ nhất từ {at}", "oldest since {at}"),
+    "health.on_the_way": ("Đang chuyển, chưa quá ngưỡng tồn đọng", "On their way, within the stuck threshold"),
+    "health.stuck": ("Tồn đọng quá {minutes} phút", "Stuck for more than {minutes} minutes"),
     "health.per_state": ("Số lượt chuyển theo trạng thái", "Deliveries per state"),
     "health.jobs": ("Lần chạy gần nhất của tác vụ định kỳ", "Last scheduler runs"),
     "health.job": ("Tác vụ", "Job"),
@@ -566,8 +598,10 @@ CATALOGUE: Final[Mapping[str, tuple[str, str]]] = {
     "token.back": ("« Danh bạ cơ quan", "« Agency registry"),
     "failed.title": ("Chuyển lỗi / tồn đọng ({count})", "Failed and stuck deliveries ({count})"),
     "failed.intro": (
-        "Các lượt chuyển thất bại, hoặc chưa tới nơi sau {minutes} phút.",
-        "Deliveries that failed, or have not arrived after {minutes} minutes.",
+        "Các lượt chuyển thất bại, hoặc chưa tới nơi sau {minutes} phút. Văn bản đang chờ cơ quan nhận tự tải về "
+        "không nằm ở đây: đó là việc của nơi nhận, không phải tồn đọng.",
+        "Deliveries that failed, or have not arrived after {minutes} minutes. Documents waiting for their "
+        "recipient to pull them are not listed: that is up to the recipient, not stuck.",
     ),
     "failed.select": ("Chọn", "Select"),
     "failed.document": ("Văn bản", "Document"),
@@ -629,50 +663,76 @@ class Translator:
         return name_vi
 
     def when(self, value: datetime | None) -> str:
-        """A moment in Vietnam time, as people there write it."""
+        """A moment in Vietnam time, to the minute: 03/11/2026 09:05 in Vietnamese, 2026-11-03 09:05 in English."""
         if value is None:
             return "—"
-        local = value.astimezone(VN_TZ)
-        if self.language == "vi":
-            return local.strftime("%d/%m/%Y %H:%M")
-        return local.strftime("%Y-%m-%d %H:%M")
-
-    def day(self, value: date | None) -> str:
-        """A calendar date as people write it in this language."""
-        if value is None:
-            return "—"
-        return value.strftime("%d/%m/%Y") if self.language == "vi" else value.isoformat()
-
-    def number(self, value: float | None) -> str:
-        """A count with thousands grouped the local way (1.234 in Vietnamese, 1,234 in English)."""
-        if value is None:
-            return "—"
-        text = f"{value:,}" if isinstance(value, int) else f"{value:,.1f}"
-        return text.translate(str.maketrans(",.", ".,")) if self.language == "vi" else text
-
-    def duration(self, seconds: float | None) -> str:
-        """A span of seconds for people: 45 s, 3 min 20 s, 2 h 05 min."""
-        if seconds is None:
-            return "—"
-        total = int(round(seconds))
-        if total < 60:
-            return self("duration.s", s=total)
-        if total < 3600:
-            return self("duration.m_s", m=total // 60, s=f"{total % 60:02d}")
-        return self("duration.h_m", h=self.number(total // 3600), m=f"{total % 3600 // 60:02d}")
+        return format_datetime(value, _MOMENT[self.language], tzinfo=VN_TZ, locale=self.language)
 
     def when_seconds(self, value: datetime | None) -> str:
         """A moment in Vietnam time, to the second (timelines)."""
         if value is None:
             return "—"
-        local = value.astimezone(VN_TZ)
-        return local.strftime("%d/%m/%Y %H:%M:%S" if self.language == "vi" else "%Y-%m-%d %H:%M:%S")
+        return format_datetime(value, _MOMENT[self.language].replace("HH:mm", "HH:mm:ss"), tzinfo=VN_TZ,
+                               locale=self.language)
+
+    def day(self, value: date | None) -> str:
+        """A calendar date that cannot be misread: 03/11/2026 in Vietnamese, 2026-11-03 in English."""
+        if value is None:
+            return "—"
+        return format_date(value, _DAY[self.language], locale=self.language)
+
+    def day_field(self, value: date | None) -> str:
+        """A date as a date field shows it: the page's own way (the field's placeholder says which)."""
+        return self.day(value) if value else ""
+
+    def day_words(self, value: date | None) -> str:
+        """A calendar date with the month in words (3 tháng 11, 2026 / November 3, 2026)."""
+        if value is None:
+            return ""
+        return format_date(value, "long", locale=self.language)
+
+    def number(self, value: float | None, decimals: int = 1) -> str:
+        """A number the local way (1.234,5 in Vietnamese, 1,234.5 in English); floats keep ``decimals`` digits."""
+        if value is None:
+            return "—"
+        pattern = "#,##0" if isinstance(value, int) or decimals <= 0 else "#,##0." + "0" * decimals
+        return format_decimal(value, pattern, locale=self.language)
+
+    def size(self, n: int) -> str:
+        """A byte count in decimal units (B, kB, MB, GB: 1 kB = 1,000 B), numbers the local way."""
+        if abs(n) < 1000:
+            return format_unit(n, "digital-byte", length="short", locale=self.language)
+        for unit, scale in (("digital-kilobyte", 1e3), ("digital-megabyte", 1e6), ("digital-gigabyte", 1e9)):
+            if abs(n) < scale * 1000 or unit == "digital-gigabyte":
+                return format_unit(n / scale, unit, length="short", format="#,##0.0", locale=self.language)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def duration(self, seconds: float | None) -> str:
+        """A span for people: 63 ms, 1.5 s, 45 s, 3 min 20 s, 2 h 05 min (in the reader's language)."""
+        if seconds is None:
+            return "—"
+        lang = self.language
+        if seconds < 0.9995:
+            return format_unit(round(seconds * 1000), "duration-millisecond", length="short", locale=lang)
+        if seconds < 9.95:
+            return format_unit(seconds, "duration-second", length="short", format="#,##0.0", locale=lang)
+        total = int(round(seconds))
+        if total < 60:
+            return format_unit(total, "duration-second", length="short", locale=lang)
+        if total < 3600:
+            parts = [(total // 60, "duration-minute"), (total % 60, "duration-second")]
+        else:
+            parts = [(total // 3600, "duration-hour"), (total % 3600 // 60, "duration-minute")]
+        return format_list([format_unit(v, u, length="short", locale=lang) for v, u in parts if v or u == parts[0][1]],
+                           style="unit-narrow", locale=lang)
 
 
-def size_text(n: int) -> str:
-    """A byte count for people (KB and MB are understood in both languages)."""
-    if n < 1024:
-        return f"{n} B"
-    if n < 1024 * 1024:
-        return f"{n / 1024:.1f} KB"
-    return f"{n / (1024 * 1024):.1f} MB"
+#: How a moment is written: Vietnamese day/month/year, English ISO year-month-day (never month/day).
+_MOMENT: Final = {"vi": "dd/MM/yyyy HH:mm", "en": "yyyy-MM-dd HH:mm"}
+_DAY: Final = {"vi": "dd/MM/yyyy", "en": "yyyy-MM-dd"}
+
+
+
+def size_text(n: int, language: str = DEFAULT_LANGUAGE) -> str:
+    """A byte count for people in ``language`` (see :meth:`Translator.size`)."""
+    return Translator(language).size(n)

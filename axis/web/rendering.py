@@ -17,7 +17,7 @@ from axis.web.auth import (
     language_of,
     set_cookie,
 )
-from axis.web.i18n import Translator, size_text
+from axis.web.i18n import Translator
 from storage.payload_backends import PayloadBody, PayloadStream
 
 # Declared content types are echoed only when they look like a plain MIME type.
@@ -30,8 +30,9 @@ def render(request: web.Request, template: str, context: dict[str, Any] | None =
     lang = language_of(request)
     user = current_user(request)
     csrf = csrf_token_for(request)
+    t = Translator(lang)
     base: dict[str, Any] = {
-        "t": Translator(lang),
+        "t": t,
         "lang": lang,
         "user": user,
         "csrf_field": CSRF_FIELD,
@@ -39,7 +40,7 @@ def render(request: web.Request, template: str, context: dict[str, Any] | None =
         "active": active,
         # Where the language switch returns to: this page, unless it answers a form post.
         "here": request.path_qs if request.method == "GET" else ("/inbox" if user else "/login"),
-        "size_text": size_text,
+        "size_text": t.size,  # sizes in the reader's language (17,0 kB / 17.0 kB)
     }
     base.update(context or {})
     response = aiohttp_jinja2.render_template(template, request, base, status=status)

@@ -47,6 +47,12 @@ class Schedule:
     trigger: str
     action: str
     types: tuple[str, ...] = ()
+    #: The title in English, for readers who chose English (the Vietnamese title is the official one).
+    title_en: str = ""
+
+    def title_in(self, language: str) -> str:
+        """The title in ``language`` ("vi" or "en"), the Vietnamese one when there is no English one."""
+        return self.title_en if language == "en" and self.title_en else self.title
 
     @property
     def permanent(self) -> bool:
@@ -109,7 +115,8 @@ def parse_schedules(data: Mapping[str, Any], source: str = "retention configurat
         where = f"{source}: schedule {n}"
         if not isinstance(entry, dict):
             raise RetentionConfigError(f"{where} is not a table")
-        unknown = set(entry) - {"code", "title", "legal_basis", "period", "trigger", "action", "types"}
+        unknown = set(entry) - {"code", "title", "title_en", "legal_basis", "period", "trigger", "action",
+                                 "types"}
         if unknown:
             raise RetentionConfigError(f"{where}: unknown keys {', '.join(sorted(unknown))}")
         try:
@@ -139,7 +146,8 @@ def parse_schedules(data: Mapping[str, Any], source: str = "retention configurat
                 # "Exactly one schedule" per document: a type may appear in one schedule only.
                 raise RetentionConfigError(f"{where} ({code}): type {t!r} is already under {by_type[t]}")
             by_type[t] = code
-        by_code[code] = Schedule(code, title, basis, years, trigger, action, types)
+        by_code[code] = Schedule(code, title, basis, years, trigger, action, types,
+                                 title_en=str(entry.get("title_en", "")))
     default = str(data.get("default", "")).strip()
     if default not in by_code:
         raise RetentionConfigError(f"{source}: default {default!r} is not one of the schedules")

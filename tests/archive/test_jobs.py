@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 from sqlalchemy import func, select
@@ -66,5 +67,8 @@ async def test_axis_jobs_lists_each_job_with_its_last_run_and_outcome(archive: H
     lines = {line.split()[0]: line for line in listed.output.splitlines()}
     assert {spec.name for spec in ARCHIVE_JOBS} <= set(lines)
     assert " ok " in lines[AUDIT_HEAD.name] and "never run" in lines[FIXITY.name]
+    assert listed.output.splitlines()[0].split()[:3] == ["JOB", "EVERY", "OUTCOME"]
+    as_json = json.loads((await axis_cli("jobs", "--json")).output)
+    assert {r["job"]: r["outcome"] for r in as_json}[AUDIT_HEAD.name] == "ok"
     unknown = await axis_cli("jobs", "run", "no.such.job")
     assert unknown.exit_code == 2 and "known:" in unknown.output

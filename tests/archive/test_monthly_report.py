@@ -173,8 +173,10 @@ async def test_every_figure_of_two_months_of_known_traffic(archive: Harness, clo
         cli_csv = await axis_cli("report", "monthly", "--month", month, "--format", "csv")
         assert cli_csv.output.splitlines()[0] == ",".join(COLUMNS)
         assert _csv_rows(cli_csv.output) == _as_csv(rows)
-        cli_one = await axis_cli("report", "monthly", "--month", month, "--agency", A)
+        cli_one = await axis_cli("report", "monthly", "--month", month, "--agency", A, "--format", "json")
         assert json.loads(cli_one.output) == [r for r in rows if r["agency"] == A]
+        table = (await axis_cli("report", "monthly", "--month", month, "--agency", A)).output.splitlines()
+        assert table[0].split()[:3] == ["AGENCY", "SENT", "RECEIVED"] and table[1].split()[0] == A
 
         # The API answers an agency with its own row only, as JSON and as CSV.
         for agent in (a, b, c):

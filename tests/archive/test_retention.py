@@ -76,10 +76,10 @@ async def test_documents_age_out_a_hold_blocks_one_and_two_archivists_dispose_of
     ids = {k: v["id"] for k, v in sent.items()}
 
     # Each document got exactly one schedule from its type; the due date is computed and shown.
-    shown = await axis_cli("retention", "show", ids["d1"])
+    shown = await axis_cli("retention", "show", ids["d1"], "--json")
     assert shown.exit_code == 0 and '"schedule": "CV-10"' in shown.output
     assert f'"due_date": "{add_years(issued, 10).isoformat()}"' in shown.output
-    permanent = await axis_cli("retention", "show", ids["d4"])
+    permanent = await axis_cli("retention", "show", ids["d4"], "--json")
     assert '"schedule": "VBQP-VV"' in permanent.output and '"due_date": null' in permanent.output
     schedules = _schedules(archive)
     async with ctx.sessions() as session:
@@ -244,7 +244,9 @@ async def test_disposal_from_the_command_line(archive: Harness, axis_cli: Cli, t
     assert (await axis_cli("retention", "certificate", 1, "-o", out)).exit_code == 0
     assert {i.message_id for i in verify_certificate(out.read_bytes(), archive.ctx.axis_certificate).items} == set(
         ids[:2])
-    shown = await axis_cli("retention", "disposal", 1)
+    shown = await axis_cli("retention", "disposal", 1, "--json")
+    people = await axis_cli("retention", "disposal", 1)
+    assert people.output.startswith("disposal list 1: executed, 2 documents, 2 approvals") and "{" not in people.output
     assert shown.output.count('"outcome": "destroyed"') == 2 and shown.output.count('"login"') == 2
     listing = await axis_cli("retention", "disposals")
     assert "executed" in listing.output and "2 approvals" in listing.output

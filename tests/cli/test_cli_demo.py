@@ -8,7 +8,7 @@ import stat
 import pytest
 
 from axis.agency.client import AxisApiError, AxisClient
-from axis.agency.demo import AGENCIES, G14, G22, H29, H41
+from axis.agency.demo import AGENCIES, G14, G22, H29, H47
 from tests.cli.conftest import Axis, free_port
 
 
@@ -25,12 +25,12 @@ async def test_demo_registers_then_sends_traffic_twice_and_recovers_lost_tokens(
     assert set(tokens) >= {code for code, _ in AGENCIES}
 
     second = axis.run("demo", "--server", axis.url).stdout
-    assert "sent 6 documents" in second and f"{G22}  existing" in second
+    assert "sent 7 documents" in second and f"{G22}  existing" in second
 
     # Lost tokens: the demo issues new ones (the old ones stop working) and sends again.
     tokens_file.unlink()
     third = axis.run("demo", "--server", axis.url).stdout
-    assert "sent 6 documents" in third
+    assert "sent 7 documents" in third
     assert all(f"{code}  token rotated" in third for code, _ in AGENCIES)
     fresh = json.loads(tokens_file.read_text())
     assert stat.S_IMODE(tokens_file.stat().st_mode) == 0o600
@@ -41,7 +41,53 @@ async def test_demo_registers_then_sends_traffic_twice_and_recovers_lost_tokens(
         assert refused.value.code == "AXIS.Unauthorized"
         items = (await g14.inbox(limit=500))["items"]
     documents = [i for i in items if i["kind"] == "edoc"]
-    assert len(documents) == 6  # three per run stay unanswered in the Ministry of Finance's inbox
-    assert {d["from"] for d in documents} == {G22, H41, H29}
-    assert {d["priority"] for d in documents} >= {0, 1}
+    # Per run, two stay in the Ministry of Finance's inbox: one unanswered, one it refused (02 takes none off).
+    assert len(documents) == 4
+    assert {d["from"] for d in documents} == {H29, H47}
     assert any(i["kind"] == "status" and i["status_code"] == "15" for i in items)
+
+
+async def test_demo_leaves_every_page_of_the_suggested_agency_showing_something(axis_server: Axis) -> None:
+    import re
+
+    import aiohttp
+    import lxml.html
+
+    axis = axis_server
+    out = axis.run("demo", "--server", axis.url).stdout
+    assert "1 document" not in out.replace("1 documents", "")  # plural forms: never "1 documents"
+    assert not re.search(r"\b1 (documents|statuses)\b", out) and "statuses" not in re.sub(r"\d+ statuses", "", out)
+    people = json.loads((axis.home / "demo" / "people.json").read_text())
+    assert stat.S_IMODE((axis.home / "demo" / "people.json").stat().st_mode) == 0o600
+    assert f"{axis.url}/login" in out and "vanthu.g14" in out
+
+    async def pages(login: str, paths: list[str]) -> dict[str, str]:
+        jar = aiohttp.CookieJar(unsafe=True)
+        async with aiohttp.ClientSession(axis.url, cookie_jar=jar) as http:
+            async with http.get("/login") as r:
+                token = re.search(r'name="csrf_token" value="([^"]+)"', await r.text()).group(1)  # type: ignore[union-attr]
+            async with http.post("/login", data={"csrf_token": token, "login": login, "password": people[login]},
+                                 allow_redirects=False) as r:
+                assert r.status == 303, login
+            got = {}
+            for path in paths:
+                async with http.get(path) as r:
+                    assert r.status == 200, path
+                    got[path] = await r.text()
+            return got
+
+    clerk = await pages("vanthu.g14", ["/inbox", "/outbox", "/registers/incoming", "/registers/outgoing", "/reports"])
+    for path, html in clerk.items():
+        assert 'id="empty"' not in html, path
+    states = set(re.findall(r'data-state="(\w+)"', clerk["/outbox"] + clerk["/inbox"]))
+    assert {"revoked", "delivered", "queued"} <= states, states
+    archivist = await pages("luutru.g14", ["/archive/holds", "/archive/due", "/archive/disposals"])
+    assert 'id="empty"' not in archivist["/archive/holds"]
+    for path in ("/archive/due", "/archive/disposals"):  # nothing can be due yet: the page says why
+        empty = lxml.html.fromstring(archivist[path]).xpath("//*[@id='empty']")
+        assert empty and "năm" in empty[0].text_content(), path
+    admin = (await pages("vanhanh", ["/admin"]))["/admin"]
+    page = lxml.html.fromstring(admin)
+    waiting = page.xpath("//*[@id='waiting-pull']//*[@class='tile-value']")[0].text_content()
+    stuck = page.xpath("//*[@id='stuck-count']//*[@class='tile-value']")[0].text_content().strip()
+    assert int(waiting) > 0 and stuck == "0"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -67,7 +68,7 @@ async def test_sent_document_is_listed_fetched_byte_identical_and_receipted(
 
     reply = axis.json("send", *sender.connection(axis), *sender.signing(), "--to", recipient.code,
                       "--subject", "Về việc phê duyệt kế hoạch chuyển đổi số", "--type", "TTr",
-                      "--priority", "1", pdf, note)
+                      "--priority", "1", pdf, note, "--json")
     assert [r["organ_id"] for r in reply["recipients"]] == [recipient.code]
     message_id = reply["id"]
     assert reply["document_id"].startswith(f"{sender.code},")
@@ -95,9 +96,9 @@ async def test_sent_document_is_listed_fetched_byte_identical_and_receipted(
     assert doc.document_type.type_name == "Tờ trình" and int(doc.priority) == 1
 
     # The recipient's signed 01 marks its copy delivered; the sender's trace shows it.
-    status = axis.json("status", *recipient.connection(axis), *recipient.signing(), message_id, "01")
+    status = axis.json("status", *recipient.connection(axis), *recipient.signing(), message_id, "01", "--json")
     assert status["kind"] == "status"
-    trace = axis.json("trace", *sender.connection(axis), message_id)
+    trace = axis.json("trace", *sender.connection(axis), message_id, "--json")
     assert [(r["organ_id"], r["state"]) for r in trace["recipients"]] == [(recipient.code, "delivered")]
     assert [(e["status_code"], e["from"]) for e in trace["timeline"]] == [("01", recipient.code)]
 
@@ -105,7 +106,7 @@ async def test_sent_document_is_listed_fetched_byte_identical_and_receipted(
     statuses = axis.json("inbox", *sender.connection(axis), "--kind", "status", "--json")["items"]
     receipt = next(s for s in statuses if s["response_for"] == message_id)
     assert receipt["status_code"] == "01"
-    assert axis.json("ack", *sender.connection(axis), receipt["id"])["state"] == "delivered"
+    assert axis.json("ack", *sender.connection(axis), receipt["id"], "--json")["state"] == "delivered"
     async with AxisClient(axis.url, sender.token) as s, AxisClient(axis.url, recipient.token) as r:
         assert receipt["id"] not in [i["id"] for i in (await s.inbox())["items"]]
         assert message_id not in [i["id"] for i in (await r.inbox())["items"]]
@@ -126,3 +127,35 @@ def test_api_problems_exit_non_zero_with_their_code(
     proc = axis.run("fetch", *sender.connection(axis), "0" * 26, "-o", tmp_path / "x.xml", check=False)
     assert proc.returncode != 0 and "AXIS.NotFound" in proc.stderr
     assert not (tmp_path / "x.xml").exists()
+
+
+def test_commands_print_for_people_by_default_and_json_with_the_flag(
+    axis_server: Axis, agencies: tuple[Registered, Registered], tmp_path: Path
+) -> None:
+    axis, (sender, recipient) = axis_server, agencies
+    note = tmp_path / "thong-bao.txt"
+    note.write_text("Thông báo lịch họp.\n", encoding="utf-8")
+    sent = axis.run("send", *sender.connection(axis), *sender.signing(), "--to", recipient.code,
+                    "--subject", "Thông báo lịch họp", note).stdout
+    lines = sent.splitlines()
+    # One summary line naming the message id, then the recipients; never the signed receipt's XML.
+    assert lines[0].startswith("accepted document ") and " as message " in lines[0] and "1 recipient " in lines[0]
+    message_id = lines[0].split(" as message ")[1].split()[0]
+    assert len(message_id) == 26 and "<" not in sent and "Signature" not in sent
+    assert lines[1].split() == ["RECIPIENT", "STATE"] and lines[2].split() == [recipient.code, "queued"]
+
+    answered = axis.run("status", *recipient.connection(axis), *recipient.signing(), message_id, "01").stdout
+    assert answered.startswith("accepted status 01 ") and "<" not in answered
+
+    traced = axis.run("trace", *sender.connection(axis), message_id).stdout
+    assert not traced.lstrip().startswith("{")  # not raw JSON
+    assert f"message: {message_id}" in traced
+    assert re.search(rf"^{re.escape(recipient.code)}\s+pull\s+delivered\s+", traced, re.M), traced
+    assert re.search(rf"^01\s+.*{re.escape(recipient.code)}", traced, re.M), traced
+
+    # The axis's own registry row says why it receives nothing, instead of a bare "disabled".
+    listed = axis.run("agency", "list").stdout
+    own = next(line for line in listed.splitlines() if line.startswith(axis.env.get("AXIS_AXIS_CODE", "000.00.00.A00")))
+    assert "the axis itself" in own and "disabled" not in own
+    assert listed.splitlines()[0].split()[:3] == ["CODE", "DELIVERY", "STATE"]
+    assert any(a["state"].startswith("the axis itself") for a in axis.json("agency", "list", "--json"))

@@ -22,7 +22,7 @@ def agency(axis_server: Axis) -> str:
 
 
 async def test_user_add_from_the_environment_password_can_sign_in(axis_server: Axis, agency: str) -> None:
-    added = axis_server.json("user", "add", "VanThu.W88", "--agency", AGENCY[0], "--role", "clerk",
+    added = axis_server.json("user", "add", "VanThu.W88", "--agency", AGENCY[0], "--role", "clerk", "--json",
                              env={"AXIS_PASSWORD": PASSWORD})
     assert added == {"login": "vanthu.w88", "agency": AGENCY[0], "role": "clerk"}
     listed = axis_server.json("user", "list", "--json")
@@ -63,7 +63,7 @@ async def test_user_add_prompts_for_the_password_when_not_in_the_environment(axi
     from tests.cli.conftest import AXIS
 
     env = {k: v for k, v in axis_server.env.items() if k != "AXIS_PASSWORD"}
-    proc = subprocess.run([str(AXIS), "user", "add", "hoi.mk", "--agency", AGENCY[0], "--role", "clerk"],
+    proc = subprocess.run([str(AXIS), "user", "add", "hoi.mk", "--agency", AGENCY[0], "--role", "clerk", "--json"],
                           input=f"{PASSWORD}\n{PASSWORD}\n", env=env, capture_output=True, text=True, timeout=90,
                           cwd=axis_server.home)
     assert proc.returncode == 0, proc.stderr

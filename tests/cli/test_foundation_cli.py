@@ -46,7 +46,7 @@ def env(tmp_path: Path, empty_database_url: str) -> Iterator[dict[str, str]]:
 
 
 def test_agency_add_prints_token_once_and_list_shows_agency(env: dict[str, str]) -> None:
-    added = json.loads(run(env, "agency", "add", "000.00.00.G22", "--name", "Văn phòng Chính phủ").stdout)
+    added = json.loads(run(env, "agency", "add", "000.00.00.G22", "--name", "Văn phòng Chính phủ", "--json").stdout)
     assert added["code"] == "000.00.00.G22" and added["token"].startswith("axis_")
     assert added["delivery_mode"] == "pull"
     listed = json.loads(run(env, "agency", "list", "--json").stdout)

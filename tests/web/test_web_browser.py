@@ -228,9 +228,11 @@ async def test_operator_resends_a_failed_delivery_with_a_reason(world: World, ne
         return ("failed",) in states
 
     await wait_for(failed_yet)
+    async with world.c.client() as client:
+        await client.fetch(stuck["id"])  # fetched, never receipted (a document nobody pulled is not stuck)
     async with world.axis.ctx.sessions() as session, session.begin():
         late = (await session.execute(select(Delivery).where(Delivery.message_id == stuck["id"]))).scalar_one()
-        late.created_at -= timedelta(hours=3)  # pulled by nobody for three hours: stuck
+        late.created_at -= timedelta(hours=3)  # fetched three hours ago and still no 01: stuck
     await world.add_user("vanhanh", world.axis.ctx.settings.axis_code, "operator")
 
     page = await new_page()

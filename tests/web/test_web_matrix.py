@@ -76,6 +76,7 @@ def get_matrix(doc: str, disposed: str, hold: int, listed: int,
         ("/admin/agencies", "/admin/agencies", (LOGIN, 403, 403, 403, 200)),
         ("/admin/deliveries", "/admin/deliveries", (LOGIN, 403, 403, 403, 200)),
         ("/static", "/static/axis.css", (200, 200, 200, 200, 200)),
+        ("/favicon.ico", "/favicon.ico", (200, 200, 200, 200, 200)),
     ]
 
 

@@ -1,0 +1,73 @@
+"""Numbers, sizes, durations and dates as people read them (Babel, Vietnamese and English), and the chart's axes."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+
+from axis.exchange.listings import parse_day, parse_filters
+from axis.web.charts import throughput_chart
+from axis.web.i18n import Translator
+
+VI, EN = Translator("vi"), Translator("en")
+
+
+def _series(medians: list[float | None]) -> list[dict[str, object]]:
+    return [{"month": f"2026-{m:02d}", "sent": m, "received": 1, "delivered": 1, "median_receipt_s": v}
+            for m, v in zip(range(1, 13), medians, strict=True)]
+
+
+def test_sub_second_receipt_times_give_distinct_time_axis_labels_in_milliseconds() -> None:
+    chart = throughput_chart(_series([0.05, 0.063, 0.01, 0.02, 0.04, 0.06, None, 0.07, 0.03, 0.02, 0.01, 0.05]), VI)
+    labels = [tick.label for tick in chart.time_ticks]
+    assert len(labels) == len(set(labels)) > 2, labels
+    assert chart.time_axis == "Báo nhận trung vị (mili giây)"
+    assert labels[-1] == "80"
+
+
+@pytest.mark.parametrize("medians", [
+    [0.3] * 11 + [2.2],  # a step of 0.5 s
+    [12.0] * 12,
+    [0.004] * 12,
+    [7200.0] * 12,
+])
+def test_time_axis_labels_never_repeat(medians: list[float]) -> None:
+    for t in (VI, EN):
+        labels = [tick.label for tick in throughput_chart(_series(list(medians)), t).time_ticks]
+        assert len(labels) == len(set(labels)), labels
+
+
+def test_a_median_under_a_second_is_shown_in_milliseconds_not_as_zero_seconds() -> None:
+    assert VI.duration(0.063) == "63 mili giây"
+    assert EN.duration(0.063) == "63 ms"
+    assert VI.duration(1.5) == "1,5 giây" and EN.duration(1.5) == "1.5 sec"
+    assert VI.duration(200) == "3 phút 20 giây" and EN.duration(200) == "3 min 20 sec"
+    assert VI.duration(None) == "—"
+
+
+def test_sizes_and_numbers_use_the_readers_decimal_mark() -> None:
+    assert VI.size(17_000) == "17,0 kB" and EN.size(17_000) == "17.0 kB"
+    assert VI.size(2_500_000) == "2,5 MB" and VI.size(512) == "512 byte"
+    assert VI.number(1234) == "1.234" and EN.number(1234) == "1,234"
+    assert VI.number(0.25, 2) == "0,25"
+
+
+def test_dates_are_day_first_in_vietnamese_and_iso_in_english() -> None:
+    moment = datetime(2026, 11, 3, 2, 5, 7, tzinfo=UTC)  # 09:05:07 in Vietnam
+    assert VI.when(moment) == "03/11/2026 09:05" and EN.when(moment) == "2026-11-03 09:05"
+    assert VI.when_seconds(moment) == "03/11/2026 09:05:07"
+    assert VI.day(date(2026, 11, 3)) == "03/11/2026" and EN.day(date(2026, 11, 3)) == "2026-11-03"
+    assert VI.day_words(date(2026, 11, 3)) == "3 tháng 11, 2026"
+    assert EN.day_words(date(2026, 11, 3)) == "November 3, 2026"
+
+
+def test_typed_dates_are_read_day_first_and_a_month_first_date_is_refused() -> None:
+    assert parse_day("03/11/2026") == date(2026, 11, 3)
+    assert parse_day("3/11/2026") == date(2026, 11, 3)
+    assert parse_day("2026-11-03") == date(2026, 11, 3)
+    for bad in ("11/31/2026", "12/31/2026", "2026-13-01", "3 Nov", "03/11/26"):
+        with pytest.raises(ValueError):
+            parse_day(bad)
+    f = parse_filters({"from": "12/31/2026", "to": "31/12/2026"})
+    assert f.date_from is None and f.bad_from == "12/31/2026" and f.date_to == date(2026, 12, 31)
