@@ -169,8 +169,8 @@ class WatchedCertificates:
 
 
 async def current_records(ctx: AxisContext) -> list[CertificateRecord]:
-    """The watched certificates of a running axis, from its registry snapshot (cached in memory)."""
-    snapshot = await ctx.registry.snapshot()
+    """The watched certificates of a running axis, from a registry snapshot read now (rare callers: a page, a job)."""
+    snapshot = await ctx.registry.after_miss()
     return certificate_records(snapshot_agencies(snapshot), ctx.policy.ca_certificates, ctx.settings.axis_code,
                                ctx.identity.certificate)
 
