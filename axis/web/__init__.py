@@ -18,6 +18,8 @@ from axis.web import (
     documents,
     holds,
     inbox,
+    messages,
+    people,
     registers,
     reports,
 )
@@ -82,7 +84,7 @@ def setup_web(app: web.Application) -> None:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    for module in (account, inbox, documents, registers, reports, archive, holds, admin):
+    for module in (account, inbox, documents, registers, reports, archive, holds, admin, messages, people):
         app.add_routes(module.routes)
     app.router.add_static("/static/", HERE / "static", name="static", append_version=False)
     # Innermost: it sees the UI's errors before the API's problem+json middleware does.

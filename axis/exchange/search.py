@@ -1,0 +1,281 @@
+"""The operators' hub-wide message search: every agency's messages, filtered, newest first, keyset-paged.
+
+Pages are keyset pages: the next page starts below the last row shown (``received_at``, ``id``),
+so page 10,000 costs what page 1 does; there is no total count (at 10 million messages an exact
+count of a broad filter would read most of them).
+
+Which filters an index answers (revision 0010 and before):
+
+- message id: the primary key; DocumentId: ``ix_messages_document_id``; SHA-256: ``ix_messages_sha256``;
+- sender: ``ix_messages_sender_time`` (``ix_messages_sender_received`` with a kind);
+- recipient: ``ix_deliveries_inbox``, probed newest message first;
+- date range, kind, no filter: ``ix_messages_received_at``, read backwards from the cursor;
+- delivery state: ``ix_deliveries_due`` for the rare states (failed, retry_wait, pushing); the common
+  ones (delivered) match most rows read in time order;
+- text in subject: ``ix_messages_subject_trgm`` (pg_trgm GIN) on PostgreSQL; on SQLite a LIKE that
+  reads the rows in time order until a page is full.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+from sqlalchemy import and_, exists, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+from sqlalchemy.sql.elements import ColumnElement
+
+from axis.exchange.errors import InvalidRequest
+from envelope.codes import VN_TZ
+from storage.ids import is_id
+from storage.models import Agency, Delivery, DeliveryState, Message, MessageKind
+
+PAGE_SIZE = 50
+MAX_PAGE_SIZE = 500
+_MAX_TEXT = 200
+_SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
+_CODE_RE = re.compile(r"^[0-9A-Za-z.]{1,13}$")
+KINDS = tuple(k.value for k in MessageKind)
+STATES = tuple(s.value for s in DeliveryState)
+#: The query-string names of the filters, as the web page and the CLI take them.
+FIELDS = ("document_id", "message_id", "sender", "recipient", "from", "to", "kind", "state", "sha256", "text")
+
+
+class SearchRefused(InvalidRequest):
+    """A filter value that cannot name anything (a malformed id, digest, code, date or cursor)."""
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """Where a page starts: below this message in (received_at, id) order."""
+
+    received_at: datetime
+    message_id: str
+
+    def encode(self) -> str:
+        """An opaque token for the next-page link."""
+        raw = f"{self.received_at.isoformat()}|{self.message_id}".encode()
+        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+    @classmethod
+    def decode(cls, token: str) -> Cursor:
+        """The cursor in a next-page token (SearchRefused when it is not one)."""
+        try:
+            raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
+            at, message_id = raw.split("|")
+            received_at = datetime.fromisoformat(at)
+        except (ValueError, binascii.Error, UnicodeDecodeError):
+            raise SearchRefused("the page token is not valid", field="after") from None
+        if received_at.tzinfo is None or not is_id(message_id):
+            raise SearchRefused("the page token is not valid", field="after")
+        return cls(received_at, message_id)
+
+
+@dataclass(frozen=True)
+class SearchQuery:
+    """What the operator asked for; empty fields do not filter."""
+
+    document_id: str = ""
+    message_id: str = ""
+    sender: str = ""
+    recipient: str = ""
+    date_from: date | None = None
+    date_to: date | None = None
+    kind: str = ""
+    state: str = ""
+    sha256: str = ""
+    text: str = ""
+    after: Cursor | None = None
+    limit: int = PAGE_SIZE
+
+    @property
+    def any_set(self) -> bool:
+        """True when some filter narrows the search."""
+        return bool(self.document_id or self.message_id or self.sender or self.recipient or self.date_from
+                    or self.date_to or self.kind or self.state or self.sha256 or self.text)
+
+    def filters(self) -> dict[str, str]:
+        """The set filters by name (for the audit entry and the links)."""
+        values = {
+            "document_id": self.document_id, "message_id": self.message_id, "sender": self.sender,
+            "recipient": self.recipient, "from": self.date_from.isoformat() if self.date_from else "",
+            "to": self.date_to.isoformat() if self.date_to else "", "kind": self.kind, "state": self.state,
+            "sha256": self.sha256, "text": self.text,
+        }
+        return {k: v for k, v in values.items() if v}
+
+    def query_string(self, after: Cursor | None = None) -> str:
+        """The URL query for these filters, starting after ``after``."""
+        pairs = self.filters()
+        if after is not None:
+            pairs["after"] = after.encode()
+        return urlencode(pairs)
+
+
+def _day(raw: str, name: str) -> date | None:
+    if not raw:
+        return None
+    for parse in (date.fromisoformat, lambda s: datetime.strptime(s, "%d/%m/%Y").date()):
+        try:
+            return parse(raw)
+        except ValueError:
+            continue
+    raise SearchRefused(f"{name} must be a date (YYYY-MM-DD or DD/MM/YYYY), not {raw[:40]!r}", field=name)
+
+
+def parse_query(values: Mapping[str, str], *, limit: int = PAGE_SIZE) -> SearchQuery:
+    """Read a search from named values (query string or CLI options); SearchRefused names a bad field."""
+    def get(name: str, cap: int = 255) -> str:
+        return (values.get(name) or "").strip()[:cap]
+
+    message_id = get("message_id", 64).upper()
+    if message_id and not is_id(message_id):
+        raise SearchRefused(f"{message_id[:40]!r} is not a message id", field="message_id")
+    sha = get("sha256", 128).lower()
+    if sha and not _SHA256_RE.fullmatch(sha):
+        raise SearchRefused("sha256 must be 64 hexadecimal digits", field="sha256")
+    for name in ("sender", "recipient"):
+        if get(name, 64) and not _CODE_RE.fullmatch(get(name, 64)):
+            raise SearchRefused(f"{name} must be an agency code such as 000.00.00.G22", field=name)
+    kind = get("kind")
+    if kind and kind not in KINDS:
+        raise SearchRefused(f"kind must be one of {', '.join(KINDS)}", field="kind")
+    state = get("state")
+    if state and state not in STATES:
+        raise SearchRefused(f"state must be one of {', '.join(STATES)}", field="state")
+    date_from, date_to = _day(get("from"), "from"), _day(get("to"), "to")
+    if date_from and date_to and date_from > date_to:
+        raise SearchRefused("the date range ends before it starts", field="to")
+    after = get("after", 200)
+    return SearchQuery(
+        document_id=get("document_id"), message_id=message_id, sender=get("sender", 13),
+        recipient=get("recipient", 13), date_from=date_from, date_to=date_to, kind=kind, state=state,
+        sha256=sha, text=get("text", _MAX_TEXT), after=Cursor.decode(after) if after else None,
+        limit=max(1, min(limit, MAX_PAGE_SIZE)),
+    )
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One message found, with its recipients' delivery states."""
+
+    id: str
+    kind: str
+    document_id: str
+    sender_code: str
+    sender_name: str
+    subject: str
+    received_at: datetime
+    sha256: str
+    size: int
+    status_code: str | None
+    code: str
+    recipients: list[tuple[str, str]] = field(default_factory=list)  # (code, delivery state)
+
+    def as_json(self) -> dict[str, Any]:
+        """The hit as the CLI's --json prints it."""
+        return {
+            "id": self.id, "kind": self.kind, "document_id": self.document_id, "from": self.sender_code,
+            "subject": self.subject, "received_at": self.received_at.isoformat(), "sha256": self.sha256,
+            "size": self.size, "status_code": self.status_code, "code": self.code,
+            "recipients": [{"organ_id": c, "state": s} for c, s in self.recipients],
+        }
+
+
+@dataclass(frozen=True)
+class SearchPage:
+    """One page of hits and, when more follow, where the next page starts."""
+
+    hits: list[Hit]
+    next: Cursor | None
+
+
+def _agency_id(code: str) -> ColumnElement[Any]:
+    # Evaluated once; the id then serves as an index key (NULL for an unknown code: no match).
+    return select(Agency.id).where(Agency.code == code).scalar_subquery()
+
+
+def _local_midnight(d: date) -> datetime:
+    return datetime.combine(d, time.min, tzinfo=VN_TZ)
+
+
+def _conditions(q: SearchQuery) -> list[ColumnElement[bool]]:
+    where: list[ColumnElement[bool]] = []
+    if q.message_id:
+        where.append(Message.id == q.message_id)
+    if q.document_id:
+        where.append(Message.document_id == q.document_id)
+    if q.sha256:
+        where.append(Message.sha256 == q.sha256)
+    if q.sender:
+        where.append(Message.sender_id == _agency_id(q.sender))
+    if q.kind:
+        where.append(Message.kind == q.kind)
+    if q.date_from:
+        where.append(Message.received_at >= _local_midnight(q.date_from))
+    if q.date_to:
+        where.append(Message.received_at < _local_midnight(q.date_to + timedelta(days=1)))
+    if q.text:
+        where.append(Message.subject.icontains(q.text, autoescape=True))
+    delivery: list[ColumnElement[bool]] = []
+    if q.recipient:
+        delivery.append(Delivery.recipient_id == _agency_id(q.recipient))
+    if q.state:
+        delivery.append(Delivery.state == q.state)
+    if delivery:
+        where.append(exists(select(Delivery.id).where(Delivery.message_id == Message.id, *delivery)))
+    if q.after is not None:
+        at, last = q.after.received_at, q.after.message_id
+        # The first condition alone is what an index on received_at can seek to; the second breaks ties.
+        where.append(Message.received_at <= at)
+        where.append(or_(Message.received_at < at, and_(Message.received_at == at, Message.id < last)))
+    return where
+
+
+async def search_messages(session: AsyncSession, q: SearchQuery) -> SearchPage:
+    """One page of messages of every agency matching ``q``, newest first."""
+    sender = aliased(Agency)
+    rows = (
+        await session.execute(
+            select(Message.id, Message.kind, Message.document_id, sender.code, sender.name, Message.subject,
+                   Message.received_at, Message.sha256, Message.size, Message.status_code, Message.code_number,
+                   Message.code_notation)
+            .join(sender, sender.id == Message.sender_id)
+            .where(*_conditions(q))
+            .order_by(Message.received_at.desc(), Message.id.desc())
+            .limit(q.limit + 1)
+        )
+    ).all()
+    more = len(rows) > q.limit
+    rows = rows[:q.limit]
+    hits = [
+        Hit(id=r[0], kind=r[1], document_id=r[2], sender_code=r[3], sender_name=r[4], subject=r[5],
+            received_at=r[6], sha256=r[7], size=r[8], status_code=r[9],
+            code=f"{r[10]}/{r[11]}" if r[10] else "")
+        for r in rows
+    ]
+    if hits:
+        by_id = {h.id: h for h in hits}
+        for message_id, code, state in (
+            await session.execute(
+                select(Delivery.message_id, Agency.code, Delivery.state)
+                .join(Agency, Agency.id == Delivery.recipient_id)
+                .where(Delivery.message_id.in_(list(by_id)))
+                .order_by(Delivery.id)
+            )
+        ).all():
+            by_id[message_id].recipients.append((code, state))
+    last = hits[-1] if hits else None
+    return SearchPage(hits, Cursor(last.received_at, last.id) if more and last else None)
+
+
+def first_page(q: SearchQuery) -> SearchQuery:
+    """The same search from its first page."""
+    return replace(q, after=None)
