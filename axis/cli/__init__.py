@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from axis.cli import archive, bench, envelope, exchange, registry, server, users
+from axis.cli import archive, bench, envelope, exchange, messages, registry, server, users
 
 
 @click.group()
@@ -23,6 +23,7 @@ for command in (
     users.user,
     archive.audit, archive.fixity, archive.retention_group, archive.report, archive.register, archive.jobs,
     bench.bench,
+    messages.messages,
 ):
     cli.add_command(command)
 

@@ -1,10 +1,15 @@
-"""The operator console over HTTP: hub-wide message search, a message's story with resend, people management."""
+"""The operator console over HTTP and the CLI: hub-wide message search, a message's story with resend, people."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
 import re
+import subprocess
+import sys
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select, update
@@ -15,6 +20,7 @@ from storage.users import verify_password
 from tests.web.conftest import A, B, C, World
 from tests.web.test_web_browser import wait_for
 
+AXIS = Path(sys.executable).with_name("axis")
 _HIT = re.compile(r'<tr data-id="(\w+)" data-kind="(\w+)">')
 _NEXT = re.compile(r'id="next-page" href="([^"]+)"|href="([^"]+)" id="next-page"')
 
@@ -256,3 +262,36 @@ async def test_disabled_agency_users_are_listed_and_the_search_sees_revoked_copi
     _, html, _ = await operator.get("/admin/people")
     for login in ("vanthu.g22", "vanthu.h29", "vanthu.h41", "vanhanh"):
         assert f'data-login="{login}"' in html
+
+
+def _cli(world: World, *args: str) -> subprocess.CompletedProcess[str]:
+    settings = world.axis.ctx.settings
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AXIS_")}
+    env.update(AXIS_HOME=str(settings.home), AXIS_DATABASE_URL=settings.resolved_database_url)
+    return subprocess.run([str(AXIS), "messages", "search", *args], env=env, capture_output=True, text=True,
+                          timeout=90)
+
+
+async def test_cli_messages_search_prints_a_table_or_json_pages_and_is_audited(world: World) -> None:
+    sent = [await world.send([world.b], subject=f"Về việc số {i}") for i in range(3)]
+    await world.add_user("vanhanh", world.axis.ctx.settings.axis_code, "operator")
+    table = await asyncio.to_thread(_cli, world, "--recipient", B, "--limit", "2")
+    assert table.returncode == 0, table.stderr
+    lines = table.stdout.splitlines()
+    assert lines[0].startswith("received (VN)") and sent[2]["id"] in lines[1] and f"{B} (queued)" in lines[1]
+    assert sent[0]["id"] not in table.stdout
+    token = re.search(r"--after (\S+)$", lines[-1])
+    assert lines[-1].startswith("2 messages, newest first") and token
+    more = await asyncio.to_thread(_cli, world, "--recipient", B, "--limit", "2", "--after", token.group(1),
+                                   "--json", "--as", "vanhanh")
+    assert more.returncode == 0, more.stderr
+    page = json.loads(more.stdout)
+    assert [i["id"] for i in page["items"]] == [sent[0]["id"]] and page["next"] is None
+    assert page["items"][0]["recipients"] == [{"organ_id": B, "state": "queued"}]
+    refused = await asyncio.to_thread(_cli, world, "--message-id", "nope")
+    assert refused.returncode == 2 and "--message-id" in refused.stderr
+    not_operator = await asyncio.to_thread(_cli, world, "--as", "vanthu.h29")
+    assert not_operator.returncode == 1 and "not an active operator" in not_operator.stderr
+    searched = await world.audit("messages.searched")
+    assert [e.actor for e in searched][1] == "user:vanhanh" and searched[0].actor.startswith("cli:")
+    assert json.loads(searched[0].details)["filters"] == {"recipient": B}
