@@ -223,7 +223,9 @@ def _conditions(q: SearchQuery) -> list[ColumnElement[bool]]:
     if q.date_to:
         where.append(Message.received_at < _local_midnight(q.date_to + timedelta(days=1)))
     if q.text:
-        where.append(Message.subject.icontains(q.text, autoescape=True))
+        # ILIKE on the column itself (not lower(subject), as icontains writes it): the trigram index answers it.
+        escaped = q.text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        where.append(Message.subject.ilike(f"%{escaped}%", escape="\\"))
     delivery: list[ColumnElement[bool]] = []
     if q.recipient:
         delivery.append(Delivery.recipient_id == _agency_id(q.recipient))
