@@ -146,10 +146,11 @@ class Message(Base):
             sqlite_where=text("kind = 'edoc' AND business_type = 0"),
         ),
         # The operators' hub-wide search (revision 0010): exact keys, and a sender's messages of any kind
-        # newest first; subject text through trigrams on PostgreSQL (a plain index on SQLite, unused by LIKE).
+        # newest first (ids sort by arrival); subject text through trigrams on PostgreSQL (a plain index on
+        # SQLite, unused by LIKE).
         Index("ix_messages_document_id", "document_id"),
         Index("ix_messages_sha256", "sha256"),
-        Index("ix_messages_sender_time", "sender_id", "received_at", "id"),
+        Index("ix_messages_sender_id", "sender_id", "id"),
         Index("ix_messages_subject_trgm", "subject", postgresql_using="gin",
               postgresql_ops={"subject": "gin_trgm_ops"}),
     )
@@ -228,6 +229,8 @@ class Delivery(Base):
             postgresql_where=text("state IN ('queued', 'retrieved') AND mode = 'pull'"),
             sqlite_where=text("state IN ('queued', 'retrieved') AND mode = 'pull'"),
         ),
+        # The operators' search by recipient, newest message first (revision 0010).
+        Index("ix_deliveries_recipient_message", "recipient_id", "message_id"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)

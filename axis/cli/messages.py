@@ -79,7 +79,7 @@ def search(ctx: click.Context, document_id: str | None, message_id: str | None, 
                            details={"via": "cli", "filters": query.filters(), "found": len(page.hits)})
         return {"items": [h.as_json() | {"received_at": h.received_at, "recipients": h.recipients}
                           for h in page.hits],
-                "next": page.next.encode() if page.next else None}
+                "next": page.next}
 
     result = run_in_session(settings_of(ctx), work)
     if as_json:

@@ -1,25 +1,26 @@
 """The operators' hub-wide message search: every agency's messages, filtered, newest first, keyset-paged.
 
-Pages are keyset pages: the next page starts below the last row shown (``received_at``, ``id``),
-so page 10,000 costs what page 1 does; there is no total count (at 10 million messages an exact
-count of a broad filter would read most of them).
+Newest first means by message id: ids are ULIDs made when the axis accepts a message, so they sort
+by arrival, and every index below can hand rows over in that order. Pages are keyset pages: the
+next page starts below the last id shown, so page 10,000 costs what page 1 does; there is no
+total count (at 10 million messages an exact count of a broad filter would read most of them).
 
 Which filters an index answers (revision 0010 and before):
 
 - message id: the primary key; DocumentId: ``ix_messages_document_id``; SHA-256: ``ix_messages_sha256``;
-- sender: ``ix_messages_sender_time`` (``ix_messages_sender_received`` with a kind);
-- recipient: ``ix_deliveries_inbox``, probed newest message first;
-- date range, kind, no filter: ``ix_messages_received_at``, read backwards from the cursor;
-- delivery state: ``ix_deliveries_due`` for the rare states (failed, retry_wait, pushing); the common
-  ones (delivered) match most rows read in time order;
-- text in subject: ``ix_messages_subject_trgm`` (pg_trgm GIN) on PostgreSQL; on SQLite a LIKE that
-  reads the rows in time order until a page is full.
+- sender: ``ix_messages_sender_id`` (sender, id); recipient: ``ix_deliveries_recipient_message``
+  (recipient, message id), both read backwards from the cursor;
+- no filter, kind: the primary key read backwards (kind: half the rows match);
+- date range: ``received_at`` for the exact bounds, and the id range of those days (a day's margin
+  either side for clocks that disagree) so that the primary key is read only over those days;
+- delivery state: ``ix_deliveries_due`` for the rare states (failed, retry_wait, pushing, queued);
+  delivered matches most rows read in id order;
+- text in subject: ``ix_messages_subject_trgm`` (pg_trgm GIN, ILIKE) on PostgreSQL for rare words;
+  a common word is found reading in id order until a page is full; on SQLite a LIKE does that.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -27,7 +28,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
-from sqlalchemy import and_, exists, or_, select
+from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
@@ -44,38 +45,24 @@ _SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 _CODE_RE = re.compile(r"^[0-9A-Za-z.]{1,13}$")
 KINDS = tuple(k.value for k in MessageKind)
 STATES = tuple(s.value for s in DeliveryState)
-#: The query-string names of the filters, as the web page and the CLI take them.
-FIELDS = ("document_id", "message_id", "sender", "recipient", "from", "to", "kind", "state", "sha256", "text")
+#: Ids are made from the wall clock of the node that accepted the message, received_at from its clock
+#: too; a date filter's id range is this much wider on each side, so a skewed node still matches.
+CLOCK_MARGIN = timedelta(days=1)
+_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+def id_floor(at: datetime) -> str:
+    """The smallest message id made at ``at`` (time part of the ULID, random part zero)."""
+    value = max(0, int(at.timestamp() * 1000)) << 80
+    chars = []
+    for _ in range(26):
+        value, rem = divmod(value, 32)
+        chars.append(_CROCKFORD[rem])
+    return "".join(reversed(chars))
 
 
 class SearchRefused(InvalidRequest):
     """A filter value that cannot name anything (a malformed id, digest, code, date or cursor)."""
-
-
-@dataclass(frozen=True)
-class Cursor:
-    """Where a page starts: below this message in (received_at, id) order."""
-
-    received_at: datetime
-    message_id: str
-
-    def encode(self) -> str:
-        """An opaque token for the next-page link."""
-        raw = f"{self.received_at.isoformat()}|{self.message_id}".encode()
-        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-    @classmethod
-    def decode(cls, token: str) -> Cursor:
-        """The cursor in a next-page token (SearchRefused when it is not one)."""
-        try:
-            raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
-            at, message_id = raw.split("|")
-            received_at = datetime.fromisoformat(at)
-        except (ValueError, binascii.Error, UnicodeDecodeError):
-            raise SearchRefused("the page token is not valid", field="after") from None
-        if received_at.tzinfo is None or not is_id(message_id):
-            raise SearchRefused("the page token is not valid", field="after")
-        return cls(received_at, message_id)
 
 
 @dataclass(frozen=True)
@@ -92,7 +79,7 @@ class SearchQuery:
     state: str = ""
     sha256: str = ""
     text: str = ""
-    after: Cursor | None = None
+    after: str = ""  # the last message id of the page before
     limit: int = PAGE_SIZE
 
     @property
@@ -111,11 +98,11 @@ class SearchQuery:
         }
         return {k: v for k, v in values.items() if v}
 
-    def query_string(self, after: Cursor | None = None) -> str:
-        """The URL query for these filters, starting after ``after``."""
+    def query_string(self, after: str = "") -> str:
+        """The URL query for these filters, starting after message ``after``."""
         pairs = self.filters()
-        if after is not None:
-            pairs["after"] = after.encode()
+        if after:
+            pairs["after"] = after
         return urlencode(pairs)
 
 
@@ -153,11 +140,13 @@ def parse_query(values: Mapping[str, str], *, limit: int = PAGE_SIZE) -> SearchQ
     date_from, date_to = _day(get("from"), "from"), _day(get("to"), "to")
     if date_from and date_to and date_from > date_to:
         raise SearchRefused("the date range ends before it starts", field="to")
-    after = get("after", 200)
+    after = get("after", 64).upper()
+    if after and not is_id(after):
+        raise SearchRefused("the page token is not valid", field="after")
     return SearchQuery(
         document_id=get("document_id"), message_id=message_id, sender=get("sender", 13),
         recipient=get("recipient", 13), date_from=date_from, date_to=date_to, kind=kind, state=state,
-        sha256=sha, text=get("text", _MAX_TEXT), after=Cursor.decode(after) if after else None,
+        sha256=sha, text=get("text", _MAX_TEXT), after=after,
         limit=max(1, min(limit, MAX_PAGE_SIZE)),
     )
 
@@ -194,7 +183,7 @@ class SearchPage:
     """One page of hits and, when more follow, where the next page starts."""
 
     hits: list[Hit]
-    next: Cursor | None
+    next: str | None  # the ``after`` of the next page, if there is one
 
 
 def _agency_id(code: str) -> ColumnElement[Any]:
@@ -219,9 +208,11 @@ def _conditions(q: SearchQuery) -> list[ColumnElement[bool]]:
     if q.kind:
         where.append(Message.kind == q.kind)
     if q.date_from:
-        where.append(Message.received_at >= _local_midnight(q.date_from))
+        start = _local_midnight(q.date_from)
+        where += [Message.received_at >= start, Message.id >= id_floor(start - CLOCK_MARGIN)]
     if q.date_to:
-        where.append(Message.received_at < _local_midnight(q.date_to + timedelta(days=1)))
+        end = _local_midnight(q.date_to + timedelta(days=1))
+        where += [Message.received_at < end, Message.id < id_floor(end + CLOCK_MARGIN)]
     if q.text:
         # ILIKE on the column itself (not lower(subject), as icontains writes it): the trigram index answers it.
         escaped = q.text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
@@ -232,12 +223,12 @@ def _conditions(q: SearchQuery) -> list[ColumnElement[bool]]:
     if q.state:
         delivery.append(Delivery.state == q.state)
     if delivery:
+        if q.after:
+            # The same bound on the deliveries' side lets the recipient index start at the cursor too.
+            delivery.append(Delivery.message_id < q.after)
         where.append(exists(select(Delivery.id).where(Delivery.message_id == Message.id, *delivery)))
-    if q.after is not None:
-        at, last = q.after.received_at, q.after.message_id
-        # The first condition alone is what an index on received_at can seek to; the second breaks ties.
-        where.append(Message.received_at <= at)
-        where.append(or_(Message.received_at < at, and_(Message.received_at == at, Message.id < last)))
+    if q.after:
+        where.append(Message.id < q.after)
     return where
 
 
@@ -251,7 +242,7 @@ async def search_messages(session: AsyncSession, q: SearchQuery) -> SearchPage:
                    Message.code_notation)
             .join(sender, sender.id == Message.sender_id)
             .where(*_conditions(q))
-            .order_by(Message.received_at.desc(), Message.id.desc())
+            .order_by(Message.id.desc())
             .limit(q.limit + 1)
         )
     ).all()
@@ -274,10 +265,9 @@ async def search_messages(session: AsyncSession, q: SearchQuery) -> SearchPage:
             )
         ).all():
             by_id[message_id].recipients.append((code, state))
-    last = hits[-1] if hits else None
-    return SearchPage(hits, Cursor(last.received_at, last.id) if more and last else None)
+    return SearchPage(hits, hits[-1].id if more and hits else None)
 
 
 def first_page(q: SearchQuery) -> SearchQuery:
     """The same search from its first page."""
-    return replace(q, after=None)
+    return replace(q, after="")

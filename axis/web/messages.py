@@ -37,7 +37,7 @@ async def search_page(request: web.Request) -> web.Response:
             page = await search_messages(session, query)
     if error is None:
         await audit_person(ctx, user, "messages.searched", "messages", filters=query.filters(),
-                           page_after=query.after.message_id if query.after else None, found=len(page.hits))
+                           page_after=query.after or None, found=len(page.hits))
     return render(request, "admin_messages.html", {
         "query": query, "page": page, "error": error, "codes": codes, "kinds": KINDS, "states": STATES,
         "form": {k: request.query.get(k, "")[:255] for k in

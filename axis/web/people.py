@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from aiohttp import web
+from multidict import MultiDict
 from sqlalchemy import select
 
 from axis.appkeys import CONTEXT
@@ -68,8 +71,10 @@ async def person_add(request: web.Request) -> web.Response:
     return _password_page(request, added.login, fields["agency"], password, added=True)
 
 
-def _back(login: str) -> str:
-    return f"/admin/people?saved={login}"
+def _back(login: str, form: MultiDict[str]) -> str:
+    # Back to the list the operator was looking at (one agency, or all).
+    shown = form.get("shown", "").strip()[:13]
+    return f"/admin/people?{urlencode({'agency': shown, 'saved': login} if shown else {'saved': login})}"
 
 
 @routes.post("/admin/people/{login}/role")
@@ -86,7 +91,7 @@ async def person_role(request: web.Request) -> web.Response:
         raise web.HTTPNotFound() from None
     except UserError as exc:
         return await _people_page(request, status=400, error=str(exc))
-    raise web.HTTPSeeOther(_back(changed.login))
+    raise web.HTTPSeeOther(_back(changed.login, form))
 
 
 @routes.post("/admin/people/{login}/active")
@@ -103,7 +108,7 @@ async def person_active(request: web.Request) -> web.Response:
         raise web.HTTPNotFound() from None
     except UserError as exc:
         return await _people_page(request, status=400, error=str(exc))
-    raise web.HTTPSeeOther(_back(changed.login))
+    raise web.HTTPSeeOther(_back(changed.login, form))
 
 
 @routes.post("/admin/people/{login}/password")

@@ -1,7 +1,8 @@
 """operator console: message search, people management (issue 15)
 
-Indexes for the operators' hub-wide message search (DocumentId, SHA-256, a sender's messages of
-any kind newest first, subject text by trigrams on PostgreSQL), the audit entries of one message,
+Indexes for the operators' hub-wide message search (DocumentId, SHA-256, a sender's and a
+recipient's messages newest first by id, subject text by trigrams on PostgreSQL), the audit entries
+of one message,
 and a table of push attempts that did not deliver (time, outcome, error) for a message's story.
 
 pg_trgm is a trusted extension in PostgreSQL 13+ (a database owner may create it); where it cannot
@@ -41,7 +42,8 @@ def _trigrams_available() -> bool:
 def upgrade() -> None:
     op.create_index('ix_messages_document_id', 'messages', ['document_id'], unique=False)
     op.create_index('ix_messages_sha256', 'messages', ['sha256'], unique=False)
-    op.create_index('ix_messages_sender_time', 'messages', ['sender_id', 'received_at', 'id'], unique=False)
+    op.create_index('ix_messages_sender_id', 'messages', ['sender_id', 'id'], unique=False)
+    op.create_index('ix_deliveries_recipient_message', 'deliveries', ['recipient_id', 'message_id'], unique=False)
     if op.get_bind().dialect.name == 'postgresql':
         if _trigrams_available():
             op.create_index('ix_messages_subject_trgm', 'messages', ['subject'], unique=False,
@@ -69,6 +71,7 @@ def downgrade() -> None:
     op.drop_table('delivery_attempts')
     op.drop_index('ix_audit_events_subject', table_name='audit_events')
     op.execute(sa.text('DROP INDEX IF EXISTS ix_messages_subject_trgm'))
-    op.drop_index('ix_messages_sender_time', table_name='messages')
+    op.drop_index('ix_deliveries_recipient_message', table_name='deliveries')
+    op.drop_index('ix_messages_sender_id', table_name='messages')
     op.drop_index('ix_messages_sha256', table_name='messages')
     op.drop_index('ix_messages_document_id', table_name='messages')
