@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import getpass
-from typing import Any
 
 import click
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from axis.cli.common import echo_json, settings_of
-from axis.exchange.search import KINDS, STATES, SearchRefused, parse_query, search_messages
+from axis.exchange.search import KINDS, STATES, Hit, SearchPage, SearchRefused, parse_query, search_messages
 from axis.runtime import run_in_session
 from envelope.codes import VN_TZ
 from storage.audit import append_event
@@ -25,15 +24,15 @@ def _clip(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def _table(items: list[dict[str, Any]]) -> list[str]:
+def _table(hits: list[Hit]) -> list[str]:
     lines = [f"{'received (VN)':<19}  {'kind':<8}  {'message id':<26}  {'from':<13}  {'to (state)':<32}  subject"]
-    for h in items:
-        when = h["received_at"].astimezone(VN_TZ).strftime("%Y-%m-%d %H:%M:%S")
-        kind = h["kind"] + (f" {h['status_code']}" if h["status_code"] else "")
-        to = ", ".join(f"{c} ({s})" for c, s in h["recipients"]) or "—"
-        lines.append(f"{when:<19}  {kind:<8}  {h['id']:<26}  {h['from']:<13}  {_clip(to, 32):<32}  "
-                     f"{_clip(h['subject'], 60)}")
-        lines.append(f"{'':<19}  {'':<8}  DocumentId {h['document_id']}")
+    for h in hits:
+        when = h.received_at.astimezone(VN_TZ).strftime("%Y-%m-%d %H:%M:%S")
+        kind = h.kind + (f" {h.status_code}" if h.status_code else "")
+        to = ", ".join(f"{c} ({s})" for c, s in h.recipients) or "—"
+        lines.append(f"{when:<19}  {kind:<8}  {h.id:<26}  {h.sender_code:<13}  {_clip(to, 32):<32}  "
+                     f"{_clip(h.subject, 60)}")
+        lines.append(f"{'':<19}  {'':<8}  DocumentId {h.document_id}")
     return lines
 
 
@@ -67,7 +66,7 @@ def search(ctx: click.Context, document_id: str | None, message_id: str | None, 
         raise click.BadParameter(exc.detail, param_hint=f"--{exc.extra.get('field', '').replace('_', '-')}") \
             from None
 
-    async def work(session: AsyncSession) -> dict[str, Any]:
+    async def work(session: AsyncSession) -> SearchPage:
         actor = f"cli:{getpass.getuser()}"
         if login:
             person = await user_by_login(session, login)
@@ -77,21 +76,16 @@ def search(ctx: click.Context, document_id: str | None, message_id: str | None, 
         page = await search_messages(session, query)
         await append_event(session, actor=actor, action="messages.searched", subject="messages",
                            details={"via": "cli", "filters": query.filters(), "found": len(page.hits)})
-        return {"items": [h.as_json() | {"received_at": h.received_at, "recipients": h.recipients}
-                          for h in page.hits],
-                "next": page.next}
+        return page
 
-    result = run_in_session(settings_of(ctx), work)
+    page = run_in_session(settings_of(ctx), work)
     if as_json:
-        for item in result["items"]:
-            item["received_at"] = item["received_at"].isoformat()
-            item["recipients"] = [{"organ_id": c, "state": s} for c, s in item["recipients"]]
-        echo_json(result)
+        echo_json({"items": [h.as_json() for h in page.hits], "next": page.next})
         return
-    if not result["items"]:
+    if not page.hits:
         click.echo("no messages match")
         return
-    for line in _table(result["items"]):
+    for line in _table(page.hits):
         click.echo(line)
-    more = f"; next page: --after {result['next']}" if result["next"] else ""
-    click.echo(f"{len(result['items'])} messages, newest first{more}")
+    more = f"; next page: --after {page.next}" if page.next else ""
+    click.echo(f"{len(page.hits)} messages, newest first{more}")

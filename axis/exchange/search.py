@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from urllib.parse import urlencode
@@ -267,8 +267,3 @@ async def search_messages(session: AsyncSession, q: SearchQuery) -> SearchPage:
         ).all():
             by_id[message_id].recipients.append((code, state))
     return SearchPage(hits, hits[-1].id if more and hits else None)
-
-
-def first_page(q: SearchQuery) -> SearchQuery:
-    """The same search from its first page."""
-    return replace(q, after="")

@@ -23,6 +23,7 @@ from storage.models import (
     AuditQueueEntry,
     Delivery,
     DeliveryAttempt,
+    DeliveryMode,
     DeliveryState,
     Message,
     StatusEvent,
@@ -166,7 +167,7 @@ async def message_story(ctx: AxisContext, message_id: str) -> Story:
     deliveries = []
     for d, code, name in rows:
         attempts = list(tries[d.id])
-        if d.state == DeliveryState.DELIVERED.value and d.mode == "push" and d.attempts:
+        if d.state == DeliveryState.DELIVERED.value and d.mode == DeliveryMode.PUSH.value and d.attempts:
             attempts.append(Attempt(d.attempts, d.delivered_at, "delivered", ""))
         deliveries.append(DeliveryStory(
             id=d.id, recipient_code=code, recipient_name=name, mode=d.mode, state=d.state, attempts=d.attempts,
