@@ -295,3 +295,16 @@ async def test_cli_messages_search_prints_a_table_or_json_pages_and_is_audited(w
     searched = await world.audit("messages.searched")
     assert [e.actor for e in searched][1] == "user:vanhanh" and searched[0].actor.startswith("cli:")
     assert json.loads(searched[0].details)["filters"] == {"recipient": B}
+
+
+async def test_console_pages_speak_english_when_the_operator_switches(world: World, browser_for) -> None:  # type: ignore[no-untyped-def]
+    sent = await world.send([world.b], subject="Về việc thử nghiệm")
+    operator = await _operator(world, browser_for)
+    token = await operator.csrf("/admin/messages")
+    assert (await operator.post("/language", {"csrf_token": token, "lang": "en", "next": "/admin/messages"}))[0] == 303
+    _, html, _ = await operator.get("/admin/messages")
+    assert "<title>Search all messages" in html and ">People</a>" in html and "Vận hành" not in html
+    _, html, _ = await operator.get(f"/admin/messages/{sent['id']}")
+    assert f"<title>Message {sent['id']}" in html and "Deliveries (1)" in html and "Audit entries" in html
+    _, html, _ = await operator.get("/admin/people")
+    assert "<title>People (4)" in html and "Reset password" in html
