@@ -151,8 +151,10 @@ class Message(Base):
         Index("ix_messages_document_id", "document_id"),
         Index("ix_messages_sha256", "sha256"),
         Index("ix_messages_sender_id", "sender_id", "id"),
+        # Documents only: a status's subject is its description, and each indexed subject costs the submission.
         Index("ix_messages_subject_trgm", "subject", postgresql_using="gin",
-              postgresql_ops={"subject": "gin_trgm_ops"}),
+              postgresql_ops={"subject": "gin_trgm_ops"}, postgresql_where=text("kind = 'edoc'"),
+              sqlite_where=text("kind = 'edoc'")),
     )
 
     id: Mapped[str] = mapped_column(String(26), primary_key=True)

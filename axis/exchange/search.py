@@ -15,8 +15,9 @@ Which filters an index answers (revision 0010 and before):
   either side) so that the primary key is read only over those days;
 - delivery state: ``ix_deliveries_due`` for the rare states (failed, retry_wait, pushing, queued);
   delivered matches most rows read in id order;
-- text in subject: ``ix_messages_subject_trgm`` (pg_trgm GIN, ILIKE) on PostgreSQL for rare words;
-  a common word is found reading in id order until a page is full; on SQLite a LIKE does that.
+- text in subject (documents; with kind=status, the statuses' descriptions): ``ix_messages_subject_trgm``
+  (pg_trgm GIN over documents, ILIKE) on PostgreSQL for rare words; a common word is found reading in
+  id order until a page is full; on SQLite a LIKE does that.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
-from sqlalchemy import exists, select
+from sqlalchemy import exists, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
@@ -218,6 +219,11 @@ def _conditions(q: SearchQuery) -> list[ColumnElement[bool]]:
         # ILIKE on the column itself (not lower(subject), as icontains writes it): the trigram index answers it.
         escaped = q.text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         where.append(Message.subject.ilike(f"%{escaped}%", escape="\\"))
+        if not q.kind:
+            # Text is a document's subject (the index holds documents only); with kind=status it is
+            # the statuses' descriptions, read without an index.
+            # A literal, not a parameter: the planner matches the partial index's predicate only to a constant.
+            where.append(Message.kind == literal_column("'edoc'"))
     delivery: list[ColumnElement[bool]] = []
     if q.recipient:
         delivery.append(Delivery.recipient_id == _agency_id(q.recipient))

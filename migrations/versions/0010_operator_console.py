@@ -1,7 +1,7 @@
 """operator console: message search, people management (issue 15)
 
 Indexes for the operators' hub-wide message search (DocumentId, SHA-256, a sender's and a
-recipient's messages newest first by id, subject text by trigrams on PostgreSQL), the audit entries
+recipient's messages newest first by id, documents' subject text by trigrams on PostgreSQL), the audit entries
 of one message,
 and a table of push attempts that did not deliver (time, outcome, error) for a message's story.
 
@@ -47,10 +47,12 @@ def upgrade() -> None:
     if op.get_bind().dialect.name == 'postgresql':
         if _trigrams_available():
             op.create_index('ix_messages_subject_trgm', 'messages', ['subject'], unique=False,
-                            postgresql_using='gin', postgresql_ops={'subject': 'gin_trgm_ops'})
+                            postgresql_using='gin', postgresql_ops={'subject': 'gin_trgm_ops'},
+                            postgresql_where=sa.text("kind = 'edoc'"))
     else:
-        # Same name and column as the model; SQLite searches subjects with LIKE, which reads the table.
-        op.create_index('ix_messages_subject_trgm', 'messages', ['subject'], unique=False)
+        # Same name, column and predicate as the model; SQLite searches subjects with LIKE, reading the table.
+        op.create_index('ix_messages_subject_trgm', 'messages', ['subject'], unique=False,
+                        sqlite_where=sa.text("kind = 'edoc'"))
     op.create_index('ix_audit_events_subject', 'audit_events', ['subject'], unique=False)
     op.create_table('delivery_attempts',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),

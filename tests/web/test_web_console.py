@@ -64,6 +64,9 @@ async def test_operator_searches_every_agency_by_each_filter(world: World, brows
     assert await found(f"sha256={sha}") == [from_b["id"]]
     assert await found("text=tình+hình") == [to_b["id"]]
     assert await found("text=%25") == []  # LIKE wildcards are matched literally
+    # Text is a document's subject; with kind=status, a status's description.
+    assert receipt["id"] not in await found("text=nhận")
+    assert await found("kind=status&text=nhận") == [receipt["id"]]
     assert await found("state=queued&kind=edoc") == [to_c["id"], to_b["id"]]
     assert await found("state=delivered&kind=edoc") == [from_b["id"]]  # C's 01 arrived
     today = world.axis.ctx.clock().astimezone(VN_TZ).date()
@@ -80,7 +83,7 @@ async def test_operator_searches_every_agency_by_each_filter(world: World, brows
     # Every search by the operator is an audit entry with its filters.
     searched = await world.audit("messages.searched")
     assert all(e.actor == "user:vanhanh" for e in searched)
-    assert len(searched) == 14  # the refused ones searched nothing
+    assert len(searched) == 16  # the refused ones searched nothing
     assert json.loads(searched[1].details)["filters"] == {"document_id": document_id}
 
 
