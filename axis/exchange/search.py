@@ -84,12 +84,6 @@ class SearchQuery:
     after: str = ""  # the last message id of the page before
     limit: int = PAGE_SIZE
 
-    @property
-    def any_set(self) -> bool:
-        """True when some filter narrows the search."""
-        return bool(self.document_id or self.message_id or self.sender or self.recipient or self.date_from
-                    or self.date_to or self.kind or self.state or self.sha256 or self.text)
-
     def filters(self) -> dict[str, str]:
         """The set filters by name (for the audit entry and the links)."""
         values = {
@@ -101,8 +95,10 @@ class SearchQuery:
         return {k: v for k, v in values.items() if v}
 
     def query_string(self, after: str = "") -> str:
-        """The URL query for these filters, starting after message ``after``."""
+        """The URL query for these filters (and a page size other than the default), starting after ``after``."""
         pairs = self.filters()
+        if self.limit != PAGE_SIZE:
+            pairs["limit"] = str(self.limit)
         if after:
             pairs["after"] = after
         return urlencode(pairs)
@@ -142,6 +138,10 @@ def parse_query(values: Mapping[str, str], *, limit: int = PAGE_SIZE) -> SearchQ
     date_from, date_to = _day(get("from"), "from"), _day(get("to"), "to")
     if date_from and date_to and date_from > date_to:
         raise SearchRefused("the date range ends before it starts", field="to")
+    try:
+        limit = int(get("limit", 8) or limit)
+    except ValueError:
+        raise SearchRefused("limit must be a number of messages", field="limit") from None
     after = get("after", 64).upper()
     if after and not is_id(after):
         raise SearchRefused("the page token is not valid", field="after")
