@@ -13,7 +13,7 @@ from axis.exchange.story import message_story
 from axis.web.audit import audit_person
 from axis.web.auth import checked_form, require_user
 from axis.web.rendering import render
-from storage.models import Agency, Delivery
+from storage.models import Delivery
 from storage.users import Role
 
 routes = web.RouteTableDef()
@@ -31,10 +31,10 @@ async def search_page(request: web.Request) -> web.Response:
     except SearchRefused as exc:
         error, query = exc, SearchQuery()
     page = SearchPage([], None)
-    async with ctx.sessions() as session:
-        codes = list((await session.execute(select(Agency.code).order_by(Agency.code))).scalars())
-        if error is None:
+    if error is None:
+        async with ctx.sessions() as session:
             page = await search_messages(session, query)
+    codes = sorted((await ctx.registry.snapshot()).by_code)  # the codes offered in the sender/recipient fields
     if error is None:
         await audit_person(ctx, user, "messages.searched", "messages", filters=query.filters(),
                            page_after=query.after or None, found=len(page.hits))
