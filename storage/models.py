@@ -156,6 +156,16 @@ class Message(Base):
             postgresql_where=text("kind = 'edoc' AND business_type = 0"),
             sqlite_where=text("kind = 'edoc' AND business_type = 0"),
         ),
+        # The operators' hub-wide search (revision 0010): exact keys, and a sender's messages of any kind
+        # newest first (ids sort by arrival); subject text through trigrams on PostgreSQL (a plain index on
+        # SQLite, unused by LIKE).
+        Index("ix_messages_document_id", "document_id"),
+        Index("ix_messages_sha256", "sha256"),
+        Index("ix_messages_sender_id", "sender_id", "id"),
+        # Documents only: a status's subject is its description, and each indexed subject costs the submission.
+        Index("ix_messages_subject_trgm", "subject", postgresql_using="gin",
+              postgresql_ops={"subject": "gin_trgm_ops"}, postgresql_where=text("kind = 'edoc'"),
+              sqlite_where=text("kind = 'edoc'")),
     )
 
     id: Mapped[str] = mapped_column(String(26), primary_key=True)
@@ -239,6 +249,8 @@ class Delivery(Base):
             postgresql_where=text("state IN ('queued', 'retrieved') AND mode = 'pull'"),
             sqlite_where=text("state IN ('queued', 'retrieved') AND mode = 'pull'"),
         ),
+        # The operators' search by recipient, newest message first (revision 0010).
+        Index("ix_deliveries_recipient_message", "recipient_id", "message_id"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
@@ -264,6 +276,24 @@ class Delivery(Base):
 
     message: Mapped[Message] = relationship(foreign_keys=[message_id], lazy="raise")
     recipient: Mapped[Agency] = relationship(lazy="raise")
+
+
+class DeliveryAttempt(Base):
+    """One push attempt that did not deliver: when, what came of it, and why (revision 0010).
+
+    A successful attempt needs no row: the delivery's ``delivered_at`` and ``attempts`` tell it.
+    """
+
+    __tablename__ = "delivery_attempts"
+    __table_args__ = (Index("ix_delivery_attempts_delivery", "delivery_id", "id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    delivery_id: Mapped[int] = mapped_column(ForeignKey("deliveries.id"))
+    attempt: Mapped[int] = mapped_column(Integer)
+    at: Mapped[datetime] = mapped_column()
+    # retry: another attempt is scheduled; failed: the deadline passed and the delivery gave up.
+    outcome: Mapped[str] = mapped_column(String(16))
+    error: Mapped[str] = mapped_column(Text, default="")
 
 
 class StatusEvent(Base):
@@ -314,6 +344,8 @@ class AuditEvent(_AuditFields, Base):
     """Append-only, hash-chained record of every state change and person's read."""
 
     __tablename__ = "audit_events"
+    # A message's story lists the entries about it (revision 0010).
+    __table_args__ = (Index("ix_audit_events_subject", "subject"),)
 
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)

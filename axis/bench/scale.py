@@ -33,6 +33,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from axis.bench.report import latency_summary
+from axis.bench.search import time_search
 from storage.db import create_engine, session_factory
 from storage.ids import new_id
 from storage.models import Agency, utcnow
@@ -599,7 +600,7 @@ async def _time_report_function(report: Any, engine: AsyncEngine, months: list[s
 
 async def measure(base_url: str, token: str, database_url: str, queried_id: int, data: ScaleData,
                   samples: int) -> dict[str, dict[str, Any]]:
-    """p50/p95 of the inbox page, document traces, the outbox filter and the monthly report."""
+    """p50/p95 of the inbox page, document traces, the outbox filter, the monthly report and the operators' search."""
     rng = random.Random(5)
     trace_ids = rng.sample(data.trace_ids, min(samples, len(data.trace_ids)))
     base = base_url.rstrip("/")
@@ -620,6 +621,8 @@ async def measure(base_url: str, token: str, database_url: str, queried_id: int,
             queries["outbox_filter"] = await _time_outbox(engine, queried_id, data, samples)
             queries.update(await _time_web_pages(engine, queried_id, samples))
             queries.update(await _time_monthly_report(http, base, token, engine, max(3, samples // 10)))
+            # Last: it turns a few waiting deliveries into failed ones for the operators' search.
+            queries.update(await time_search(engine, data.trace_ids, data.counterparts, samples))
     finally:
         await engine.dispose()
     return queries

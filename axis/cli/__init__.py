@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from axis.cli import archive, bench, certificates, envelope, exchange, registry, server, users
+from axis.cli import archive, bench, certificates, envelope, exchange, messages, registry, server, users
 from axis.cli.blobs import blobs
 
 
@@ -25,6 +25,7 @@ for command in (
     archive.audit, archive.fixity, archive.retention_group, archive.report, archive.register, archive.jobs,
     bench.bench,
     blobs,
+    messages.messages,
 ):
     cli.add_command(command)
 for command in certificates.COMMANDS:

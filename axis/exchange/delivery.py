@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Protocol
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from axis.context import AxisContext
@@ -37,6 +37,7 @@ from storage.ids import new_id
 from storage.models import (
     Agency,
     Delivery,
+    DeliveryAttempt,
     DeliveryMode,
     DeliveryState,
     Message,
@@ -287,6 +288,10 @@ class PushWorker:
             )
             if not rowcount(result):
                 return  # our lease lapsed and another worker has it now
+            # Kept for the operators' message page; only attempts that did not deliver get a row.
+            await session.execute(insert(DeliveryAttempt).values(
+                delivery_id=job.delivery_id, attempt=job.attempts, at=now,
+                outcome="failed" if give_up else "retry", error=error[:2000]))
             if give_up:
                 await queue_event(session, actor="axis", action="delivery.failed", subject=job.message_id,
                                    details={"delivery": job.delivery_id, "error": error[:500]}, at=now)

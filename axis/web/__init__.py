@@ -19,6 +19,8 @@ from axis.web import (
     documents,
     holds,
     inbox,
+    messages,
+    people,
     registers,
     reports,
 )
@@ -93,7 +95,8 @@ def setup_web(app: web.Application) -> None:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    for module in (account, inbox, documents, registers, reports, archive, holds, admin, archive_records):
+    for module in (account, inbox, documents, registers, reports, archive, holds, admin, archive_records, messages,
+                   people):
         app.add_routes(module.routes)
     app.router.add_static("/static/", HERE / "static", name="static", append_version=False)
     app[FAVICON_BYTES] = FAVICON.read_bytes()  # read once: it is asked for on every first visit

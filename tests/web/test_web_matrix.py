@@ -75,12 +75,17 @@ def get_matrix(doc: str, disposed: str, hold: int, listed: int,
         ("/admin", "/admin", (LOGIN, 403, 403, 403, 200)),
         ("/admin/agencies", "/admin/agencies", (LOGIN, 403, 403, 403, 200)),
         ("/admin/deliveries", "/admin/deliveries", (LOGIN, 403, 403, 403, 200)),
+        ("/admin/messages", "/admin/messages", (LOGIN, 403, 403, 403, 200)),
+        ("/admin/messages", f"/admin/messages?document_id={doc}", (LOGIN, 403, 403, 403, 200)),
+        ("/admin/messages/{id}", f"/admin/messages/{doc}", (LOGIN, 403, 403, 403, 200)),
+        ("/admin/messages/{id}", f"/admin/messages/{disposed}", (LOGIN, 403, 403, 403, 200)),
+        ("/admin/people", "/admin/people", (LOGIN, 403, 403, 403, 200)),
         ("/static", "/static/axis.css", (200, 200, 200, 200, 200)),
         ("/favicon.ico", "/favicon.ico", (200, 200, 200, 200, 200)),
     ]
 
 
-def post_matrix(listed: int, hold: int) -> list[tuple[str, str, dict[str, str], tuple[int, ...]]]:
+def post_matrix(listed: int, hold: int, doc: str) -> list[tuple[str, str, dict[str, str], tuple[int, ...]]]:
     """(route, concrete path, form fields besides the CSRF token, expected status for each of WHO).
 
     Forms that would change something for good are posted so that the allowed person gets a
@@ -105,6 +110,14 @@ def post_matrix(listed: int, hold: int) -> list[tuple[str, str, dict[str, str], 
         ("/admin/agencies/{code}/signature-policy", f"/admin/agencies/{spare}/signature-policy",
          {"policy": "none"}, (LOGIN, 403, 403, 403, 400)),
         ("/admin/deliveries/resend", "/admin/deliveries/resend", {"reason": "x"}, (LOGIN, 403, 403, 403, 400)),
+        ("/admin/messages/{id}/resend", f"/admin/messages/{doc}/resend", {"delivery": "x", "reason": "x"},
+         (LOGIN, 403, 403, 403, 400)),
+        ("/admin/people", "/admin/people", {"login": "", "agency": "", "role": ""}, (LOGIN, 403, 403, 403, 400)),
+        ("/admin/people/{login}/role", "/admin/people/luutru.hai/role", {"role": "boss"},
+         (LOGIN, 403, 403, 403, 400)),
+        ("/admin/people/{login}/active", "/admin/people/luutru.hai/active", {"active": "1"},
+         (LOGIN, 403, 403, 403, 303)),
+        ("/admin/people/{login}/password", "/admin/people/khong.co/password", {}, (LOGIN, 403, 403, 403, 404)),
         ("/language", "/language", {"lang": "vi", "next": "/inbox"}, (303, 303, 303, 303, 303)),
         # Last: logging out ends each person's session.
         ("/logout", "/logout", {}, (303, 303, 303, 303, 303)),
@@ -152,7 +165,7 @@ def _routes(world: World) -> set[tuple[str, str]]:
 async def test_every_page_and_form_answers_each_kind_of_person_as_expected(world: World, browser_for) -> None:  # type: ignore[no-untyped-def]
     ids = await _prepare(world)
     gets = get_matrix(ids["doc"], ids["disposed"], ids["hold"], ids["listed"], ids["foreign"])
-    posts = post_matrix(ids["listed"], ids["hold"])
+    posts = post_matrix(ids["listed"], ids["hold"], ids["doc"])
     # The matrix covers every route of the UI, no more and no less.
     covered = {("GET", route) for route, _, _ in gets} | {("POST", route) for route, _, _, _ in posts} | \
         {("POST", "/login")}
