@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from urllib.parse import urlencode
 
 from aiohttp import web
 from multidict import MultiDict
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from axis.appkeys import CONTEXT
 from axis.web.auth import checked_form, require_user
 from axis.web.rendering import render
-from storage.models import Agency
+from storage.models import Agency, User
 from storage.people import (
     UnknownPerson,
     add_person,
@@ -77,38 +79,36 @@ def _back(login: str, form: MultiDict[str]) -> str:
     return f"/admin/people?{urlencode({'agency': shown, 'saved': login} if shown else {'saved': login})}"
 
 
-@routes.post("/admin/people/{login}/role")
-async def person_role(request: web.Request) -> web.Response:
-    """Change a person's role (not one's own)."""
+#: A change to one person: (session, login, form, actor) → the person changed.
+PersonChange = Callable[[AsyncSession, str, MultiDict[str], str], Awaitable[User]]
+
+
+async def _change_person(request: web.Request, change: PersonChange) -> web.Response:
+    """Apply ``change`` to the person in the path as the operator, then back to the list they came from."""
     user = require_user(request, OPERATOR)
     form = await checked_form(request)
-    ctx = request.app[CONTEXT]
     try:
-        async with ctx.sessions() as session, session.begin():
-            changed = await change_role(session, request.match_info["login"], form.get("role", ""),
-                                        actor=user.actor)
+        async with request.app[CONTEXT].sessions() as session, session.begin():
+            changed = await change(session, request.match_info["login"], form, user.actor)
     except UnknownPerson:
         raise web.HTTPNotFound() from None
     except UserError as exc:
         return await _people_page(request, status=400, error=str(exc))
     raise web.HTTPSeeOther(_back(changed.login, form))
+
+
+@routes.post("/admin/people/{login}/role")
+async def person_role(request: web.Request) -> web.Response:
+    """Change a person's role (not one's own)."""
+    return await _change_person(request, lambda session, login, form, actor: change_role(
+        session, login, form.get("role", ""), actor=actor))
 
 
 @routes.post("/admin/people/{login}/active")
 async def person_active(request: web.Request) -> web.Response:
     """Disable (their sessions end at once) or enable a person."""
-    user = require_user(request, OPERATOR)
-    form = await checked_form(request)
-    ctx = request.app[CONTEXT]
-    try:
-        async with ctx.sessions() as session, session.begin():
-            changed = await set_person_active(session, request.match_info["login"], form.get("active") == "1",
-                                              actor=user.actor)
-    except UnknownPerson:
-        raise web.HTTPNotFound() from None
-    except UserError as exc:
-        return await _people_page(request, status=400, error=str(exc))
-    raise web.HTTPSeeOther(_back(changed.login, form))
+    return await _change_person(request, lambda session, login, form, actor: set_person_active(
+        session, login, form.get("active") == "1", actor=actor))
 
 
 @routes.post("/admin/people/{login}/password")
