@@ -9,6 +9,7 @@ from typing import Any
 from aiohttp import web
 
 from axis.appkeys import CONTEXT
+from axis.exchange.listings import parse_day
 from axis.web.archive import ARCHIVIST, READERS, record_id, refusal_status
 from axis.web.auth import checked_form, require_user
 from axis.web.rendering import render
@@ -58,6 +59,13 @@ async def hold_place(request: web.Request) -> web.Response:
     fields = {k: form.get(k, "").strip() for k in ("name", "authority", "reason", "documents", *SEARCH_FIELDS)}
     ids = [i for i in _IDS_RE.split(fields["documents"]) if i][:_MAX_IDS]
     search: dict[str, Any] = {k: fields[k] for k in SEARCH_FIELDS if fields[k]}
+    for key in ("date_from", "date_to"):
+        if key in search:
+            # Typed as dd/mm/yyyy (or ISO), never the browser's month-first order; kept as ISO in the search.
+            try:
+                search[key] = parse_day(search[key]).isoformat()
+            except ValueError as exc:
+                return await _holds_page(request, status=400, error=f"{key}: {exc}", form=fields)
     too_long = [k for k in ("name", "authority") if len(fields[k]) > _MAX_NAME]
     if too_long or len(fields["reason"]) > _MAX_REASON:
         return await _holds_page(request, status=400, error=f"{', '.join(too_long) or 'reason'}: too long",

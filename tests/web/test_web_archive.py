@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from storage.archive.calendar import month_of, shift_month, vn_date
 from storage.archive.certificates import CERTIFICATE_NS, CERTIFICATE_TAG
 from storage.archive.disposal import approve_disposal, certificate_of, propose_disposal
 from storage.archive.holds import place_hold
+from storage.archive.models import LegalHold
 from storage.archive.registers import register_columns, register_rows
 from storage.archive.reports import COLUMNS, monthly_report
 from storage.archive.schedules import load_schedules
@@ -529,3 +531,26 @@ async def test_archivist_reads_the_reports_chart_and_approves_a_disposal_list(  
         await page.click("#certificate")
     data = Path(await (await info.value).path()).read_bytes()
     verify_record(data, world.axis.ctx.axis_certificate, root_tag=CERTIFICATE_TAG)
+
+
+async def test_a_saved_search_hold_reads_its_dates_day_first_never_as_the_browser_orders_them(
+        world: World, browser_for) -> None:  # type: ignore[no-untyped-def]
+    await world.add_user(MOT, A, "archivist")
+    mot = await browser_for(MOT)
+    token = await form_token(mot, "/archive/holds")
+    _, html, _ = await mot.get("/archive/holds")
+    # Plain text fields with the day-first hint, not the browser's date picker (mm/dd/yyyy in an en-US browser).
+    fields = tree(html).xpath("//input[@name='date_from' or @name='date_to']")
+    assert [(f.get("type"), f.get("placeholder")) for f in fields] == [("text", "nn/tt/nnnn")] * 2
+    hold = {"csrf_token": token, "name": "Thanh tra 2026", "authority": "Thanh tra Chính phủ",
+            "reason": "Thanh tra", "sender": A}
+    status, _, _ = await mot.post("/archive/holds", {**hold, "date_from": "03/11/2026", "date_to": "2026-11-30"})
+    assert status == 303
+    async with world.axis.ctx.sessions() as session:
+        query = json.loads((await session.execute(select(LegalHold.query))).scalar_one())
+    assert (query["date_from"], query["date_to"]) == ("2026-11-03", "2026-11-30")
+    # Month first is no date: refused, naming the field, nothing placed.
+    status, html, _ = await mot.post("/archive/holds", {**hold, "name": "x", "date_to": "12/31/2026"})
+    assert status == 400 and "date_to" in html
+    async with world.axis.ctx.sessions() as session:
+        assert len((await session.execute(select(LegalHold.id))).all()) == 1
