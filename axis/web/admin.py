@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from typing import Any
 
 from aiohttp import web
+from multidict import MultiDict
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from axis.appkeys import CONTEXT, PUSH_WAKEUP
 from axis.exchange.redelivery import (
@@ -111,63 +115,63 @@ async def _agency_or_404(request: web.Request) -> Agency:
     return agency
 
 
-@routes.post("/admin/agencies/{code}/active")
-async def agency_active(request: web.Request) -> web.Response:
-    """Disable or enable an agency."""
+#: A registry change to one agency: (session, its code, the form, the actor) → what the page shows.
+AgencyChange = Callable[[AsyncSession, str, MultiDict[str], str], Awaitable[Any]]
+
+
+async def _change_agency(request: web.Request, change: AgencyChange) -> tuple[Agency, Any] | web.Response:
+    """Apply ``change`` to the agency in the path as the operator; the registry page with the reason if refused."""
     user = require_user(request, OPERATOR)
     form = await checked_form(request)
     agency = await _agency_or_404(request)
     ctx = request.app[CONTEXT]
-    async with ctx.sessions() as session, session.begin():
-        await set_agency_active(session, agency.code, form.get("active") == "1", actor=user.actor)
-    ctx.registry.invalidate()
-    raise web.HTTPSeeOther(f"/admin/agencies?saved={agency.code}")
+    try:
+        async with ctx.sessions() as session, session.begin():
+            result = await change(session, agency.code, form, user.actor)
+    except (RegistryError, ValueError) as exc:
+        return await _registry(request, status=400, error=f"{agency.code}: {exc}")
+    ctx.registry.invalidate()  # this node sees the change at once; the others within registry_refresh_seconds
+    return agency, result
+
+
+def _saved(done: tuple[Agency, Any] | web.Response) -> web.Response:
+    if isinstance(done, web.Response):
+        return done
+    raise web.HTTPSeeOther(f"/admin/agencies?saved={done[0].code}")
+
+
+@routes.post("/admin/agencies/{code}/active")
+async def agency_active(request: web.Request) -> web.Response:
+    """Disable or enable an agency."""
+    return _saved(await _change_agency(request, lambda session, code, form, actor: set_agency_active(
+        session, code, form.get("active") == "1", actor=actor)))
 
 
 @routes.post("/admin/agencies/{code}/token")
 async def agency_token(request: web.Request) -> web.Response:
     """Issue a new token (the old one stops working); shown once."""
-    user = require_user(request, OPERATOR)
-    await checked_form(request)
-    agency = await _agency_or_404(request)
-    ctx = request.app[CONTEXT]
-    async with ctx.sessions() as session, session.begin():
-        token = await rotate_token(session, agency.code, actor=user.actor)
-    ctx.registry.invalidate()
-    return _token_page(request, agency, token, registered=False)
+    done = await _change_agency(request, lambda session, code, form, actor: rotate_token(session, code, actor=actor))
+    if isinstance(done, web.Response):
+        return done
+    return _token_page(request, done[0], done[1], registered=False)
 
 
 @routes.post("/admin/agencies/{code}/certificate")
 async def agency_certificate(request: web.Request) -> web.Response:
     """Pin a new signing certificate for an agency."""
-    user = require_user(request, OPERATOR)
-    form = await checked_form(request)
-    agency = await _agency_or_404(request)
-    ctx = request.app[CONTEXT]
-    try:
-        async with ctx.sessions() as session, session.begin():
-            await replace_certificate(session, agency.code, form.get("certificate", "").strip(), actor=user.actor)
-    except RegistryError as exc:
-        return await _registry(request, status=400, error=f"{agency.code}: {exc}")
-    ctx.registry.invalidate()
-    raise web.HTTPSeeOther(f"/admin/agencies?saved={agency.code}")
+    return _saved(await _change_agency(request, lambda session, code, form, actor: replace_certificate(
+        session, code, form.get("certificate", "").strip(), actor=actor)))
 
 
 @routes.post("/admin/agencies/{code}/vxp-secret")
 async def agency_vxp_secret(request: web.Request) -> web.Response:
     """Issue or rotate the agency's national SDK system id and secret; the secret is shown once."""
-    user = require_user(request, OPERATOR)
-    form = await checked_form(request)
-    agency = await _agency_or_404(request)
-    ctx = request.app[CONTEXT]
-    try:
-        async with ctx.sessions() as session, session.begin():
-            system_id, secret = await issue_vxp_secret(session, agency.code, ctx.vxp_cipher,
-                                                       system_id=form.get("system_id", "").strip() or None,
-                                                       actor=user.actor)
-    except (RegistryError, ValueError) as exc:
-        return await _registry(request, status=400, error=f"{agency.code}: {exc}")
-    ctx.registry.invalidate()
+    cipher = request.app[CONTEXT].vxp_cipher
+    done = await _change_agency(request, lambda session, code, form, actor: issue_vxp_secret(
+        session, code, cipher, system_id=form.get("system_id", "").strip() or None, actor=actor))
+    if isinstance(done, web.Response):
+        return done
+    (agency, (system_id, secret)) = done
     return render(request, "admin_vxp_secret.html", {"agency": agency, "system_id": system_id, "secret": secret},
                   active="admin")
 
@@ -175,17 +179,14 @@ async def agency_vxp_secret(request: web.Request) -> web.Response:
 @routes.post("/admin/agencies/{code}/signature-policy")
 async def agency_signature_policy(request: web.Request) -> web.Response:
     """Set whether the agency's documents must carry a valid signature (audited)."""
-    user = require_user(request, OPERATOR)
-    form = await checked_form(request)
-    agency = await _agency_or_404(request)
-    policy = form.get("policy", "")
-    if policy not in SIGNATURE_POLICIES:
-        raise web.HTTPBadRequest()
-    ctx = request.app[CONTEXT]
-    async with ctx.sessions() as session, session.begin():
-        await set_signature_policy(session, agency.code, policy, actor=user.actor)
-    ctx.registry.invalidate()
-    raise web.HTTPSeeOther(f"/admin/agencies?saved={agency.code}")
+
+    async def change(session: AsyncSession, code: str, form: MultiDict[str], actor: str) -> Any:
+        policy = form.get("policy", "")
+        if policy not in SIGNATURE_POLICIES:
+            raise web.HTTPBadRequest()
+        return await set_signature_policy(session, code, policy, actor=actor)
+
+    return _saved(await _change_agency(request, change))
 
 
 def _threshold(request: web.Request) -> float:
