@@ -25,7 +25,7 @@ from axis.api.problems import (
     problem_response,
 )
 from axis.appkeys import CONTEXT, GAUGES, METRICS, PUSH_WAKEUP, SETTINGS
-from axis.certificates import WatchedCertificates, current_records, log_attention
+from axis.exchange.certificate_expiry import WatchedCertificates, current_records, log_attention
 from axis.context import AxisContext, Clock, system_clock
 from axis.gauges import GaugeRefresher
 from axis.identity import key_files, load_axis_identity
@@ -37,9 +37,9 @@ from axis.settings import Settings
 from axis.web import setup_web
 from signing.keys import certificate_pem, load_certificates
 from signing.verifier import VerifyPolicy
-from storage.blobs import BlobStore
+from storage.payloads.files import BlobStore
 from storage.db import STORAGE_UNAVAILABLE, create_engine, session_factory
-from storage.registry import ensure_axis_agency
+from storage.registry.agencies import ensure_axis_agency
 
 log = logging.getLogger("axis.access")
 errors_log = logging.getLogger("axis.errors")

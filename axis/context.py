@@ -12,14 +12,14 @@ from cryptography.fernet import Fernet
 from cryptography.x509 import Certificate
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from axis.exchange.committer import Committer
+from storage.committer import Committer
 from axis.settings import Settings
 from signing.keys import IssuedIdentity
 from signing.verifier import VerifyPolicy
-from storage.blobs import BlobStore
-from storage.payloads import PayloadStore
-from storage.registry_cache import RegistryCache
-from storage.vxp import load_or_create_key
+from storage.payloads.files import BlobStore
+from storage.payloads.store import PayloadStore
+from storage.registry.cache import RegistryCache
+from storage.registry.vxp import load_or_create_key
 
 Clock = Callable[[], datetime]
 

@@ -12,7 +12,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
-from storage.blobs import BlobError
+from storage.errors import BlobError
 
 #: Errors meaning the database or the disk cannot take work now (refuse it, acknowledge nothing).
 #: SQLAlchemy wraps statement errors, not the driver's refusals while connecting (database shutting

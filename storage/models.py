@@ -117,7 +117,7 @@ class Agency(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     # National SDK transport (/vxp, issue 16): the system id the DMS sends and its HMAC secret,
-    # encrypted under the axis's transport key (storage.vxp); never stored in clear.
+    # encrypted under the axis's transport key (storage.registry.vxp); never stored in clear.
     vxp_system_id: Mapped[str | None] = mapped_column(String(64))
     vxp_secret: Mapped[bytes | None] = mapped_column(LargeBinary)
     # "required" (a valid XML-DSig by the agency) or "legacy-transport" (an operator's audited choice).
@@ -136,7 +136,7 @@ class RegistryVersion(Base):
 
 
 class Message(Base):
-    """One received edXML message; its bytes are a payload by sha256 (storage.payloads: inline or a blob file)."""
+    """One received edXML message; its bytes are a payload by sha256 (storage.payloads.store: inline or a blob file)."""
 
     __tablename__ = "messages"
     __table_args__ = (

@@ -1,7 +1,7 @@
 """Every table of the axis, in one MetaData (for migrations and drift checks)."""
 
 from storage import models
-from storage.archive import models as archive_models
+from storage import archive_models
 
 metadata = models.Base.metadata
 

@@ -22,7 +22,7 @@ from envelope.codes import StatusCode
 from envelope.model import Attachment, DocumentMessage, Organization
 from envelope.parser import parse_document
 from signing.keys import DevelopmentCA, IssuedIdentity, certificate_pem
-from storage.registry import register_agency
+from storage.registry.agencies import register_agency
 
 NAMES = {
     "000.00.00.G22": "Văn phòng Chính phủ",

@@ -48,7 +48,7 @@ from envelope.model import (
 from envelope.parser import parse_document
 from signing.errors import KeyMaterialError
 from signing.keys import IssuedIdentity, certificate_pem, fingerprint, load_identity
-from storage import registry
+from storage.registry.agencies import agencies as registry
 
 #: The demo agencies: real codes (mã định danh) and names.
 AGENCIES: tuple[tuple[str, str], ...] = (
@@ -510,9 +510,9 @@ PEOPLE: tuple[tuple[str, str], ...] = (("vanthu.g14", "clerk"), ("luutru.g14", "
 def _web_people(settings: Settings, paths: DemoPaths, look: str, url: str) -> list[str]:
     """Sign up a clerk and an archivist of ``look`` and an operator (passwords in demo/people.json, 0600),
     and put one of ``look``'s documents under a legal hold, so every page of that agency shows something."""
-    from storage.archive.holds import list_holds, place_hold
+    from axis.archive.holds import list_holds, place_hold
     from storage.models import Agency, Message
-    from storage.users import add_user, user_by_login
+    from storage.people.accounts import add_user, user_by_login
 
     stored = {k: v for k, v in _read_json(paths.people).items() if isinstance(v, str)}
 

@@ -4,7 +4,7 @@ from aiohttp import web
 
 from axis.api.archive import routes as archive_routes
 from axis.api.exchange import routes as exchange_routes
-from axis.api.vxp import routes as vxp_routes
+from axis.vxp.routes import routes as vxp_routes
 
 
 def setup_api(app: web.Application) -> None:

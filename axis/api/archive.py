@@ -11,11 +11,11 @@ from aiohttp import web
 from axis.api.auth import authenticate
 from axis.api.problems import NotFoundProblem, ValidationProblem
 from axis.appkeys import CONTEXT
-from storage.archive.calendar import parse_month
-from storage.archive.csv_export import csv_text
-from storage.archive.registers import DIRECTIONS, register_columns, register_rows
-from storage.archive.reports import COLUMNS, monthly_report
-from storage.archive.sealing import seal_now
+from axis.archive.calendar import parse_month
+from axis.archive.csv_export import csv_text
+from axis.archive.registers import DIRECTIONS, register_columns, register_rows
+from axis.archive.reports import COLUMNS, monthly_report
+from axis.archive.sealing import seal_now
 
 routes = web.RouteTableDef()
 

@@ -6,7 +6,7 @@ from aiohttp import web
 
 from axis.api.problems import ForbiddenProblem, UnauthorizedProblem
 from axis.appkeys import CONTEXT
-from storage.registry_cache import RegisteredAgency
+from storage.registry.cache import RegisteredAgency
 
 AGENCY_KEY = web.RequestKey("agency", RegisteredAgency)
 

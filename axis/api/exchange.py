@@ -15,14 +15,14 @@ from axis.api.auth import authenticate
 from axis.api.openapi import openapi_document
 from axis.api.problems import SizeLimitProblem, UnauthorizedProblem, ValidationProblem, problem_for
 from axis.appkeys import CONTEXT, GAUGES, METRICS, PUSH_WAKEUP
-from axis.certificates import axis_chain
+from axis.exchange.certificate_expiry import axis_chain
 from axis.exchange import mailbox
 from axis.exchange.body import Body, SpooledBody, receive_body
 from axis.exchange.statuses import submit_status
 from axis.exchange.submission import Submission, submit_document
 from signing.keys import certificate_pem
-from storage.payload_backends import PayloadStream
-from storage.registry import list_agencies
+from storage.payloads.backends import PayloadStream
+from storage.registry.agencies import list_agencies
 
 routes = web.RouteTableDef()
 

@@ -11,7 +11,7 @@ from aiohttp import web
 from axis.exchange import errors as exchange
 from envelope.errors import EnvelopeError, EnvelopeTooLarge
 from signing.errors import SignatureError
-from storage.archive.errors import PayloadDisposed
+from axis.archive.errors import PayloadDisposed
 from storage.db import STORAGE_UNAVAILABLE
 
 PROBLEM_TYPE_BASE = "https://axis.gov.vn/problems/"

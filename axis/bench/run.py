@@ -119,7 +119,7 @@ def _identities(agents_dir: Path) -> dict[str, dict[str, str]]:
 async def _register(url: str, parties: dict[str, dict[str, str]], receiver_port: int) -> dict[str, int]:
     """Register the simulated agencies with their certificates; tokens go into ``parties``."""
     from storage.db import create_engine, session_factory
-    from storage.registry import register_agency
+    from storage.registry.agencies import register_agency
 
     engine = create_engine(url)
     ids = {}

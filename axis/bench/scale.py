@@ -540,19 +540,19 @@ async def _time_monthly_report(http: aiohttp.ClientSession, base: str, token: st
     out: dict[str, dict[str, Any]] = {}
     months = [(utcnow().replace(day=1) - timedelta(days=1 + 31 * k)).strftime("%Y-%m") for k in range(3)]
     try:
-        module = importlib.import_module("storage.archive.reports")
+        module = importlib.import_module("axis.archive.reports")
     except ImportError:
         module = None
     compute = getattr(module, "compute_month", None)
     report = getattr(module, "monthly_report", None)
     if compute is not None:
         out["monthly_report"] = await _time_report_function(compute, engine, months, count)
-        out["monthly_report"]["via"] = "storage.archive.reports.compute_month: every agency's figures, rolled back"
+        out["monthly_report"]["via"] = "axis.archive.reports.compute_month: every agency's figures, rolled back"
     elif report is not None:
         out["monthly_report"] = await _time_report_function(report, engine, months, count)
-        out["monthly_report"]["via"] = "storage.archive.reports.monthly_report, rolled back"
+        out["monthly_report"]["via"] = "axis.archive.reports.monthly_report, rolled back"
     else:
-        out["monthly_report"] = {"skipped": "no storage.archive.reports module yet"}
+        out["monthly_report"] = {"skipped": "no axis.archive.reports module yet"}
     # Over HTTP the first request of a month computes and stores it; later ones read the stored rows.
     url = f"{base}/api/v1/reports/monthly"
     params = {"month": months[0], "format": "json"}

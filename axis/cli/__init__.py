@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from axis.cli import archive, bench, certificates, envelope, exchange, messages, registry, server, users
+from axis.cli import archive, bench, agency_certificates as certificates, envelope, exchange, messages, registry, server, users
 from axis.cli.blobs import blobs
 
 

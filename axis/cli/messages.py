@@ -12,7 +12,7 @@ from axis.exchange.search import KINDS, STATES, Hit, SearchPage, SearchRefused, 
 from axis.runtime import run_in_session
 from envelope.codes import VN_TZ
 from storage.audit import append_event
-from storage.users import Role, user_by_login
+from storage.people.accounts import Role, user_by_login
 
 
 @click.group("messages")

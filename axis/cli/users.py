@@ -9,7 +9,7 @@ import click
 
 from axis.cli.common import echo_json, emit, json_option, settings_of
 from axis.runtime import run_in_session
-from storage.users import Role, UserError, add_user, check_password_strength, list_users
+from storage.people.accounts import Role, UserError, add_user, check_password_strength, list_users
 
 PASSWORD_ENV = "AXIS_PASSWORD"
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from axis.exchange.errors import BodyTooLarge
-from storage.blobs import BlobStore
+from storage.payloads.files import BlobStore
 
 #: Bytes gathered before each write to the spool file (writes happen off the event loop).
 WRITE_CHUNK = 1024 * 1024

@@ -44,8 +44,8 @@ from storage.models import (
     MessageKind,
     StatusEvent,
 )
-from storage.payload_backends import PayloadBody, PayloadStream
-from storage.registry import InvalidEndpoint, agency_by_code, check_endpoint_url
+from storage.payloads.backends import PayloadBody, PayloadStream
+from storage.registry.agencies import InvalidEndpoint, agency_by_code, check_endpoint_url
 
 log = logging.getLogger("axis.exchange.delivery")
 

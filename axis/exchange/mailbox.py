@@ -33,8 +33,9 @@ from axis.context import AxisContext
 from axis.exchange.errors import InvalidRequest, NotFound, StateConflict
 from axis.exchange.push_errors import public_error
 from envelope.codes import STATUS_LABELS, StatusCode
-from storage.archive.errors import PayloadDisposed
-from storage.archive.models import Blob, Payload, RetentionAssignment
+from axis.archive.errors import PayloadDisposed
+from storage.archive_models import Blob, RetentionAssignment
+from storage.models import Payload
 from storage.audit import queue_event
 from storage.db import reading
 from storage.ids import is_id
@@ -47,7 +48,7 @@ from storage.models import (
     MessageKind,
     StatusEvent,
 )
-from storage.registry_cache import AgencyRef
+from storage.registry.cache import AgencyRef
 
 #: Deliveries a pulling agency still has to take.
 WAITING = (DeliveryState.QUEUED.value, DeliveryState.RETRIEVED.value)
@@ -159,7 +160,7 @@ def _not_found(message_id: str) -> NotFound:
 
 
 # The message, the caller's delivery, and whether a disposal destroyed the payload (the rule of
-# storage.archive.disposal.disposal_of_message: the assignment's disposal first, else the
+# axis.archive.disposal.disposal_of_message: the assignment's disposal first, else the
 # blob ledger's) and an inline payload's bytes, in one statement.
 _FETCH = (
     select(

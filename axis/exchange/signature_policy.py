@@ -19,8 +19,8 @@ from signing.errors import (
     SignatureMalformed,
     SignatureMissing,
 )
-from storage.registry_cache import RegisteredAgency
-from storage.vxp import LEGACY_TRANSPORT
+from storage.registry.cache import RegisteredAgency
+from storage.registry.vxp import LEGACY_TRANSPORT
 
 #: How a message's sender was authenticated (``messages.authenticated_by``).
 BY_SIGNATURE = "signature"

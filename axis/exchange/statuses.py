@@ -23,11 +23,11 @@ from axis.exchange.submission import (
 )
 from envelope.codes import StatusCode
 from envelope.model import StatusMessage
-from storage.archive.registers import register_incoming
+from axis.archive.registers import register_incoming
 from storage.audit import queue_event
 from storage.db import read_session, reading, rowcount
 from storage.models import Delivery, DeliveryState, Message, MessageKind
-from storage.registry_cache import RegisteredAgency
+from storage.registry.cache import RegisteredAgency
 
 # Statuses a recipient may send about a document it received, and the one its sender may send.
 RECIPIENT_STATUSES = frozenset(StatusCode) - {StatusCode.TAKEN_BACK}

@@ -15,7 +15,7 @@ from axis.exchange.errors import NotFound
 from envelope.errors import EnvelopeError
 from envelope.model import TraceHeader
 from envelope.parser import parse_message
-from storage.archive.disposal import disposal_of_message
+from axis.archive.disposal import disposal_of_message
 from storage.ids import is_id
 from storage.models import (
     Agency,

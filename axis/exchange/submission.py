@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from axis.context import AxisContext
 from axis.exchange.body import Body, SpooledBody, body_size
-from axis.exchange.committer import Rows
+from storage.committer import Rows
 from axis.exchange.errors import (
     DuplicateDocument,
     InvalidRequest,
@@ -27,7 +27,7 @@ from axis.exchange.errors import (
 )
 from axis.exchange.signature_check import stored_check
 from axis.exchange.signature_policy import BY_SIGNATURE, BY_TRANSPORT, accepted_on_transport
-from axis.exchange.signer import explain_untrusted_signer
+from axis.exchange.certificate_owner import explain_untrusted_signer
 from envelope.codes import BusinessType, document_type_by_abbreviation
 from envelope.limits import check_field_lengths
 from envelope.model import DocumentMessage, StatusMessage
@@ -38,7 +38,7 @@ from signing.errors import CertificateUntrusted, SignatureError
 from signing.receipt import SubmissionReceipt, build_submission_receipt
 from signing.streaming import StreamedEnvelope, read_signed_stream
 from signing.verifier import VerifiedEnvelope, verify_envelope
-from storage.archive.intake import arrival_rows
+from axis.archive.intake import arrival_rows
 from storage.audit import audit_details
 from storage.db import read_session
 from storage.ids import new_id
@@ -51,8 +51,8 @@ from storage.models import (
     MessageKind,
     MessageRow,
 )
-from storage.payloads import PayloadStore
-from storage.registry_cache import RegisteredAgency, RegistrySnapshot
+from storage.payloads.store import PayloadStore
+from storage.registry.cache import RegisteredAgency, RegistrySnapshot
 
 
 @dataclass(frozen=True)
@@ -381,7 +381,7 @@ async def accept(
     """Receipt, payload, message, deliveries, archive records and audit entry: stored together (group commit).
 
     Plain INSERTs and no lock: the audit chain and register numbers are sealed just after
-    (storage.archive.sealing), so concurrent submissions commit side by side.
+    (axis.archive.sealing), so concurrent submissions commit side by side.
     """
     now = ctx.clock()
     message_id = new_id()

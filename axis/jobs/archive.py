@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from axis.context import AxisContext
 from axis.jobs.runner import JobSpec
-from storage.archive.audit_heads import sign_head
-from storage.archive.disposal import purge_disposed_payloads
-from storage.archive.fixity import run_fixity
-from storage.archive.head_log import anchor_heads
-from storage.archive.reports import refresh_recent
-from storage.archive.schedules import compute_due_dates, load_schedules
+from axis.archive.audit_heads import sign_head
+from axis.archive.disposal import purge_disposed_payloads
+from axis.archive.fixity import run_fixity
+from axis.archive.head_log import anchor_heads
+from axis.archive.reports import refresh_recent
+from axis.archive.schedules import compute_due_dates, load_schedules
 
 
 class FixityFailed(Exception):

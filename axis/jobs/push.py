@@ -13,7 +13,7 @@ from axis.appkeys import CONTEXT, METRICS, PUSH_WAKEUP
 from axis.exchange import push_errors
 from axis.exchange.delivery import PushAnswer, PushTransport, PushWorker
 from axis.exchange.push_errors import PushFailure
-from storage.payload_backends import PayloadBody
+from storage.payloads.backends import PayloadBody
 
 #: Bytes read from an answer at a time.
 _CHUNK = 64 * 1024

@@ -9,7 +9,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from axis.appkeys import CONTEXT, METRICS
 from axis.jobs.archive import ARCHIVE_JOBS
-from axis.jobs.certificates import CERTIFICATES
+from axis.jobs.certificate_expiry import CERTIFICATES
 from axis.jobs.runner import JobSpec, run_job
 
 #: Every scheduled job, by name: this list is the schedule (nothing registers itself on import).

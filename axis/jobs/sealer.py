@@ -11,7 +11,7 @@ from aiohttp import web
 
 from axis.appkeys import CONTEXT
 from axis.context import AxisContext
-from storage.archive.sealing import seal_now
+from axis.archive.sealing import seal_now
 
 log = logging.getLogger("axis.jobs.sealer")
 

@@ -21,21 +21,13 @@ from axis.exchange.redelivery import (
 )
 from axis.jobs.scheduler import JOBS
 from axis.web.auth import checked_form, require_user
-from axis.web.certificates import certificate_section
+from axis.web.certificate_expiry import certificate_section
 from axis.web.rendering import render
 from storage.jobs import last_runs
 from storage.models import Agency
-from storage.registry import (
-    RegistryError,
-    agency_by_code,
-    list_agencies,
-    register_agency,
-    replace_certificate,
-    rotate_token,
-    set_agency_active,
-)
-from storage.users import Role
-from storage.vxp import LEGACY_TRANSPORT, SIGNATURE_POLICIES, issue_vxp_secret, set_signature_policy
+from storage.registry.agencies import RegistryError, agency_by_code, list_agencies, register_agency, replace_certificate, rotate_token, set_agency_active
+from storage.people.accounts import Role
+from storage.registry.vxp import LEGACY_TRANSPORT, SIGNATURE_POLICIES, issue_vxp_secret, set_signature_policy
 
 routes = web.RouteTableDef()
 OPERATOR = Role.OPERATOR

@@ -1,6 +1,6 @@
 """Archivists' pages: what is due, disposal lists with two-person approval and execution, certificates.
 
-Archivists act; operators may look. Every action goes through ``storage.archive.disposal`` or ``storage.archive.holds``,
+Archivists act; operators may look. Every action goes through ``axis.archive.disposal`` or ``axis.archive.holds``,
 which check the person is an active archivist and write the audit entry themselves.
 """
 
@@ -20,24 +20,15 @@ from axis.exchange.listings import parse_day
 from axis.web.audit import audit_person
 from axis.web.auth import WebUser, checked_form, require_user
 from axis.web.rendering import download, render
-from storage.archive.archivists import archivist
-from storage.archive.calendar import vn_date
-from storage.archive.certificates import verify_certificate
-from storage.archive.disposal import (
-    OPEN,
-    approve_disposal,
-    certificate_of,
-    disposal_view,
-    due_items,
-    execute_disposal,
-    list_disposals,
-    propose_disposal,
-)
-from storage.archive.errors import ArchiveError, DisposalRefused, NotAnArchivist, UnknownRecord
-from storage.archive.holds import holds_on
-from storage.archive.schedules import Schedules, load_schedules
+from axis.archive.archivists import archivist
+from axis.archive.calendar import vn_date
+from axis.archive.destruction_certificates import verify_certificate
+from axis.archive.disposal import OPEN, approve_disposal, certificate_of, disposal_view, due_items, execute_disposal, list_disposals, propose_disposal
+from axis.archive.errors import ArchiveError, DisposalRefused, NotAnArchivist, UnknownRecord
+from axis.archive.holds import holds_on
+from axis.archive.schedules import Schedules, load_schedules
 from storage.models import Message
-from storage.users import Role
+from storage.people.accounts import Role
 
 routes = web.RouteTableDef()
 

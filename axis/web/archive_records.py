@@ -17,10 +17,10 @@ from axis.web.archive import READERS
 from axis.web.audit import audit_person
 from axis.web.auth import require_user
 from axis.web.rendering import render
-from storage.archive.disposal import disposal_of_message
-from storage.archive.errors import RetentionConfigError, UnknownRecord
-from storage.archive.models import Blob
-from storage.archive.schedules import load_schedules, retention_of
+from axis.archive.disposal import disposal_of_message
+from axis.archive.errors import RetentionConfigError, UnknownRecord
+from storage.archive_models import Blob
+from axis.archive.schedules import load_schedules, retention_of
 from storage.ids import is_id
 from storage.models import Agency, Delivery, Message, MessageKind
 

@@ -14,7 +14,7 @@ from multidict import MultiDict
 from axis.appkeys import CONTEXT, SETTINGS
 from axis.web.i18n import DEFAULT_LANGUAGE, LANGUAGES
 from storage.models import Agency
-from storage.users import SESSION_LIFETIME, Role, find_session
+from storage.people.accounts import SESSION_LIFETIME, Role, find_session
 
 LANGUAGE_COOKIE = "axis_lang"
 # Before login there is no session to hold a CSRF token: the login form uses a

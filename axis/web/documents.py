@@ -29,11 +29,11 @@ from signing.keys import load_certificates
 from signing.receipt import SubmissionReceipt, verify_submission_receipt
 from signing.verifier import VerifyPolicy, verify_envelope
 from signing.xmldsig import SIGNATURE_TAG
-from storage.archive.disposal import check_payload_kept, disposal_of_message
-from storage.archive.errors import PayloadDisposed, RetentionConfigError, UnknownRecord
-from storage.archive.schedules import RetentionInfo, load_schedules, retention_of
+from axis.archive.disposal import check_payload_kept, disposal_of_message
+from axis.archive.errors import PayloadDisposed, RetentionConfigError, UnknownRecord
+from axis.archive.schedules import RetentionInfo, load_schedules, retention_of
 from storage.models import Agency, Message
-from storage.payload_backends import PayloadBody
+from storage.payloads.backends import PayloadBody
 
 routes = web.RouteTableDef()
 

@@ -13,8 +13,8 @@ from axis.exchange.listings import parse_day
 from axis.web.archive import ARCHIVIST, READERS, record_id, refusal_status
 from axis.web.auth import checked_form, require_user
 from axis.web.rendering import render
-from storage.archive.errors import ArchiveError, DisposalRefused, RetentionConfigError, UnknownRecord
-from storage.archive.holds import SEARCH_KEYS, list_holds, place_hold, release_hold
+from axis.archive.errors import ArchiveError, DisposalRefused, RetentionConfigError, UnknownRecord
+from axis.archive.holds import SEARCH_KEYS, list_holds, place_hold, release_hold
 
 routes = web.RouteTableDef()
 

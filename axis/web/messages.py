@@ -14,7 +14,7 @@ from axis.web.audit import audit_person
 from axis.web.auth import checked_form, require_user
 from axis.web.rendering import render
 from storage.models import Delivery
-from storage.users import Role
+from storage.people.accounts import Role
 
 routes = web.RouteTableDef()
 OPERATOR = Role.OPERATOR

@@ -18,7 +18,7 @@ from axis.web.auth import (
     set_cookie,
 )
 from axis.web.i18n import Translator
-from storage.payload_backends import PayloadBody, PayloadStream
+from storage.payloads.backends import PayloadBody, PayloadStream
 
 # Declared content types are echoed only when they look like a plain MIME type.
 _MIME_RE = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*$", re.ASCII)

@@ -1,4 +1,4 @@
-"""The reports page: monthly throughput (table, CSV, a 12-month chart) from ``storage.archive.reports``."""
+"""The reports page: monthly throughput (table, CSV, a 12-month chart) from ``axis.archive.reports``."""
 
 from __future__ import annotations
 
@@ -14,9 +14,9 @@ from axis.web.auth import WebUser, language_of, require_user
 from axis.web.charts import throughput_chart
 from axis.web.i18n import Translator
 from axis.web.rendering import download, render
-from storage.archive.calendar import month_of, parse_month
-from storage.archive.csv_export import csv_text
-from storage.archive.reports import COLUMNS, COUNTS, monthly_report, report_series
+from axis.archive.calendar import month_of, parse_month
+from axis.archive.csv_export import csv_text
+from axis.archive.reports import COLUMNS, COUNTS, monthly_report, report_series
 from storage.models import Agency
 
 routes = web.RouteTableDef()

@@ -10,18 +10,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from signing.errors import SignatureError
 from signing.keys import DevelopmentCA, IssuedIdentity
-from storage.archive.audit_heads import sign_head, verify_heads
-from storage.archive.calendar import add_years, month_bounds, month_of, shift_month
-from storage.archive.certificates import (
-    CertifiedApproval,
-    CertifiedItem,
-    CertifiedSchedule,
-    DestructionCertificate,
-    sign_certificate,
-    verify_certificate,
-)
-from storage.archive.ledger import record_blob
-from storage.archive.models import Blob
+from axis.archive.audit_heads import sign_head, verify_heads
+from axis.archive.calendar import add_years, month_bounds, month_of, shift_month
+from axis.archive.destruction_certificates import CertifiedApproval, CertifiedItem, CertifiedSchedule, DestructionCertificate, sign_certificate, verify_certificate
+from storage.ledger import record_blob
+from storage.archive_models import Blob
 from storage.audit import append_event
 from storage.models import AuditEvent
 

@@ -8,8 +8,8 @@ from sqlalchemy import delete, select, update
 from axis.jobs.archive import AUDIT_HEAD
 from axis.jobs.runner import run_job
 from envelope.codes import StatusCode
-from storage.archive.models import AuditHead
-from storage.archive.sealing import seal_now
+from storage.archive_models import AuditHead
+from axis.archive.sealing import seal_now
 from storage.audit import event_hash, verify_chain
 from storage.models import AuditEvent
 from tests.archive.conftest import A, B, Cli

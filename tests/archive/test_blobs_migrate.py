@@ -20,10 +20,10 @@ from sqlalchemy import func, select
 
 from envelope.model import Attachment
 from signing.keys import DevelopmentCA, IssuedIdentity
-from storage.archive.fixity import run_fixity
-from storage.archive.models import PayloadChunk
-from storage.payload_migration import migrate_payloads
-from storage.payloads import PayloadStore
+from axis.archive.fixity import run_fixity
+from storage.models import PayloadChunk
+from storage.payloads.migration import migrate_payloads
+from storage.payloads.store import PayloadStore
 from tests.archive.conftest import A, B, Cli, TestClock, damage_payload
 from tests.databases import DatabaseTemplate
 from tests.harness import Harness, server_settings, start_server

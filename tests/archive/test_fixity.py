@@ -8,8 +8,8 @@ from sqlalchemy import func, select
 from axis.jobs.archive import FIXITY, FixityFailed
 from axis.jobs.runner import run_job
 from envelope.codes import StatusCode
-from storage.archive.models import Blob, FixityCheck
-from storage.archive.sealing import seal_now
+from storage.archive_models import Blob, FixityCheck
+from axis.archive.sealing import seal_now
 from storage.models import AuditEvent, Message
 from tests.archive.conftest import A, B, Cli, D, damage_payload, move_payload_to_file, wait_failed
 from tests.harness import Harness

@@ -16,16 +16,12 @@ from axis.agency.receiver import PATH, PushReceiver
 from envelope.codes import StatusCode
 from envelope.model import Attachment
 from signing.keys import DevelopmentCA, IssuedIdentity
-from storage.archive.calendar import add_years, vn_date
-from storage.archive.disposal import (
-    approve_disposal,
-    execute_disposal,
-    propose_disposal,
-    purge_disposed_payloads,
-)
-from storage.archive.fixity import Outcome, run_fixity
-from storage.archive.models import Blob, Payload, PayloadChunk, RetentionAssignment
-from storage.archive.schedules import load_schedules
+from axis.archive.calendar import add_years, vn_date
+from axis.archive.disposal import approve_disposal, execute_disposal, propose_disposal, purge_disposed_payloads
+from axis.archive.fixity import Outcome, run_fixity
+from storage.archive_models import Blob, RetentionAssignment
+from storage.models import Payload, PayloadChunk
+from axis.archive.schedules import load_schedules
 from storage.models import Message
 from tests.archive.conftest import PASSWORD, A, B, C, TestClock, add_people, damage_payload, vn, wait_for
 from tests.databases import DatabaseTemplate

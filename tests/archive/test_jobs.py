@@ -11,7 +11,7 @@ from axis.jobs.archive import AUDIT_HEAD, FIXITY, REPORTS, RETENTION
 from axis.jobs.runner import run_job
 from axis.jobs.scheduler import JOBS
 from axis.settings import Settings, load_settings
-from storage.archive.models import FixityCheck, MonthlyStat
+from storage.archive_models import FixityCheck, MonthlyStat
 from storage.jobs import try_lease
 from tests.archive.conftest import A, B, Cli, TestClock
 from tests.harness import Harness

@@ -10,7 +10,7 @@ from axis.bench.scale import bulk_load
 from axis.bench.search import FILTERS, time_search
 from storage.db import create_engine, session_factory
 from storage.migrate import upgrade
-from storage.registry import register_agency
+from storage.registry.agencies import register_agency
 from tests.databases import fresh_database
 
 

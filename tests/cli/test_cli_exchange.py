@@ -15,7 +15,7 @@ from axis.identity import KeyFiles, issue_agency_identity
 from envelope.parser import parse_document
 from signing.keys import certificate_pem
 from storage.db import create_engine, session_factory
-from storage.registry import register_agency
+from storage.registry.agencies import register_agency
 from tests.cli.conftest import Axis
 
 SENDER = ("000.00.00.G01", "Cơ quan thử nghiệm gửi")

@@ -11,7 +11,7 @@ from typing import Any
 import aiohttp
 from sqlalchemy import func, select
 
-from storage.archive.models import Payload, PayloadChunk
+from storage.models import Payload, PayloadChunk
 from storage.models import AuditEvent, AuditQueueEntry, Delivery, Message, StatusEvent
 from tests.harness import Agent, Harness
 

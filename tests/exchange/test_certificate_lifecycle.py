@@ -12,11 +12,11 @@ import pytest
 from sqlalchemy import select
 
 from axis.agency.client import compose_document, sign_message
-from axis.jobs.certificates import certificate_job
+from axis.jobs.certificate_expiry import certificate_job
 from signing.keys import IssuedIdentity, certificate_pem, fingerprint, generate_private_key, self_signed_certificate
-from storage.archive.sealing import seal_now
+from axis.archive.sealing import seal_now
 from storage.models import Agency, AuditEvent
-from storage.registry import add_next_certificate, register_agency, retire_certificate
+from storage.registry.agencies import add_next_certificate, register_agency, retire_certificate
 from tests.exchange.snapshots import call
 from tests.harness import Agent, Harness
 
@@ -89,7 +89,7 @@ async def test_a_next_certificate_verifies_beside_the_current_one_until_it_is_re
 
 
 async def test_retiring_without_a_next_certificate_is_refused(axis: Harness) -> None:
-    from storage.registry import RegistryError
+    from storage.registry.agencies import RegistryError
 
     await axis.register(A)
     async with axis.ctx.sessions() as session, session.begin():
@@ -121,7 +121,7 @@ async def test_the_daily_check_warns_and_lets_a_registered_next_certificate_take
         await add_next_certificate(session, A, certificate_pem(successor.certificate))
     axis.ctx.registry.invalidate()
 
-    with caplog.at_level(logging.WARNING, logger="axis.certificates"):
+    with caplog.at_level(logging.WARNING, logger="axis.exchange.certificate_expiry"):
         summary = await certificate_job(axis.ctx)
     assert "1 expired" not in summary  # the lapsed one was retired first: the successor took over
     assert f"next certificate took over for {A}" in summary

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from envelope.codes import BusinessType, StatusCode
 from envelope.model import ResponseFor
-from storage.archive.sealing import seal_now
+from axis.archive.sealing import seal_now
 from storage.models import AuditEvent
 from tests.exchange.snapshots import call
 from tests.harness import Harness

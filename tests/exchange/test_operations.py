@@ -6,7 +6,7 @@ import aiohttp
 from sqlalchemy import select
 
 from signing.keys import fingerprint, load_certificate
-from storage.archive.sealing import seal_now
+from axis.archive.sealing import seal_now
 from storage.audit import verify_chain
 from storage.models import AuditEvent
 from tests.harness import Harness

@@ -1,7 +1,7 @@
 """Each node holds the agency registry in memory: a change made anywhere reaches every node within the refresh.
 
 Two axis nodes share one database (SQLite file or PostgreSQL, as the suite runs); the change is
-made the way an operator's tool makes it (``storage.registry`` in its own transaction, no call to
+made the way an operator's tool makes it (``storage.registry.agencies`` in its own transaction, no call to
 either node), and the other node is asked until it answers accordingly.
 """
 
@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from signing.keys import DevelopmentCA, IssuedIdentity, certificate_pem
-from storage.registry import replace_certificate, rotate_token, set_agency_active
+from storage.registry.agencies import replace_certificate, rotate_token, set_agency_active
 from tests.databases import DatabaseTemplate
 from tests.exchange.snapshots import call
 from tests.harness import Harness, server_settings, start_server

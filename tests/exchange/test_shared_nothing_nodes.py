@@ -36,7 +36,8 @@ from envelope.codes import StatusCode
 from envelope.model import Attachment
 from signing.keys import DevelopmentCA, IssuedIdentity, load_certificate
 from signing.receipt import verify_submission_receipt
-from storage.archive.models import Blob, Payload, PayloadChunk
+from storage.archive_models import Blob
+from storage.models import Payload, PayloadChunk
 from storage.db import create_engine, session_factory
 from storage.migrate import upgrade
 from storage.models import Agency, Delivery, DeliveryState, Message, MessageKind

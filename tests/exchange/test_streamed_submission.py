@@ -22,7 +22,7 @@ from envelope.builder import build_document
 from envelope.codes import StatusCode
 from envelope.model import Attachment
 from signing.keys import DevelopmentCA, IssuedIdentity
-from storage.blobs import BlobStore
+from storage.payloads.files import BlobStore
 from storage.models import Message
 from tests.databases import DatabaseTemplate
 from tests.exchange.snapshots import assert_nothing_stored, assert_problem, call, snapshot

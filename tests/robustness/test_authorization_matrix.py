@@ -29,7 +29,7 @@ from sqlalchemy import update
 
 from envelope.codes import StatusCode
 from signing.keys import DevelopmentCA, IssuedIdentity
-from storage.archive.calendar import vn_date
+from axis.archive.calendar import vn_date
 from storage.models import Agency
 from tests.databases import DatabaseTemplate
 from tests.exchange.snapshots import Reply, assert_problem, call

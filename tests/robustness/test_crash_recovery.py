@@ -45,8 +45,8 @@ from axis.bench.server import ServerProcess
 from axis.identity import KeyFiles
 from envelope.codes import StatusCode
 from signing.keys import DevelopmentCA, IssuedIdentity, load_certificate
-from storage.archive.models import Payload, PayloadChunk
-from storage.archive.sealing import seal_now
+from storage.models import Payload, PayloadChunk
+from axis.archive.sealing import seal_now
 from storage.db import create_engine, session_factory
 from storage.migrate import upgrade
 from storage.models import Agency, AuditEvent, Delivery, DeliveryState, Message, MessageKind

@@ -21,7 +21,7 @@ from axis.agency.client import sign_message
 from envelope.codes import StatusCode
 from envelope.model import DocumentType
 from signing.keys import DevelopmentCA, IssuedIdentity
-from storage.archive.calendar import vn_date
+from axis.archive.calendar import vn_date
 from tests.archive.conftest import Cli
 from tests.databases import DatabaseTemplate
 from tests.web.conftest import B, Browser, World, start_world
@@ -107,7 +107,7 @@ async def test_hostile_text_is_neutralised_in_every_register_csv_and_kept_verbat
 
 
 def test_numbers_and_plain_text_are_left_alone() -> None:
-    from storage.archive.csv_export import csv_text
+    from axis.archive.csv_export import csv_text
 
     text = csv_text(["a", "b", "c"], [{"a": -3, "b": "Công văn: Về việc -", "c": 1.5}])
     assert text == "a,b,c\r\n-3,Công văn: Về việc -,1.5\r\n"

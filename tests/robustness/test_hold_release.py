@@ -14,9 +14,9 @@ import pytest
 from sqlalchemy import select, update
 
 from signing.keys import DevelopmentCA, IssuedIdentity
-from storage.archive.holds import holds_on, place_hold
-from storage.archive.models import LegalHold
-from storage.archive.sealing import seal_now
+from axis.archive.holds import holds_on, place_hold
+from storage.archive_models import LegalHold
+from axis.archive.sealing import seal_now
 from storage.audit import verify_chain
 from storage.models import AuditEvent, User
 from tests.archive.conftest import Cli

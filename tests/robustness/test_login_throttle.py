@@ -15,10 +15,10 @@ from typing import Any
 
 import pytest
 
-import storage.users
+import storage.people.accounts
 from axis.web.client_address import client_address, trusted_networks
 from signing.keys import DevelopmentCA, IssuedIdentity
-from storage.throttle import ACCOUNT, ADDRESS, PAIR
+from storage.people.throttle import ACCOUNT, ADDRESS, PAIR
 from tests.archive.conftest import TestClock
 from tests.databases import DatabaseTemplate
 from tests.web.conftest import PASSWORD, Browser, World, start_world
@@ -31,13 +31,13 @@ PROXY = "127.0.0.1"  # the test server's peer for every request: it plays the lo
 def password_checks(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Every scrypt check the server runs, by the stored hash's owner-independent password tried."""
     checks: list[str] = []
-    real = storage.users.verify_password
+    real = storage.people.accounts.verify_password
 
     def counting(password: str, stored: str) -> bool:
         checks.append(password)
         return real(password, stored)
 
-    monkeypatch.setattr(storage.users, "verify_password", counting)
+    monkeypatch.setattr(storage.people.accounts, "verify_password", counting)
     return checks
 
 

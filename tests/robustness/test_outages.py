@@ -25,7 +25,7 @@ from sqlalchemy.engine import make_url
 
 from axis.agency.receiver import PATH, PushReceiver
 from envelope.codes import StatusCode
-from storage import blobs as blob_module
+from storage.payloads.store import files as blob_module
 from storage.models import Delivery, DeliveryState, Message
 from tests.databases import backend
 from tests.exchange.snapshots import assert_nothing_stored, assert_problem, call, snapshot

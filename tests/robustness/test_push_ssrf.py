@@ -32,7 +32,7 @@ from axis.jobs.push import http_transport
 from envelope.parser import parse_status
 from signing.keys import DevelopmentCA, IssuedIdentity
 from storage.models import Delivery, DeliveryState
-from storage.registry import InvalidEndpoint, check_endpoint_url, register_agency
+from storage.registry.agencies import InvalidEndpoint, check_endpoint_url, register_agency
 from tests.databases import DatabaseTemplate
 from tests.harness import Agent, Harness, server_settings, start_server
 from tests.web.conftest import Browser, start_world

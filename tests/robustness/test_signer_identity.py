@@ -143,7 +143,7 @@ async def test_bs_pinned_self_signed_certificate_is_refused_saying_whose_it_is(w
     # Not CA-issued: trusted only as B's pin. Registered to another agency is what the refusal says.
     key = generate_private_key("ec")
     pinned_for_b = self_signed_certificate(key, "UBND tỉnh Nghệ An", organ_id=B)
-    from storage.registry import replace_certificate
+    from storage.registry.agencies import replace_certificate
 
     async with world.axis.ctx.sessions() as session, session.begin():
         await replace_certificate(session, B, certificate_pem(pinned_for_b), actor="test")

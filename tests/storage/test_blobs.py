@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from storage.blobs import BlobError, BlobStore
+from storage.errors import BlobError
+from storage.payloads.files import BlobStore
 
 
 def test_stored_bytes_are_exact_and_named_by_digest(tmp_path: Path) -> None:
@@ -116,7 +117,7 @@ def test_sweep_at_start_up_removes_at_once_the_spool_files_of_exited_processes_o
     import sys
 
     store = BlobStore(tmp_path)
-    leave = "import sys; from storage.blobs import BlobStore; print(BlobStore(sys.argv[1]).temp_file()[1])"
+    leave = "import sys; from storage.payloads.files import BlobStore; print(BlobStore(sys.argv[1]).temp_file()[1])"
     dead = Path(subprocess.run([sys.executable, "-c", leave, str(tmp_path)], capture_output=True, text=True,
                                check=True).stdout.strip())
     holder = subprocess.Popen([sys.executable, "-c", leave + "; sys.stdout.flush(); input()", str(tmp_path)],

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import LoginThrottle, utcnow
-from storage.throttle import ACCOUNT, ADDRESS, PAIR, Throttled, ThrottleKeys, attempt_succeeded, claim_attempt
+from storage.people.throttle import ACCOUNT, ADDRESS, PAIR, Throttled, ThrottleKeys, attempt_succeeded, claim_attempt
 
 
 def test_waits_start_after_the_burst_double_and_stop_at_the_cap() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from storage.models import VxpReplay
-from storage.vxp import issue_vxp_secret, set_signature_policy
+from storage.registry.vxp import issue_vxp_secret, set_signature_policy
 from tests.harness import Agent, Harness
 from tests.vxp.sdk_client import SdkClient
 

@@ -11,8 +11,8 @@ from axis.appkeys import METRICS
 from envelope.codes import StatusCode
 from envelope.parser import parse_document
 from signing.receipt import verify_submission_receipt
-from storage.archive.calendar import month_of
-from storage.archive.reports import compute_month, monthly_report
+from axis.archive.calendar import month_of
+from axis.archive.reports import compute_month, monthly_report
 from storage.models import Message
 from tests.exchange.snapshots import assert_nothing_stored, snapshot
 from tests.harness import Harness

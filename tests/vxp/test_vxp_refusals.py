@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from storage.models import Agency
-from storage.registry import set_agency_active
+from storage.registry.agencies import set_agency_active
 from tests.exchange.snapshots import assert_nothing_stored, snapshot
 from tests.harness import Harness
 from tests.vxp.conftest import replays, sdk_for

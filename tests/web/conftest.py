@@ -16,9 +16,9 @@ from sqlalchemy import select
 
 from envelope.model import Attachment
 from signing.keys import DevelopmentCA, IssuedIdentity
-from storage.archive.sealing import seal_now
+from axis.archive.sealing import seal_now
 from storage.models import AuditEvent
-from storage.users import add_user
+from storage.people.accounts import add_user
 from tests.databases import DatabaseTemplate
 from tests.harness import Agent, Harness, server_settings, start_server
 

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from yarl import URL
 
 from storage.models import LoginThrottle, WebSession
-from storage.throttle import ADDRESS, PAIR
+from storage.people.throttle import ADDRESS, PAIR
 from tests.web.conftest import PASSWORD, A, B, World
 
 PAGES = ["/inbox", "/outbox", "/reports", "/registers/incoming", "/registers/outgoing", "/archive/disposals", "/archive/due",
@@ -229,7 +229,7 @@ async def test_api_errors_stay_problem_json(world: World, browser_for) -> None: 
 
 
 async def test_disabled_agency_clerk_is_signed_out_but_operator_stays(world: World, browser_for) -> None:  # type: ignore[no-untyped-def]
-    from storage.registry import set_agency_active
+    from storage.registry.agencies import set_agency_active
 
     clerk = await browser_for("vanthu.h29")
     async with world.axis.ctx.sessions() as session, session.begin():

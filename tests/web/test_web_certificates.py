@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from signing.keys import certificate_pem, generate_private_key, self_signed_certificate
-from storage.registry import add_next_certificate, replace_certificate
+from storage.registry.agencies import add_next_certificate, replace_certificate
 from tests.web.conftest import B, C, World
 from tests.web.test_web_browser import login, screenshot
 

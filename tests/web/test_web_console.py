@@ -16,7 +16,7 @@ from sqlalchemy import select, update
 
 from envelope.codes import VN_TZ, StatusCode
 from storage.models import Delivery, DeliveryAttempt, Message, User, WebSession
-from storage.users import verify_password
+from storage.people.accounts import verify_password
 from tests.web.conftest import A, B, C, World
 from tests.web.test_web_browser import wait_for
 

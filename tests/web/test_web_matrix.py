@@ -17,10 +17,10 @@ from typing import Any
 from yarl import URL
 
 from axis.web import is_web_path
-from storage.archive.calendar import vn_date
-from storage.archive.disposal import approve_disposal, execute_disposal, propose_disposal
-from storage.archive.holds import place_hold
-from storage.archive.schedules import load_schedules
+from axis.archive.calendar import vn_date
+from axis.archive.disposal import approve_disposal, execute_disposal, propose_disposal
+from axis.archive.holds import place_hold
+from axis.archive.schedules import load_schedules
 from tests.web.conftest import A, World
 from tests.web.test_web_archive import exchange
 

@@ -17,10 +17,10 @@ import axis.exchange.listings
 from axis.exchange.redelivery import resend_deliveries
 from envelope.codes import VN_TZ, Priority, StatusCode
 from signing.keys import certificate_pem, fingerprint
-from storage.archive.models import Payload
+from storage.models import Payload
 from storage.jobs import finish_run, start_run
 from storage.models import Agency, Delivery
-from storage.registry import replace_certificate
+from storage.registry.agencies import replace_certificate
 from tests.web.conftest import B, C, World, sha256
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "axis" / "web" / "templates"
@@ -369,13 +369,13 @@ async def test_language_choice_follows_the_person_and_the_sign_in_page(world: Wo
 def test_every_string_the_templates_use_is_in_the_catalogue_in_both_languages() -> None:
     from axis.exchange.listings import STATE_CHOICES
     from axis.web.i18n import CATALOGUE
-    from storage.archive.disposal import OPEN
-    from storage.archive.holds import SEARCH_KEYS
-    from storage.archive.schedules import ACTIONS, TRIGGERS
+    from axis.archive.disposal import OPEN
+    from axis.archive.holds import SEARCH_KEYS
+    from axis.archive.schedules import ACTIONS, TRIGGERS
     from storage.models import DeliveryMode, DeliveryState, MessageKind
-    from storage.users import Role
+    from storage.people.accounts import Role
 
-    # What storage.archive.disposal writes into disposal lists and their items.
+    # What axis.archive.disposal writes into disposal lists and their items.
     DISPOSAL_STATES = (OPEN, "executed", "void")
     DISPOSAL_OUTCOMES = ("destroyed", "held", "not_due", "already_disposed", "not_destroy")
     used: set[str] = set()

@@ -1,0 +1,1 @@
+"""The national SDK's wire protocol under ``/vxp``: transport authentication, SDK lists, answers."""

@@ -1,0 +1,283 @@
+"""/vxp: the national SDK's wire protocol (SDKVXP, issue 16) over the same exchange as /api/v1.
+
+A DMS built on the SDK configures ``{axis}/vxp`` as its endpoint; each call is ``/vxp/{operation}``.
+Authentication is the SDK's HMAC over its signed headers (axis.vxp.transport); the work is
+the exchange's own use cases (submission, statuses, mailbox), so verification, routing, dedup,
+receipts, audit, registers and metrics are those of /api/v1. Answers are the SDK's JSON:
+``status`` OK/FAIL, ``ErrorCode`` "0" or a stable code, a Vietnamese ``ErrorDesc``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Any
+
+from aiohttp import web
+
+from axis.api.auth import AGENCY_KEY
+from axis.api.exchange import read_body
+from axis.api.problems import problem_for
+from axis.appkeys import CONTEXT, METRICS, PUSH_WAKEUP
+from axis.context import AxisContext
+from axis.exchange import mailbox
+from axis.vxp import mailbox as sdk_mailbox
+from axis.exchange.body import Body, SpooledBody
+from axis.exchange.errors import NotFound
+from axis.vxp.transport import HASH_FILE_MISMATCH, MISSING_HEADER, REPLAY, SdkCall, TransportRefused, authenticate_sdk, hash_file_matches
+from axis.exchange.statuses import submit_status
+from axis.exchange.submission import Submission, submit_document
+from storage.models import MessageKind
+from storage.registry.vxp import remember_hash_header
+
+routes = web.RouteTableDef()
+errors_log = logging.getLogger("axis.errors")
+
+BASE = "/vxp"
+#: What the SDK appends after the file's bytes in sendEdoc.
+SDK_TRAILER = b"\r\n"
+
+#: The Vietnamese ErrorDesc of each refusal code (the English detail follows it).
+DESCRIPTIONS = {
+    "AXIS.Validation": "Gói tin không hợp lệ",
+    "AXIS.Signature": "Chữ ký số của văn bản không hợp lệ",
+    "AXIS.UnknownRecipient": "Đơn vị nhận chưa đăng ký trên trục hoặc đang bị khóa",
+    "AXIS.SenderMismatch": "Đơn vị gửi trong gói tin không phải đơn vị của hệ thống",
+    "AXIS.Duplicate": "Mã văn bản (DocumentId) đã được gửi với nội dung khác",
+    "AXIS.SizeLimitExceeded": "Gói tin vượt quá dung lượng cho phép",
+    "AXIS.NotFound": "Không tìm thấy văn bản",
+    "AXIS.Forbidden": "Không được phép",
+    "AXIS.Conflict": "Yêu cầu không phù hợp với trạng thái hiện tại",
+    "AXIS.Disposed": "Văn bản đã bị hủy theo thời hạn bảo quản",
+    "AXIS.Unavailable": "Trục tạm thời không xử lý được; hãy thử lại sau",
+    "AXIS.Internal": "Lỗi nội bộ của trục; đã được ghi nhận",
+}
+#: HTTP status of each transport refusal (the SDK reads the JSON body whatever the status).
+_TRANSPORT_STATUS = {MISSING_HEADER: 400, HASH_FILE_MISMATCH: 400, "VXP.FromMismatch": 403,
+                     "VXP.AgencyDisabled": 403}
+
+
+def _answer(body: dict[str, Any], status: int = 200) -> web.Response:
+    # ASCII-only JSON: the SDK reads some answers as US-ASCII, and \u escapes survive that.
+    return web.Response(status=status, body=json.dumps(body, ensure_ascii=True).encode(),
+                        content_type="application/json")
+
+
+def ok(**extra: Any) -> web.Response:
+    """A success answer with the SDK's envelope fields."""
+    return _answer({"status": "OK", "ErrorCode": "0", "ErrorDesc": "", **extra})
+
+
+def fail(code: str, description: str, status: int, **extra: Any) -> web.Response:
+    """A refusal in the SDK's shape."""
+    return _answer({"status": "FAIL", "ErrorCode": code, "ErrorDesc": description, **extra}, status)
+
+
+def refusal(exc: BaseException) -> web.Response:
+    """The FAIL answer for any refusal: the transport's own, or the exchange's mapped in axis.api.problems."""
+    if isinstance(exc, TransportRefused):
+        return fail(exc.code, exc.description, _TRANSPORT_STATUS.get(exc.code, 401))
+    problem = problem_for(exc)
+    if problem is None:
+        errors_log.exception("unhandled error on a /vxp call", exc_info=exc)
+        return fail("AXIS.Internal", DESCRIPTIONS["AXIS.Internal"], 500)
+    prefix = DESCRIPTIONS.get(problem.code, "Yêu cầu bị từ chối")
+    return fail(problem.code, f"{prefix}: {problem.detail}", problem.status,
+                **({"ErrorField": problem.extra["field"]} if "field" in problem.extra else {}))
+
+
+async def sdk_call(request: web.Request, operation: str) -> SdkCall:
+    """Authenticate an SDK request and record its hash-header (a replay inside the window is refused).
+
+    The guard is per operation: the SDK signs no operation name, and one long-lived SDK object
+    sends the same signed headers to two operations (e.g. getEdoc, then updateStatus of the same
+    item, whose keys its header map already held), which must both be served.
+    """
+    ctx = request.app[CONTEXT]
+    call = await authenticate_sdk(ctx, list(request.raw_headers))
+    window = timedelta(seconds=ctx.settings.vxp_timestamp_window_seconds)
+    async with ctx.sessions() as session, session.begin():
+        fresh = await remember_hash_header(session, f"{operation}:{call.hash_header}", ctx.clock(), window)
+    if not fresh:
+        raise TransportRefused(REPLAY, "Yêu cầu đã được gửi trước đó (XroadVnpt-hash-header lặp lại)")
+    request[AGENCY_KEY] = call.agency
+    return call
+
+
+Operation = Callable[[web.Request, SdkCall], Awaitable[web.StreamResponse]]
+#: Each SDK operation by its path name (``/vxp/{name}``), registered by ``operation``.
+OPERATIONS: dict[str, Operation] = {}
+
+
+def operation(name: str, methods: tuple[str, ...] = ("POST",)) -> Callable[[Operation], Operation]:
+    """Register the handler of ``/vxp/{name}`` for the methods the SDK calls it with."""
+    def register(handler: Operation) -> Operation:
+        OPERATIONS[name] = handler
+
+        async def route(request: web.Request) -> web.StreamResponse:
+            try:
+                call = await sdk_call(request, name)
+                return await handler(request, call)
+            except Exception as exc:  # noqa: BLE001 - every refusal gets the SDK's answer shape
+                return refusal(exc)
+
+        route.__doc__ = handler.__doc__
+        for method in methods:
+            routes.route(method, f"{BASE}/{name}")(route)
+        return handler
+    return register
+
+
+# --- sendEdoc -----------------------------------------------------------------------------------
+
+
+def _without_trailer(raw: bytes, declared: str) -> bytes | None:
+    """The file the SDK sent: the body less its appended CRLF (or the body, from a client without it)."""
+    if raw.endswith(SDK_TRAILER) and hash_file_matches(declared, hashlib.sha256(raw[:-2]).digest()):
+        return raw[:-2]
+    if hash_file_matches(declared, hashlib.sha256(raw).digest()):
+        return raw
+    return None
+
+
+def _spooled_without_trailer(body: SpooledBody, declared: str) -> SpooledBody | None:
+    """As ``_without_trailer`` for a body spooled to a file (truncated in place; one more read)."""
+    if body.size >= 2:
+        digest = hashlib.sha256()
+        with open(body.path, "r+b") as fh:
+            fh.seek(body.size - 2)
+            if fh.read(2) == SDK_TRAILER:
+                fh.seek(0)
+                left = body.size - 2
+                while left:
+                    chunk = fh.read(min(left, 1 << 20))
+                    digest.update(chunk)
+                    left -= len(chunk)
+                if hash_file_matches(declared, digest.digest()):
+                    fh.truncate(body.size - 2)
+                    return SpooledBody(body.path, digest.hexdigest(), body.size - 2)
+    return body if hash_file_matches(declared, bytes.fromhex(body.sha256)) else None
+
+
+async def _file_of(raw: Body, declared: str) -> Body:
+    found: Body | None
+    if isinstance(raw, SpooledBody):
+        found = await asyncio.to_thread(_spooled_without_trailer, raw, declared)
+    else:
+        found = _without_trailer(raw, declared)
+    if found is None:
+        raise TransportRefused(HASH_FILE_MISMATCH, "Mã băm của tệp (hash-file) không khớp với nội dung nhận được")
+    return found
+
+
+@operation("sendEdoc")
+async def send_edoc(request: web.Request, call: SdkCall) -> web.Response:
+    """Submit a signed edXML document, or a status package with ``messagetype=status``."""
+    ctx = request.app[CONTEXT]
+    metrics = request.app[METRICS]
+    declared = call.param("hash-file")
+    if not declared:
+        raise TransportRefused(MISSING_HEADER, "Thiếu mã băm của tệp (XroadVnpt-hash-file) trong tiêu đề ký")
+    kind = sdk_mailbox.message_kind(call.param("messagetype"))
+    started = time.perf_counter()
+    raw = await read_body(request)
+    try:
+        body = await _file_of(raw, declared)
+        accept = submit_document if kind == MessageKind.EDOC.value else submit_status
+        try:
+            result: Submission = await accept(ctx, call.agency, body)
+        except Exception as exc:
+            problem = problem_for(exc)
+            metrics.submissions.labels(kind, problem.code if problem else "AXIS.Internal").inc()
+            raise
+    finally:
+        if isinstance(raw, SpooledBody):
+            await asyncio.to_thread(raw.discard)  # adopted when accepted: nothing left to remove
+    metrics.submissions.labels(kind, "accepted" if result.created else "repeated").inc()
+    metrics.submit_latency.labels(kind).observe(time.perf_counter() - started)
+    if result.created and result.unsigned:
+        metrics.unsigned_documents.labels(call.agency.code).inc()
+    if result.created and result.pushes:
+        request.app[PUSH_WAKEUP].set()
+    reply = result.body
+    return ok(DocId=reply["id"], DocumentId=reply["document_id"], sha256=reply["sha256"],
+              authentication=reply.get("authenticated_by", "signature"), receipt=reply["receipt"])
+
+
+# --- reading ------------------------------------------------------------------------------------
+
+
+async def _stored_bytes(ctx: AxisContext, call: SdkCall) -> tuple[str, bytes]:
+    message_id = call.param("docId", "docid")
+    if not message_id:
+        raise NotFound("name the document in docId", field="docId")
+    message = await mailbox.fetch(ctx, call.agency, message_id)
+    if message.inline is not None:
+        return message.id, message.inline
+    # The SDK's answers carry the whole document (base64 in JSON): it is read whole, from either backend.
+    return message.id, await ctx.payloads.read(message.sha256)
+
+
+@operation("getEdoc")
+async def get_edoc(request: web.Request, call: SdkCall) -> web.Response:
+    """The stored bytes of a message the caller sent or received, base64 in ``data``."""
+    message_id, data = await _stored_bytes(request.app[CONTEXT], call)
+    return ok(DocId=message_id, data=base64.b64encode(data).decode("ascii"))
+
+
+@operation("downloadEdoc", ("GET", "POST"))
+async def download_edoc(request: web.Request, call: SdkCall) -> web.Response:
+    """The stored bytes themselves."""
+    message_id, data = await _stored_bytes(request.app[CONTEXT], call)
+    return web.Response(body=data, content_type="application/xml",
+                        headers={"X-Axis-Message-Id": message_id,
+                                 "Content-Disposition": f'attachment; filename="{message_id}.edxml"'})
+
+
+@operation("getReceivedEdocList")
+async def get_received_edoc_list(request: web.Request, call: SdkCall) -> web.Response:
+    """Documents (or, with ``messagetype=status``, statuses) waiting for the caller."""
+    kind = sdk_mailbox.message_kind(call.param("messagetype"))
+    return ok(data=await sdk_mailbox.received_list(request.app[CONTEXT], call.agency, kind))
+
+
+@operation("countReceiveEdoc", ("GET", "POST"))
+async def count_receive_edoc(request: web.Request, call: SdkCall) -> web.Response:
+    """How many documents wait for the caller."""
+    return ok(count=await sdk_mailbox.count_received(request.app[CONTEXT], call.agency, MessageKind.EDOC.value))
+
+
+@operation("countReceiveStatus", ("GET", "POST"))
+async def count_receive_status(request: web.Request, call: SdkCall) -> web.Response:
+    """How many statuses wait for the caller."""
+    return ok(count=await sdk_mailbox.count_received(request.app[CONTEXT], call.agency, MessageKind.STATUS.value))
+
+
+@operation("updateStatus")
+async def update_status(request: web.Request, call: SdkCall) -> web.Response:
+    """The DMS's hub-level status of an item it received: processing, done or fail."""
+    message_id = call.param("docid", "docId")
+    if not message_id:
+        raise NotFound("name the item in docid", field="docid")
+    state = await sdk_mailbox.update_status(request.app[CONTEXT], call.agency, message_id, call.param("status"))
+    return ok(DocId=message_id, state=state)
+
+
+@operation("getSentEdocList")
+async def get_sent_edoc_list(request: web.Request, call: SdkCall) -> web.Response:
+    """The caller's sent documents (newest first, or the one in ``docId``) with each recipient's state."""
+    return ok(data=await sdk_mailbox.sent_list(request.app[CONTEXT], call.agency, call.param("docId", "docid")))
+
+
+@operation("getAgenciesList")
+async def get_agencies_list(request: web.Request, call: SdkCall) -> web.Response:
+    """The active agencies of the registry, in the SDK's shape."""
+    snapshot = await request.app[CONTEXT].registry.snapshot()
+    agencies = sorted((a for a in snapshot.by_code.values() if a.active), key=lambda a: a.code)
+    return ok(data=[{"id": str(a.id), "pid": "", "code": a.code, "name": a.name, "mail": ""} for a in agencies])

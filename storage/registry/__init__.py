@@ -1,0 +1,1 @@
+"""The agency registry: agencies, tokens, certificates, national SDK credentials, and its cache."""
