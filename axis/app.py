@@ -25,8 +25,8 @@ from axis.api.problems import (
     problem_response,
 )
 from axis.appkeys import CONTEXT, GAUGES, METRICS, PUSH_WAKEUP, SETTINGS
-from axis.exchange.certificate_expiry import WatchedCertificates, current_records, log_attention
 from axis.context import AxisContext, Clock, system_clock
+from axis.exchange.certificate_expiry import WatchedCertificates, current_records, log_attention
 from axis.gauges import GaugeRefresher
 from axis.identity import key_files, load_axis_identity
 from axis.jobs.push import delivery_worker_ctx
@@ -37,8 +37,8 @@ from axis.settings import Settings
 from axis.web import setup_web
 from signing.keys import certificate_pem, load_certificates
 from signing.verifier import VerifyPolicy
-from storage.payloads.files import BlobStore
 from storage.db import STORAGE_UNAVAILABLE, create_engine, session_factory
+from storage.payloads.files import BlobStore
 from storage.registry.agencies import ensure_axis_agency
 
 log = logging.getLogger("axis.access")

@@ -12,10 +12,10 @@ from cryptography.fernet import Fernet
 from cryptography.x509 import Certificate
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from storage.committer import Committer
 from axis.settings import Settings
 from signing.keys import IssuedIdentity
 from signing.verifier import VerifyPolicy
+from storage.committer import Committer
 from storage.payloads.files import BlobStore
 from storage.payloads.store import PayloadStore
 from storage.registry.cache import RegistryCache

@@ -1,4 +1,4 @@
-"""Archive tables: blob ledger, inline payloads, fixity, audit heads, retention, holds, disposal, reports, registers."""
+"""Archive tables: blob ledger, fixity, audit heads, retention, holds, disposal, reports, registers."""
 
 from __future__ import annotations
 
@@ -24,25 +24,6 @@ class Blob(Base):
     last_checked_at: Mapped[datetime | None] = mapped_column()
     last_outcome: Mapped[str | None] = mapped_column(String(16))
     disposed_at: Mapped[datetime | None] = mapped_column()
-
-
-class Payload(Base):
-    """A small payload kept in the database, committed with its message; larger ones are files in the blob store."""
-
-    __tablename__ = "payloads"
-
-    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
-    data: Mapped[bytes] = mapped_column(LargeBinary)
-
-
-class PayloadChunk(Base):
-    """One piece (``seq`` from 0) of a large payload kept in the database (``blob_backend = "database"``)."""
-
-    __tablename__ = "payload_chunks"
-
-    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
-    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    data: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class FixityCheck(Base):

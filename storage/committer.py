@@ -22,14 +22,24 @@ from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from storage.committer import Arrival, record_arrivals
+from storage.archive_models import Blob, RegisterEntry, RetentionAssignment
 from storage.models import AuditQueueEntry, Delivery, Message, StatusEvent
 from storage.payloads.store import insert_payloads
+from storage.upsert import upsert
 
 log = logging.getLogger("storage.committer")
 
 #: Most messages in one transaction (bounds the statement size and a failed batch's retry).
 MAX_BATCH = 256
+
+
+@dataclass(frozen=True)
+class Arrival:
+    """The archive's rows for one newly stored message."""
+
+    blob: dict[str, Any]
+    register: dict[str, Any] | None
+    retention: dict[str, Any] | None
 
 
 @dataclass
@@ -74,6 +84,19 @@ async def write_rows(session: AsyncSession, batch: Sequence[Rows]) -> None:
             await r.apply(session)
     await record_arrivals(session, [r.arrival for r in batch])
     await conn.execute(_INSERT_AUDIT, [r.audit for r in batch])
+
+
+async def record_arrivals(session: AsyncSession, arrivals: Sequence[Arrival]) -> None:
+    """In the storing transaction: one statement per table for any number of messages."""
+    # Identical bytes are stored once; the first arrival's row stands.
+    blobs = list({a.blob["sha256"]: a.blob for a in reversed(arrivals)}.values())
+    await upsert(session, Blob, blobs, keys=["sha256"])
+    registers = [a.register for a in arrivals if a.register is not None]
+    if registers:
+        await session.execute(insert(RegisterEntry.__table__), registers)
+    retentions = [a.retention for a in arrivals if a.retention is not None]
+    if retentions:
+        await session.execute(insert(RetentionAssignment.__table__), retentions)
 
 
 class Committer:

@@ -12,6 +12,8 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
+# Importing the guard arms it for every session: archived messages are never deleted nor rewritten.
+from storage import immutability as _immutability  # noqa: F401
 from storage.errors import BlobError
 
 #: Errors meaning the database or the disk cannot take work now (refuse it, acknowledge nothing).

@@ -8,8 +8,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.archive_models import Blob
-from storage.upsert import upsert
 from storage.models import Message
+from storage.upsert import upsert
 
 #: Rows per statement when the ledger catches up with messages stored without it.
 BACKFILL_BATCH = 1000

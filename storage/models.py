@@ -1,4 +1,4 @@
-"""SQLAlchemy models: agencies, messages, deliveries, statuses, users, audit log."""
+"""SQLAlchemy models: agencies, messages, deliveries, statuses, payloads, users, audit log."""
 
 from __future__ import annotations
 
@@ -421,3 +421,22 @@ class JobLease(Base):
     job: Mapped[str] = mapped_column(String(64), primary_key=True)
     holder: Mapped[str | None] = mapped_column(String(128))
     until: Mapped[datetime | None] = mapped_column()
+
+
+class Payload(Base):
+    """A small payload kept in the database, committed with its message; larger ones are files in the blob store."""
+
+    __tablename__ = "payloads"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class PayloadChunk(Base):
+    """One piece (``seq`` from 0) of a large payload kept in the database (``blob_backend = "database"``)."""
+
+    __tablename__ = "payload_chunks"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    data: Mapped[bytes] = mapped_column(LargeBinary)

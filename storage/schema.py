@@ -1,7 +1,6 @@
 """Every table of the axis, in one MetaData (for migrations and drift checks)."""
 
-from storage import models
-from storage import archive_models
+from storage import archive_models, models
 
 metadata = models.Base.metadata
 

@@ -48,7 +48,7 @@ from envelope.model import (
 from envelope.parser import parse_document
 from signing.errors import KeyMaterialError
 from signing.keys import IssuedIdentity, certificate_pem, fingerprint, load_identity
-from storage.registry.agencies import agencies as registry
+from storage.registry import agencies as registry
 
 #: The demo agencies: real codes (mã định danh) and names.
 AGENCIES: tuple[tuple[str, str], ...] = (

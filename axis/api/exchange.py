@@ -15,9 +15,9 @@ from axis.api.auth import authenticate
 from axis.api.openapi import openapi_document
 from axis.api.problems import SizeLimitProblem, UnauthorizedProblem, ValidationProblem, problem_for
 from axis.appkeys import CONTEXT, GAUGES, METRICS, PUSH_WAKEUP
-from axis.exchange.certificate_expiry import axis_chain
 from axis.exchange import mailbox
 from axis.exchange.body import Body, SpooledBody, receive_body
+from axis.exchange.certificate_expiry import axis_chain
 from axis.exchange.statuses import submit_status
 from axis.exchange.submission import Submission, submit_document
 from signing.keys import certificate_pem

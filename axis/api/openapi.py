@@ -11,8 +11,8 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from axis.vxp import openapi as openapi_vxp
 from axis.api.problems import PROBLEM_TYPE_BASE, ApiProblem
+from axis.vxp import openapi as openapi_vxp
 from envelope.codes import BusinessType, Priority, StatusCode
 from storage.models import DeliveryMode, DeliveryState, MessageKind
 

@@ -8,10 +8,10 @@ from urllib.parse import quote
 
 from aiohttp import web
 
+from axis.archive.errors import PayloadDisposed
 from axis.exchange import errors as exchange
 from envelope.errors import EnvelopeError, EnvelopeTooLarge
 from signing.errors import SignatureError
-from axis.archive.errors import PayloadDisposed
 from storage.db import STORAGE_UNAVAILABLE
 
 PROBLEM_TYPE_BASE = "https://axis.gov.vn/problems/"

@@ -18,20 +18,24 @@ from datetime import date, datetime
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from signing.keys import Certificate, PrivateKey
 from axis.archive.archivists import ARCHIVIST_ROLE, archivist
 from axis.archive.calendar import vn_date
-from axis.archive.destruction_certificates import CertifiedApproval, CertifiedItem, DestructionCertificate, sign_certificate
-from storage.batches import chunks
+from axis.archive.destruction_certificates import (
+    CertifiedApproval,
+    CertifiedItem,
+    DestructionCertificate,
+    sign_certificate,
+)
 from axis.archive.errors import DisposalRefused, PayloadDisposed, UnknownRecord
 from axis.archive.holds import holds_on
-from storage.ledger import record_blob
-from storage.archive_models import Blob, Disposal, DisposalApproval, DisposalItem, RetentionAssignment
-from storage.models import Payload, PayloadChunk
 from axis.archive.schedules import Schedules
+from signing.keys import Certificate, PrivateKey
+from storage.archive_models import Blob, Disposal, DisposalApproval, DisposalItem, RetentionAssignment
 from storage.audit import append_event
+from storage.batches import chunks
 from storage.db import rowcount
-from storage.models import Agency, Delivery, Message, User
+from storage.ledger import record_blob
+from storage.models import Agency, Delivery, Message, Payload, PayloadChunk, User
 from storage.payloads.store import PayloadStore, delete_payloads
 
 # Disposal lists that still await approval or execution.

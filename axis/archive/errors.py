@@ -25,10 +25,6 @@ class UnknownRecord(ArchiveError):
     """No disposal list, hold or document with this id."""
 
 
-class ArchiveImmutable(ArchiveError):
-    """An attempt to delete or rewrite an archived message outside the disposal path."""
-
-
 class PayloadDisposed(ArchiveError):
     """The message's payload was destroyed by a disposal; only its residual metadata remains."""
 

@@ -15,9 +15,9 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.sql.elements import ColumnElement
 
-from storage.ledger import backfill_ledger
 from storage.archive_models import Blob, FixityCheck
 from storage.audit import append_event
+from storage.ledger import backfill_ledger
 from storage.payloads.store import PayloadStore
 
 #: Blobs re-hashed between two short write transactions: the exchange keeps writing meanwhile.

@@ -28,10 +28,10 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from axis.archive.audit_heads import head_certificate, verify_head_record
 from signing.errors import SignatureError
 from signing.keys import Certificate, fingerprint
 from signing.receipt import format_utc
-from axis.archive.audit_heads import head_certificate, verify_head_record
 from storage.archive_models import AuditHead
 from storage.models import AuditEvent
 

@@ -14,12 +14,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
-from envelope.text import nfc
 from axis.archive.archivists import archivist, is_archivist
-from storage.batches import chunks
 from axis.archive.errors import DisposalRefused, RetentionConfigError, UnknownRecord
+from envelope.text import nfc
 from storage.archive_models import LegalHold, LegalHoldItem
 from storage.audit import append_event
+from storage.batches import chunks
 from storage.models import Agency, Delivery, Message, MessageKind
 
 #: Keys of a saved search that a hold may be placed on (all optional, combined with AND).

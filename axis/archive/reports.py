@@ -37,8 +37,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from axis.archive.calendar import month_bounds, month_of, parse_month, shift_month
 from storage.archive_models import Disposal, DisposalItem, MonthlyStat
-from storage.upsert import upsert
 from storage.models import Agency, Delivery, DeliveryState, Message, MessageKind, StatusEvent, utcnow
+from storage.upsert import upsert
 
 COUNTS = ("sent", "received", "delivered", "refused", "failed")
 FIGURES = (*COUNTS, "median_receipt_s", "p95_receipt_s", "bytes_in", "storage_growth_bytes", "disposed",

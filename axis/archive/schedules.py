@@ -13,15 +13,15 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from envelope.text import nfc
 from axis.archive.calendar import add_years, vn_date
 from axis.archive.destruction_certificates import CertifiedSchedule
-from storage.batches import chunks
 from axis.archive.errors import RetentionConfigError, UnknownRecord
 from axis.archive.holds import holds_on
+from envelope.text import nfc
 from storage.archive_models import RetentionAssignment
-from storage.upsert import upsert
+from storage.batches import chunks
 from storage.models import Message, MessageKind, MessageRow, StatusEvent
+from storage.upsert import upsert
 
 #: The retention schedules shipped with the project.
 DEFAULT_RETENTION_FILE = Path(__file__).resolve().parents[2] / "config" / "retention.toml"

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import click
 
-from axis.cli import archive, bench, agency_certificates as certificates, envelope, exchange, messages, registry, server, users
+from axis.cli import agency_certificates as certificates
+from axis.cli import archive, bench, envelope, exchange, messages, registry, server, users
 from axis.cli.blobs import blobs
 
 

@@ -8,15 +8,21 @@ from typing import Any
 
 import click
 
-from axis.exchange.certificate_expiry import AgencyCertificates, CertificateRecord, Role, certificate_records, needing_attention
 from axis.cli.common import echo_json, settings_of
+from axis.exchange.certificate_expiry import (
+    AgencyCertificates,
+    CertificateRecord,
+    Role,
+    certificate_records,
+    needing_attention,
+)
 from axis.identity import KeyFiles
 from axis.runtime import run_in_session
 from axis.settings import Settings
 from signing.errors import KeyMaterialError
 from signing.keys import Certificate, load_certificate, load_certificates
-from storage.registry.agencies import agencies as registry
 from storage.models import Agency
+from storage.registry import agencies as registry
 
 
 def _parsed(pem: str | None) -> Certificate | None:

@@ -16,15 +16,25 @@ from typing import Any, TypeVar
 
 import click
 
-from axis.cli.common import counted, echo_fields, echo_json, echo_table, emit, json_option, settings_of
-from axis.context import AxisContext
-from axis.runtime import prepare_home
 from axis.archive.archivists import archivist
 from axis.archive.audit_heads import sign_head, verify_heads
 from axis.archive.calendar import parse_month, vn_date
-from axis.archive.destruction_certificates import verify_certificate
 from axis.archive.csv_export import csv_text
-from axis.archive.disposal import OPEN, DisposalResult, DisposalView, DueItem, approve_disposal, certificate_of, disposal_view, due_items, execute_disposal, list_disposals, propose_disposal, purge_disposed_payloads
+from axis.archive.destruction_certificates import verify_certificate
+from axis.archive.disposal import (
+    OPEN,
+    DisposalResult,
+    DisposalView,
+    DueItem,
+    approve_disposal,
+    certificate_of,
+    disposal_view,
+    due_items,
+    execute_disposal,
+    list_disposals,
+    propose_disposal,
+    purge_disposed_payloads,
+)
 from axis.archive.errors import ArchiveError
 from axis.archive.fixity import run_fixity
 from axis.archive.head_log import HeadLogError, anchor_heads, check_logs
@@ -33,6 +43,9 @@ from axis.archive.registers import register_columns, register_rows
 from axis.archive.reports import COLUMNS, compute_month, monthly_report
 from axis.archive.schedules import RetentionInfo, load_schedules, retention_of
 from axis.archive.sealing import seal_now
+from axis.cli.common import counted, echo_fields, echo_json, echo_table, emit, json_option, settings_of
+from axis.context import AxisContext
+from axis.runtime import prepare_home
 from storage.audit import verify_chain
 
 T = TypeVar("T")

@@ -10,8 +10,8 @@ import click
 
 from axis.cli.common import echo_json, settings_of
 from axis.runtime import prepare_home
-from storage.payloads.files import BlobStore
 from storage.db import create_engine
+from storage.payloads.files import BlobStore
 from storage.payloads.migration import MigrationReport, migrate_payloads
 from storage.payloads.store import BACKENDS, PayloadStore
 

@@ -11,7 +11,8 @@ from axis.cli.common import echo_fields, echo_json, echo_table, emit, json_optio
 from axis.identity import AxisKeyMissing, KeyFiles, issue_agency_identity, key_files, load_or_create_axis_identity
 from axis.runtime import run_in_session
 from signing.keys import fingerprint
-from storage.registry.agencies import agencies as registry, vxp
+from storage.registry import agencies as registry
+from storage.registry import vxp
 
 
 def agency_json(agency: Any, axis_code: str = "") -> dict[str, Any]:

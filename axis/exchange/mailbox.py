@@ -29,13 +29,12 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import aliased
 
+from axis.archive.errors import PayloadDisposed
 from axis.context import AxisContext
 from axis.exchange.errors import InvalidRequest, NotFound, StateConflict
 from axis.exchange.push_errors import public_error
 from envelope.codes import STATUS_LABELS, StatusCode
-from axis.archive.errors import PayloadDisposed
 from storage.archive_models import Blob, RetentionAssignment
-from storage.models import Payload
 from storage.audit import queue_event
 from storage.db import reading
 from storage.ids import is_id
@@ -46,6 +45,7 @@ from storage.models import (
     DeliveryState,
     Message,
     MessageKind,
+    Payload,
     StatusEvent,
 )
 from storage.registry.cache import AgencyRef

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Integer, Select, String, and_, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from axis.archive.registers import register_incoming
 from axis.context import AxisContext
 from axis.exchange.body import Body, SpooledBody
 from axis.exchange.errors import NotFound, NotPermitted
@@ -23,7 +24,6 @@ from axis.exchange.submission import (
 )
 from envelope.codes import StatusCode
 from envelope.model import StatusMessage
-from axis.archive.registers import register_incoming
 from storage.audit import queue_event
 from storage.db import read_session, reading, rowcount
 from storage.models import Delivery, DeliveryState, Message, MessageKind

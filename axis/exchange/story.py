@@ -10,12 +10,12 @@ from datetime import datetime
 from sqlalchemy import literal, select, union_all
 from sqlalchemy.orm import defer
 
+from axis.archive.disposal import disposal_of_message
 from axis.context import AxisContext
 from axis.exchange.errors import NotFound
 from envelope.errors import EnvelopeError
 from envelope.model import TraceHeader
 from envelope.parser import parse_message
-from axis.archive.disposal import disposal_of_message
 from storage.ids import is_id
 from storage.models import (
     Agency,

@@ -14,9 +14,10 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from axis.archive.intake import arrival_rows
 from axis.context import AxisContext
 from axis.exchange.body import Body, SpooledBody, body_size
-from storage.committer import Rows
+from axis.exchange.certificate_owner import explain_untrusted_signer
 from axis.exchange.errors import (
     DuplicateDocument,
     InvalidRequest,
@@ -27,7 +28,6 @@ from axis.exchange.errors import (
 )
 from axis.exchange.signature_check import stored_check
 from axis.exchange.signature_policy import BY_SIGNATURE, BY_TRANSPORT, accepted_on_transport
-from axis.exchange.certificate_owner import explain_untrusted_signer
 from envelope.codes import BusinessType, document_type_by_abbreviation
 from envelope.limits import check_field_lengths
 from envelope.model import DocumentMessage, StatusMessage
@@ -38,8 +38,8 @@ from signing.errors import CertificateUntrusted, SignatureError
 from signing.receipt import SubmissionReceipt, build_submission_receipt
 from signing.streaming import StreamedEnvelope, read_signed_stream
 from signing.verifier import VerifiedEnvelope, verify_envelope
-from axis.archive.intake import arrival_rows
 from storage.audit import audit_details
+from storage.committer import Rows
 from storage.db import read_session
 from storage.ids import new_id
 from storage.models import (

@@ -7,14 +7,14 @@ Intervals come from the settings (``*_interval_seconds`` in config/axis.toml).
 
 from __future__ import annotations
 
-from axis.context import AxisContext
-from axis.jobs.runner import JobSpec
 from axis.archive.audit_heads import sign_head
 from axis.archive.disposal import purge_disposed_payloads
 from axis.archive.fixity import run_fixity
 from axis.archive.head_log import anchor_heads
 from axis.archive.reports import refresh_recent
 from axis.archive.schedules import compute_due_dates, load_schedules
+from axis.context import AxisContext
+from axis.jobs.runner import JobSpec
 
 
 class FixityFailed(Exception):

@@ -10,8 +10,8 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from axis.appkeys import CONTEXT
-from axis.context import AxisContext
 from axis.archive.sealing import seal_now
+from axis.context import AxisContext
 
 log = logging.getLogger("axis.jobs.sealer")
 

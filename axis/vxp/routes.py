@@ -27,12 +27,20 @@ from axis.api.problems import problem_for
 from axis.appkeys import CONTEXT, METRICS, PUSH_WAKEUP
 from axis.context import AxisContext
 from axis.exchange import mailbox
-from axis.vxp import mailbox as sdk_mailbox
 from axis.exchange.body import Body, SpooledBody
 from axis.exchange.errors import NotFound
-from axis.vxp.transport import HASH_FILE_MISMATCH, MISSING_HEADER, REPLAY, SdkCall, TransportRefused, authenticate_sdk, hash_file_matches
 from axis.exchange.statuses import submit_status
 from axis.exchange.submission import Submission, submit_document
+from axis.vxp import mailbox as sdk_mailbox
+from axis.vxp.transport import (
+    HASH_FILE_MISMATCH,
+    MISSING_HEADER,
+    REPLAY,
+    SdkCall,
+    TransportRefused,
+    authenticate_sdk,
+    hash_file_matches,
+)
 from storage.models import MessageKind
 from storage.registry.vxp import remember_hash_header
 

@@ -22,8 +22,15 @@ from axis.web.client_address import client_address, trusted_networks
 from axis.web.i18n import LANGUAGES, Translator
 from axis.web.rendering import render
 from storage.audit import append_event
+from storage.people.accounts import (
+    close_session,
+    normalise_login,
+    open_session,
+    password_matches,
+    set_session_language,
+    user_by_login,
+)
 from storage.people.throttle import Throttled, ThrottleKeys, attempt_succeeded, claim_attempt
-from storage.people.accounts import close_session, normalise_login, open_session, password_matches, set_session_language, user_by_login
 
 routes = web.RouteTableDef()
 

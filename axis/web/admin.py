@@ -25,8 +25,16 @@ from axis.web.certificate_expiry import certificate_section
 from axis.web.rendering import render
 from storage.jobs import last_runs
 from storage.models import Agency
-from storage.registry.agencies import RegistryError, agency_by_code, list_agencies, register_agency, replace_certificate, rotate_token, set_agency_active
 from storage.people.accounts import Role
+from storage.registry.agencies import (
+    RegistryError,
+    agency_by_code,
+    list_agencies,
+    register_agency,
+    replace_certificate,
+    rotate_token,
+    set_agency_active,
+)
 from storage.registry.vxp import LEGACY_TRANSPORT, SIGNATURE_POLICIES, issue_vxp_secret, set_signature_policy
 
 routes = web.RouteTableDef()

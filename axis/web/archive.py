@@ -16,17 +16,26 @@ from aiohttp import web
 from sqlalchemy import select
 
 from axis.appkeys import CONTEXT
+from axis.archive.archivists import archivist
+from axis.archive.calendar import vn_date
+from axis.archive.destruction_certificates import verify_certificate
+from axis.archive.disposal import (
+    OPEN,
+    approve_disposal,
+    certificate_of,
+    disposal_view,
+    due_items,
+    execute_disposal,
+    list_disposals,
+    propose_disposal,
+)
+from axis.archive.errors import ArchiveError, DisposalRefused, NotAnArchivist, UnknownRecord
+from axis.archive.holds import holds_on
+from axis.archive.schedules import Schedules, load_schedules
 from axis.exchange.listings import parse_day
 from axis.web.audit import audit_person
 from axis.web.auth import WebUser, checked_form, require_user
 from axis.web.rendering import download, render
-from axis.archive.archivists import archivist
-from axis.archive.calendar import vn_date
-from axis.archive.destruction_certificates import verify_certificate
-from axis.archive.disposal import OPEN, approve_disposal, certificate_of, disposal_view, due_items, execute_disposal, list_disposals, propose_disposal
-from axis.archive.errors import ArchiveError, DisposalRefused, NotAnArchivist, UnknownRecord
-from axis.archive.holds import holds_on
-from axis.archive.schedules import Schedules, load_schedules
 from storage.models import Message
 from storage.people.accounts import Role
 

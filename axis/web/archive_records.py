@@ -13,14 +13,14 @@ from aiohttp import web
 from sqlalchemy import select
 
 from axis.appkeys import CONTEXT
+from axis.archive.disposal import disposal_of_message
+from axis.archive.errors import RetentionConfigError, UnknownRecord
+from axis.archive.schedules import load_schedules, retention_of
 from axis.web.archive import READERS
 from axis.web.audit import audit_person
 from axis.web.auth import require_user
 from axis.web.rendering import render
-from axis.archive.disposal import disposal_of_message
-from axis.archive.errors import RetentionConfigError, UnknownRecord
 from storage.archive_models import Blob
-from axis.archive.schedules import load_schedules, retention_of
 from storage.ids import is_id
 from storage.models import Agency, Delivery, Message, MessageKind
 

@@ -12,6 +12,9 @@ from lxml import etree
 from sqlalchemy import select
 
 from axis.appkeys import CONTEXT
+from axis.archive.disposal import check_payload_kept, disposal_of_message
+from axis.archive.errors import PayloadDisposed, RetentionConfigError, UnknownRecord
+from axis.archive.schedules import RetentionInfo, load_schedules, retention_of
 from axis.context import AxisContext
 from axis.exchange import mailbox
 from axis.exchange.errors import NotFound
@@ -29,9 +32,6 @@ from signing.keys import load_certificates
 from signing.receipt import SubmissionReceipt, verify_submission_receipt
 from signing.verifier import VerifyPolicy, verify_envelope
 from signing.xmldsig import SIGNATURE_TAG
-from axis.archive.disposal import check_payload_kept, disposal_of_message
-from axis.archive.errors import PayloadDisposed, RetentionConfigError, UnknownRecord
-from axis.archive.schedules import RetentionInfo, load_schedules, retention_of
 from storage.models import Agency, Message
 from storage.payloads.backends import PayloadBody
 

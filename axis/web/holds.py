@@ -9,12 +9,12 @@ from typing import Any
 from aiohttp import web
 
 from axis.appkeys import CONTEXT
+from axis.archive.errors import ArchiveError, DisposalRefused, RetentionConfigError, UnknownRecord
+from axis.archive.holds import SEARCH_KEYS, list_holds, place_hold, release_hold
 from axis.exchange.listings import parse_day
 from axis.web.archive import ARCHIVIST, READERS, record_id, refusal_status
 from axis.web.auth import checked_form, require_user
 from axis.web.rendering import render
-from axis.archive.errors import ArchiveError, DisposalRefused, RetentionConfigError, UnknownRecord
-from axis.archive.holds import SEARCH_KEYS, list_holds, place_hold, release_hold
 
 routes = web.RouteTableDef()
 

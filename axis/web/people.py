@@ -14,8 +14,16 @@ from axis.appkeys import CONTEXT
 from axis.web.auth import checked_form, require_user
 from axis.web.rendering import render
 from storage.models import Agency, User
-from storage.people.management import UnknownPerson, add_person, change_role, people, people_per_agency, reset_password, set_person_active
 from storage.people.accounts import Role, UserError
+from storage.people.management import (
+    UnknownPerson,
+    add_person,
+    change_role,
+    people,
+    people_per_agency,
+    reset_password,
+    set_person_active,
+)
 
 routes = web.RouteTableDef()
 OPERATOR = Role.OPERATOR

@@ -12,14 +12,14 @@ from aiohttp import web
 from sqlalchemy import select
 
 from axis.appkeys import CONTEXT
+from axis.archive.calendar import vn_date
+from axis.archive.csv_export import csv_text
+from axis.archive.registers import DIRECTIONS, register_columns, register_rows
+from axis.archive.sealing import seal_now
 from axis.web.audit import audit_person
 from axis.web.auth import WebUser, require_user
 from axis.web.rendering import download, render
-from axis.archive.calendar import vn_date
-from axis.archive.csv_export import csv_text
 from storage.archive_models import RegisterEntry
-from axis.archive.registers import DIRECTIONS, register_columns, register_rows
-from axis.archive.sealing import seal_now
 from storage.models import Agency
 
 routes = web.RouteTableDef()

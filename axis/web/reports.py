@@ -9,14 +9,14 @@ from aiohttp import web
 from sqlalchemy import select
 
 from axis.appkeys import CONTEXT
+from axis.archive.calendar import month_of, parse_month
+from axis.archive.csv_export import csv_text
+from axis.archive.reports import COLUMNS, COUNTS, monthly_report, report_series
 from axis.web.audit import audit_person
 from axis.web.auth import WebUser, language_of, require_user
 from axis.web.charts import throughput_chart
 from axis.web.i18n import Translator
 from axis.web.rendering import download, render
-from axis.archive.calendar import month_of, parse_month
-from axis.archive.csv_export import csv_text
-from axis.archive.reports import COLUMNS, COUNTS, monthly_report, report_series
 from storage.models import Agency
 
 routes = web.RouteTableDef()

@@ -14,8 +14,8 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
-from storage.payloads.files import CHUNK, BlobStore
 from storage.errors import BlobError
+from storage.payloads.files import CHUNK, BlobStore
 
 
 class DigestMismatch(BlobError):

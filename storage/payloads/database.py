@@ -18,12 +18,12 @@ from typing import BinaryIO
 from sqlalchemy import Integer, String, bindparam, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from storage.models import PayloadChunk
-from storage.upsert import upsert
-from storage.payloads.files import CHUNK
-from storage.errors import BlobError
 from storage.db import reading, rowcount
+from storage.errors import BlobError
+from storage.models import PayloadChunk
 from storage.payloads.backends import DigestMismatch, PayloadStream
+from storage.payloads.files import CHUNK
+from storage.upsert import upsert
 
 _SHA = bindparam("sha", type_=String)
 _SEQ = bindparam("seq", type_=Integer)

@@ -11,11 +11,9 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
+from storage.errors import BlobError
+
 CHUNK = 1024 * 1024
-
-
-class BlobError(Exception):
-    """A blob could not be written or read."""
 
 
 class BlobStore:

@@ -23,13 +23,13 @@ from sqlalchemy import String, bindparam, delete, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from storage.batches import chunks
-from storage.models import Payload, PayloadChunk
-from storage.upsert import upsert
-from storage.errors import BlobError
-from storage.payloads.files import BlobStore
 from storage.db import reading, rowcount
+from storage.errors import BlobError
+from storage.models import Payload, PayloadChunk
 from storage.payloads.backends import FileBackend, PayloadBackend, PayloadBody, PayloadStream
 from storage.payloads.database import ChunkBackend
+from storage.payloads.files import BlobStore
+from storage.upsert import upsert
 
 #: The values of the ``blob_backend`` setting.
 BACKENDS = ("filesystem", "database")

@@ -15,8 +15,7 @@ from sqlalchemy import delete, select, update
 from axis.appkeys import SETTINGS
 from axis.cli import cli
 from signing.keys import DevelopmentCA, IssuedIdentity
-from storage.models import Payload, PayloadChunk
-from storage.models import Agency, Delivery, DeliveryState
+from storage.models import Agency, Delivery, DeliveryState, Payload, PayloadChunk
 from storage.people.accounts import add_user
 from tests.databases import DatabaseTemplate
 from tests.harness import Harness, server_settings, start_server

@@ -28,9 +28,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from sqlalchemy import insert  # noqa: E402
 
 from axis.archive.calendar import month_bounds
-from storage.archive_models import RegisterEntry
 from axis.archive.registers import register_rows
 from axis.archive.reports import compute_month, monthly_report
+from storage.archive_models import RegisterEntry
 from storage.db import create_engine, session_factory  # noqa: E402
 from storage.ids import new_id  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402

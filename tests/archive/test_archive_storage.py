@@ -8,14 +8,21 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from signing.errors import SignatureError
-from signing.keys import DevelopmentCA, IssuedIdentity
 from axis.archive.audit_heads import sign_head, verify_heads
 from axis.archive.calendar import add_years, month_bounds, month_of, shift_month
-from axis.archive.destruction_certificates import CertifiedApproval, CertifiedItem, CertifiedSchedule, DestructionCertificate, sign_certificate, verify_certificate
-from storage.ledger import record_blob
+from axis.archive.destruction_certificates import (
+    CertifiedApproval,
+    CertifiedItem,
+    CertifiedSchedule,
+    DestructionCertificate,
+    sign_certificate,
+    verify_certificate,
+)
+from signing.errors import SignatureError
+from signing.keys import DevelopmentCA, IssuedIdentity
 from storage.archive_models import Blob
 from storage.audit import append_event
+from storage.ledger import record_blob
 from storage.models import AuditEvent
 
 NOW = datetime(2030, 5, 6, 7, 8, 9, tzinfo=UTC)

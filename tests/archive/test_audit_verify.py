@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import delete, select, update
 
+from axis.archive.sealing import seal_now
 from axis.jobs.archive import AUDIT_HEAD
 from axis.jobs.runner import run_job
 from envelope.codes import StatusCode
 from storage.archive_models import AuditHead
-from axis.archive.sealing import seal_now
 from storage.audit import event_hash, verify_chain
 from storage.models import AuditEvent
 from tests.archive.conftest import A, B, Cli

@@ -18,9 +18,9 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from axis.archive.fixity import run_fixity
 from envelope.model import Attachment
 from signing.keys import DevelopmentCA, IssuedIdentity
-from axis.archive.fixity import run_fixity
 from storage.models import PayloadChunk
 from storage.payloads.migration import migrate_payloads
 from storage.payloads.store import PayloadStore

@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
+from axis.archive.sealing import seal_now
 from axis.jobs.archive import FIXITY, FixityFailed
 from axis.jobs.runner import run_job
 from envelope.codes import StatusCode
 from storage.archive_models import Blob, FixityCheck
-from axis.archive.sealing import seal_now
 from storage.models import AuditEvent, Message
 from tests.archive.conftest import A, B, Cli, D, damage_payload, move_payload_to_file, wait_failed
 from tests.harness import Harness

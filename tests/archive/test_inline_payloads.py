@@ -13,16 +13,15 @@ from aiohttp.test_utils import TestServer
 from sqlalchemy import select
 
 from axis.agency.receiver import PATH, PushReceiver
-from envelope.codes import StatusCode
-from envelope.model import Attachment
-from signing.keys import DevelopmentCA, IssuedIdentity
 from axis.archive.calendar import add_years, vn_date
 from axis.archive.disposal import approve_disposal, execute_disposal, propose_disposal, purge_disposed_payloads
 from axis.archive.fixity import Outcome, run_fixity
-from storage.archive_models import Blob, RetentionAssignment
-from storage.models import Payload, PayloadChunk
 from axis.archive.schedules import load_schedules
-from storage.models import Message
+from envelope.codes import StatusCode
+from envelope.model import Attachment
+from signing.keys import DevelopmentCA, IssuedIdentity
+from storage.archive_models import Blob, RetentionAssignment
+from storage.models import Message, Payload, PayloadChunk
 from tests.archive.conftest import PASSWORD, A, B, C, TestClock, add_people, damage_payload, vn, wait_for
 from tests.databases import DatabaseTemplate
 from tests.harness import Harness, blob_backend, server_settings, start_server

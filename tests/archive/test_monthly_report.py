@@ -12,14 +12,14 @@ import aiohttp
 from sqlalchemy import select
 
 from axis.api.openapi import openapi_document
+from axis.archive.calendar import month_bounds, month_of, shift_month, vn_date
+from axis.archive.disposal import approve_disposal, execute_disposal, propose_disposal
+from axis.archive.reports import COLUMNS, median, monthly_report, p95, report_series
+from axis.archive.schedules import load_schedules
 from axis.jobs.archive import REPORTS
 from axis.jobs.runner import run_job
 from envelope.codes import StatusCode
-from axis.archive.calendar import month_bounds, month_of, shift_month, vn_date
-from axis.archive.disposal import approve_disposal, execute_disposal, propose_disposal
 from storage.archive_models import MonthlyStat
-from axis.archive.reports import COLUMNS, median, monthly_report, p95, report_series
-from axis.archive.schedules import load_schedules
 from storage.models import Agency, Message
 from tests.archive.conftest import A, B, C, Cli, D, TestClock, add_people, vn, wait_failed
 from tests.exchange.test_openapi import check

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from envelope.codes import BusinessType, StatusCode
-from envelope.model import ResponseFor
 from axis.archive.calendar import vn_date
 from axis.archive.registers import register_rows
 from axis.archive.sealing import seal_now
+from envelope.codes import BusinessType, StatusCode
+from envelope.model import ResponseFor
 from storage.audit import verify_chain
 from storage.models import AuditEvent, Delivery, Message
 from tests.archive.conftest import A, B, C, TestClock

@@ -15,11 +15,11 @@ from sqlalchemy import select
 from axis.agency.client import AxisClient
 from axis.api.openapi import openapi_document
 from axis.appkeys import SETTINGS
-from envelope.codes import StatusCode
 from axis.archive.calendar import vn_date
-from storage.archive_models import RegisterEntry
 from axis.archive.registers import INCOMING_COLUMNS, OUTGOING_COLUMNS, register_rows
 from axis.archive.sealing import seal_now
+from envelope.codes import StatusCode
+from storage.archive_models import RegisterEntry
 from tests.archive.conftest import A, B, C, Cli, TestClock, vn
 from tests.exchange.test_openapi import check
 from tests.harness import NAMES, Harness, start_server

@@ -11,21 +11,28 @@ import pytest
 from sqlalchemy import delete, select, update
 
 from axis.api.openapi import openapi_document
-from axis.jobs.archive import RETENTION
-from axis.jobs.runner import run_job
-from envelope.codes import DOCUMENT_TYPES, StatusCode
 from axis.archive.calendar import add_years, vn_date
 from axis.archive.destruction_certificates import verify_certificate
-from axis.archive.disposal import DisposalResult, approve_disposal, disposal_view, due_items, execute_disposal, propose_disposal
-from storage.errors import ArchiveImmutable
+from axis.archive.disposal import (
+    DisposalResult,
+    approve_disposal,
+    disposal_view,
+    due_items,
+    execute_disposal,
+    propose_disposal,
+)
 from axis.archive.errors import DisposalRefused, NotAnArchivist, RetentionConfigError
 from axis.archive.fixity import run_fixity
 from axis.archive.holds import list_holds, place_hold, release_hold
-from storage.archive_models import Blob, RetentionAssignment
 from axis.archive.registers import register_rows
 from axis.archive.schedules import Schedules, load_schedules, parse_schedules
 from axis.archive.sealing import seal_now
+from axis.jobs.archive import RETENTION
+from axis.jobs.runner import run_job
+from envelope.codes import DOCUMENT_TYPES, StatusCode
+from storage.archive_models import Blob, RetentionAssignment
 from storage.audit import verify_chain
+from storage.errors import ArchiveImmutable
 from storage.models import AuditEvent, Delivery, Message
 from tests.archive.conftest import A, B, Cli, TestClock, add_people, vn
 from tests.exchange.test_openapi import check

@@ -11,8 +11,7 @@ from typing import Any
 import aiohttp
 from sqlalchemy import func, select
 
-from storage.models import Payload, PayloadChunk
-from storage.models import AuditEvent, AuditQueueEntry, Delivery, Message, StatusEvent
+from storage.models import AuditEvent, AuditQueueEntry, Delivery, Message, Payload, PayloadChunk, StatusEvent
 from tests.harness import Agent, Harness
 
 PROBLEM_JSON = "application/problem+json"

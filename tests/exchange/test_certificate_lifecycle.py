@@ -12,9 +12,9 @@ import pytest
 from sqlalchemy import select
 
 from axis.agency.client import compose_document, sign_message
+from axis.archive.sealing import seal_now
 from axis.jobs.certificate_expiry import certificate_job
 from signing.keys import IssuedIdentity, certificate_pem, fingerprint, generate_private_key, self_signed_certificate
-from axis.archive.sealing import seal_now
 from storage.models import Agency, AuditEvent
 from storage.registry.agencies import add_next_certificate, register_agency, retire_certificate
 from tests.exchange.snapshots import call

@@ -13,10 +13,10 @@ from collections import Counter
 
 from sqlalchemy import func, select
 
-from envelope.codes import StatusCode
 from axis.archive.calendar import vn_date
-from storage.archive_models import RegisterEntry
 from axis.archive.sealing import seal_now
+from envelope.codes import StatusCode
+from storage.archive_models import RegisterEntry
 from storage.audit import append_event, pending_count, verify_chain
 from storage.models import AuditEvent, AuditQueueEntry, Delivery, DeliveryState, Message
 from tests.exchange.snapshots import call

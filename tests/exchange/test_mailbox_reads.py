@@ -6,9 +6,9 @@ import asyncio
 
 from sqlalchemy import select
 
+from axis.archive.sealing import seal_now
 from envelope.codes import BusinessType, StatusCode
 from envelope.model import ResponseFor
-from axis.archive.sealing import seal_now
 from storage.models import AuditEvent
 from tests.exchange.snapshots import call
 from tests.harness import Harness

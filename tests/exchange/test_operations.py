@@ -5,8 +5,8 @@ from __future__ import annotations
 import aiohttp
 from sqlalchemy import select
 
-from signing.keys import fingerprint, load_certificate
 from axis.archive.sealing import seal_now
+from signing.keys import fingerprint, load_certificate
 from storage.audit import verify_chain
 from storage.models import AuditEvent
 from tests.harness import Harness

@@ -22,8 +22,8 @@ from envelope.builder import build_document
 from envelope.codes import StatusCode
 from envelope.model import Attachment
 from signing.keys import DevelopmentCA, IssuedIdentity
-from storage.payloads.files import BlobStore
 from storage.models import Message
+from storage.payloads.files import BlobStore
 from tests.databases import DatabaseTemplate
 from tests.exchange.snapshots import assert_nothing_stored, assert_problem, call, snapshot
 from tests.harness import Agent, Harness, server_settings, start_server

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from signing.keys import DevelopmentCA, IssuedIdentity
 from axis.archive.calendar import vn_date
+from signing.keys import DevelopmentCA, IssuedIdentity
 from tests.archive.conftest import Cli
 from tests.databases import DatabaseTemplate
 from tests.web.conftest import A, B, Browser, C, World, csrf_from, start_world

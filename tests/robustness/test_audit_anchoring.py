@@ -15,13 +15,13 @@ from pathlib import Path
 from sqlalchemy import delete, select, update
 
 from axis.appkeys import SETTINGS
+from axis.archive.audit_heads import sign_head, verify_heads
+from axis.archive.head_log import anchor_heads
+from axis.archive.sealing import seal_now
 from axis.identity import AXIS_COMMON_NAME, KeyFiles
 from envelope.codes import StatusCode
 from signing.keys import DevelopmentCA, fingerprint, save_identity
-from axis.archive.audit_heads import sign_head, verify_heads
-from axis.archive.head_log import anchor_heads
 from storage.archive_models import AuditHead
-from axis.archive.sealing import seal_now
 from storage.audit import event_hash, verify_chain
 from storage.models import AuditEvent
 from tests.archive.conftest import A, B, Cli, archive, axis_cli, clock  # noqa: F401 - fixtures used here

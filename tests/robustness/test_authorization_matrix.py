@@ -27,9 +27,9 @@ from typing import Any
 import pytest
 from sqlalchemy import update
 
+from axis.archive.calendar import vn_date
 from envelope.codes import StatusCode
 from signing.keys import DevelopmentCA, IssuedIdentity
-from axis.archive.calendar import vn_date
 from storage.models import Agency
 from tests.databases import DatabaseTemplate
 from tests.exchange.snapshots import Reply, assert_problem, call

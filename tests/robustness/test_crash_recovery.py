@@ -41,15 +41,14 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
 from axis.agency.receiver import PATH, PushReceiver
+from axis.archive.sealing import seal_now
 from axis.bench.server import ServerProcess
 from axis.identity import KeyFiles
 from envelope.codes import StatusCode
 from signing.keys import DevelopmentCA, IssuedIdentity, load_certificate
-from storage.models import Payload, PayloadChunk
-from axis.archive.sealing import seal_now
 from storage.db import create_engine, session_factory
 from storage.migrate import upgrade
-from storage.models import Agency, AuditEvent, Delivery, DeliveryState, Message, MessageKind
+from storage.models import Agency, AuditEvent, Delivery, DeliveryState, Message, MessageKind, Payload, PayloadChunk
 from tests.databases import ENV, fresh_database, postgres_server
 from tests.harness import Agent, register_in_database
 

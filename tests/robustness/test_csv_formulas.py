@@ -18,10 +18,10 @@ import aiohttp
 import pytest
 
 from axis.agency.client import sign_message
+from axis.archive.calendar import vn_date
 from envelope.codes import StatusCode
 from envelope.model import DocumentType
 from signing.keys import DevelopmentCA, IssuedIdentity
-from axis.archive.calendar import vn_date
 from tests.archive.conftest import Cli
 from tests.databases import DatabaseTemplate
 from tests.web.conftest import B, Browser, World, start_world

@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, update
 
-from signing.keys import DevelopmentCA, IssuedIdentity
 from axis.archive.holds import holds_on, place_hold
-from storage.archive_models import LegalHold
 from axis.archive.sealing import seal_now
+from signing.keys import DevelopmentCA, IssuedIdentity
+from storage.archive_models import LegalHold
 from storage.audit import verify_chain
 from storage.models import AuditEvent, User
 from tests.archive.conftest import Cli

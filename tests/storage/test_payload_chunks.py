@@ -12,12 +12,12 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from storage.models import Payload, PayloadChunk
-from storage.payloads.files import CHUNK, BlobStore
-from storage.errors import BlobError
 from storage.db import create_engine
+from storage.errors import BlobError
+from storage.models import Payload, PayloadChunk
 from storage.payloads.backends import DigestMismatch, PayloadStream
 from storage.payloads.database import ChunkBackend
+from storage.payloads.files import CHUNK, BlobStore
 from storage.payloads.store import PayloadStore
 from tests.databases import DatabaseTemplate
 

@@ -10,8 +10,20 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import WebSession, utcnow
+from storage.people.accounts import (
+    SESSION_IDLE,
+    SESSION_LIFETIME,
+    UserError,
+    add_user,
+    close_session,
+    find_session,
+    hash_password,
+    open_session,
+    password_matches,
+    user_by_login,
+    verify_password,
+)
 from storage.registry.agencies import register_agency
-from storage.people.accounts import SESSION_IDLE, SESSION_LIFETIME, UserError, add_user, close_session, find_session, hash_password, open_session, password_matches, user_by_login, verify_password
 
 CODE = "000.00.00.G22"
 GOOD = "mat-khau-du-dai-123"

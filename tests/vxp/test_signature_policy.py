@@ -8,11 +8,11 @@ from sqlalchemy import select
 
 from axis.agency.client import AxisApiError
 from axis.appkeys import METRICS
+from axis.archive.calendar import month_of
+from axis.archive.reports import compute_month, monthly_report
 from envelope.codes import StatusCode
 from envelope.parser import parse_document
 from signing.receipt import verify_submission_receipt
-from axis.archive.calendar import month_of
-from axis.archive.reports import compute_month, monthly_report
 from storage.models import Message
 from tests.exchange.snapshots import assert_nothing_stored, snapshot
 from tests.harness import Harness

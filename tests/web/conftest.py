@@ -14,9 +14,9 @@ import aiohttp
 import pytest
 from sqlalchemy import select
 
+from axis.archive.sealing import seal_now
 from envelope.model import Attachment
 from signing.keys import DevelopmentCA, IssuedIdentity
-from axis.archive.sealing import seal_now
 from storage.models import AuditEvent
 from storage.people.accounts import add_user
 from tests.databases import DatabaseTemplate

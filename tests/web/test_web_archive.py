@@ -16,17 +16,17 @@ from sqlalchemy import or_, select
 
 import axis.web.registers
 from axis.api.archive import csv_text
-from envelope.codes import StatusCode
-from signing.records import verify_record
 from axis.archive.calendar import month_of, shift_month, vn_date
 from axis.archive.destruction_certificates import CERTIFICATE_NS, CERTIFICATE_TAG
 from axis.archive.disposal import approve_disposal, certificate_of, propose_disposal
 from axis.archive.holds import place_hold
-from storage.archive_models import LegalHold
 from axis.archive.registers import register_columns, register_rows
 from axis.archive.reports import COLUMNS, monthly_report
 from axis.archive.schedules import load_schedules
 from axis.archive.sealing import seal_now
+from envelope.codes import StatusCode
+from signing.records import verify_record
+from storage.archive_models import LegalHold
 from storage.models import AuditEvent, Message
 from tests.archive.conftest import Cli, TestClock
 from tests.harness import Agent

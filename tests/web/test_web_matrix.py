@@ -16,11 +16,11 @@ from typing import Any
 
 from yarl import URL
 
-from axis.web import is_web_path
 from axis.archive.calendar import vn_date
 from axis.archive.disposal import approve_disposal, execute_disposal, propose_disposal
 from axis.archive.holds import place_hold
 from axis.archive.schedules import load_schedules
+from axis.web import is_web_path
 from tests.web.conftest import A, World
 from tests.web.test_web_archive import exchange
 

@@ -17,9 +17,8 @@ import axis.exchange.listings
 from axis.exchange.redelivery import resend_deliveries
 from envelope.codes import VN_TZ, Priority, StatusCode
 from signing.keys import certificate_pem, fingerprint
-from storage.models import Payload
 from storage.jobs import finish_run, start_run
-from storage.models import Agency, Delivery
+from storage.models import Agency, Delivery, Payload
 from storage.registry.agencies import replace_certificate
 from tests.web.conftest import B, C, World, sha256
 
@@ -367,11 +366,11 @@ async def test_language_choice_follows_the_person_and_the_sign_in_page(world: Wo
 
 
 def test_every_string_the_templates_use_is_in_the_catalogue_in_both_languages() -> None:
-    from axis.exchange.listings import STATE_CHOICES
-    from axis.web.i18n import CATALOGUE
     from axis.archive.disposal import OPEN
     from axis.archive.holds import SEARCH_KEYS
     from axis.archive.schedules import ACTIONS, TRIGGERS
+    from axis.exchange.listings import STATE_CHOICES
+    from axis.web.i18n import CATALOGUE
     from storage.models import DeliveryMode, DeliveryState, MessageKind
     from storage.people.accounts import Role
 
