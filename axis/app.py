@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from axis.api import setup_api
 from axis.api.auth import AGENCY_KEY
+from axis.api.openapi import OPENAPI_PARTS
 from axis.api.problems import (
     ApiProblem,
     InternalProblem,
@@ -25,8 +26,8 @@ from axis.api.problems import (
     problem_response,
 )
 from axis.appkeys import CONTEXT, GAUGES, METRICS, PUSH_WAKEUP, SETTINGS
+from axis.certificate_expiry import WatchedCertificates, current_records, log_attention
 from axis.context import AxisContext, Clock, system_clock
-from axis.exchange.certificate_expiry import WatchedCertificates, current_records, log_attention
 from axis.gauges import GaugeRefresher
 from axis.identity import key_files, load_axis_identity
 from axis.jobs.push import delivery_worker_ctx
@@ -34,6 +35,8 @@ from axis.jobs.scheduler import scheduler_ctx
 from axis.jobs.sealer import sealer_ctx
 from axis.metrics import Metrics
 from axis.settings import Settings
+from axis.vxp import openapi as vxp_openapi
+from axis.vxp.routes import routes as vxp_routes
 from axis.web import setup_web
 from signing.keys import certificate_pem, load_certificates
 from signing.verifier import VerifyPolicy
@@ -186,5 +189,7 @@ def create_app(settings: Settings, *, clock: Clock = system_clock, workers: bool
         app.cleanup_ctx.append(delivery_worker_ctx)
         app.cleanup_ctx.append(scheduler_ctx)
     setup_api(app)
+    app.add_routes(vxp_routes)
+    app[OPENAPI_PARTS] = (vxp_openapi.part(),)
     setup_web(app)
     return app

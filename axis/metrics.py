@@ -12,7 +12,7 @@ from prometheus_client import (
     generate_latest,
 )
 
-from axis.exchange.certificate_expiry import CertificateExpiryCollector
+from axis.certificate_expiry import CertificateExpiryCollector
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
 DELIVERY_BUCKETS = (0.05, 0.1, 0.5, 1, 5, 15, 60, 300, 900, 3600, 4 * 3600, 86400)

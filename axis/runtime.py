@@ -10,8 +10,8 @@ from typing import TypeVar
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from axis.settings import Settings
+from migrations.upgrade import upgrade
 from storage.db import create_engine, is_sqlite, session_factory
-from storage.migrate import upgrade
 
 T = TypeVar("T")
 

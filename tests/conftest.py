@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from migrations.upgrade import upgrade
 from signing.keys import DevelopmentCA, IssuedIdentity
 from storage.db import create_engine
-from storage.migrate import upgrade
 from tests.databases import DatabaseTemplate, backend, fresh_database
 from tests.harness import Harness, blob_backend, server_settings, start_server
 

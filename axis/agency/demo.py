@@ -33,10 +33,10 @@ from axis.agency.client import (
     compose_status,
     sign_message,
 )
-from axis.cli.common import counted
 from axis.identity import KeyFiles, issue_agency_identity
 from axis.runtime import run_in_session
 from axis.settings import Settings
+from axis.wording import counted
 from envelope.codes import VN_TZ, BusinessType, Priority, StatusCode
 from envelope.model import (
     Attachment,

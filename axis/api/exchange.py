@@ -12,12 +12,12 @@ from aiohttp import web
 from sqlalchemy import text
 
 from axis.api.auth import authenticate
-from axis.api.openapi import openapi_document
+from axis.api.openapi import OPENAPI_PARTS, openapi_document
 from axis.api.problems import SizeLimitProblem, UnauthorizedProblem, ValidationProblem, problem_for
 from axis.appkeys import CONTEXT, GAUGES, METRICS, PUSH_WAKEUP
+from axis.certificate_expiry import axis_chain
 from axis.exchange import mailbox
 from axis.exchange.body import Body, SpooledBody, receive_body
-from axis.exchange.certificate_expiry import axis_chain
 from axis.exchange.statuses import submit_status
 from axis.exchange.submission import Submission, submit_document
 from signing.keys import certificate_pem
@@ -178,7 +178,7 @@ async def get_certificate_chain(request: web.Request) -> web.Response:
 @routes.get("/api/v1/openapi.json")
 async def get_openapi(request: web.Request) -> web.Response:
     """The OpenAPI 3.1 description of this API."""
-    return _json(openapi_document())
+    return _json(openapi_document(*request.app[OPENAPI_PARTS]))
 
 
 @routes.get("/healthz")

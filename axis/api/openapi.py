@@ -8,11 +8,13 @@ it names exactly the routes of the application, and that real answers validate a
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
+from aiohttp import web
+
 from axis.api.problems import PROBLEM_TYPE_BASE, ApiProblem
-from axis.vxp import openapi as openapi_vxp
 from envelope.codes import BusinessType, Priority, StatusCode
 from storage.models import DeliveryMode, DeliveryState, MessageKind
 
@@ -667,9 +669,23 @@ def _paths() -> dict[str, Any]:
     }
 
 
+@dataclass(frozen=True, eq=False)  # hashed by identity: the document is cached per set of parts
+class OpenApiPart:
+    """What another adapter adds to the document (the national SDK's ``/vxp``): tag, paths, schemas, scheme."""
+
+    tag: dict[str, str]
+    paths: dict[str, Any]
+    schemas: dict[str, Any]
+    security_schemes: dict[str, Any]
+
+
+#: What adapters besides /api/v1 add to the document (the national SDK's /vxp), set by the app factory.
+OPENAPI_PARTS = web.AppKey("openapi_parts", tuple[OpenApiPart, ...])
+
+
 @cache
-def openapi_document() -> dict[str, Any]:
-    """The OpenAPI document served at /api/v1/openapi.json (built once; do not mutate it)."""
+def openapi_document(*parts: OpenApiPart) -> dict[str, Any]:
+    """The OpenAPI document served at /api/v1/openapi.json, with ``parts`` (built once; do not mutate it)."""
     return {
         "openapi": "3.1.0",
         "jsonSchemaDialect": "https://spec.openapis.org/oas/3.1/dialect/base",
@@ -691,18 +707,17 @@ def openapi_document() -> dict[str, Any]:
             {"name": "registry", "description": "Agencies and the axis certificate."},
             {"name": "archive", "description": "Monthly throughput report and statutory registers."},
             {"name": "operations", "description": "Health, metrics and this description."},
-            {"name": "national SDK", "description": "/vxp: the wire protocol of the national SDK (SDKVXP), "
-                                                    "answers `status` OK/FAIL with an `ErrorCode`."},
+            *(part.tag for part in parts),
         ],
         "security": [{"bearerAuth": []}],
-        "paths": {**_paths(), **openapi_vxp.paths()},
+        "paths": {**_paths(), **{k: v for part in parts for k, v in part.paths.items()}},
         "components": {
             "securitySchemes": {
                 "bearerAuth": {"type": "http", "scheme": "bearer",
                                "description": "The agency token issued at registration."},
-                "sdkHmac": openapi_vxp.SECURITY_SCHEME,
+                **{k: v for part in parts for k, v in part.security_schemes.items()},
             },
-            "schemas": {**_schemas(), **openapi_vxp.schemas()},
+            "schemas": {**_schemas(), **{k: v for part in parts for k, v in part.schemas.items()}},
             "responses": _responses(),
         },
     }

@@ -172,7 +172,7 @@ def run_bench(options: BenchOptions) -> dict[str, Any]:
     notes: list[str] = []
     try:
         db = asyncio.run(provision_database(options.database_url, home))
-        from storage.migrate import upgrade
+        from migrations.upgrade import upgrade
 
         upgrade(db.url)
         db_version = asyncio.run(_database_version(db.url))

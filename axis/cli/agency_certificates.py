@@ -8,14 +8,14 @@ from typing import Any
 
 import click
 
-from axis.cli.common import echo_json, settings_of
-from axis.exchange.certificate_expiry import (
+from axis.certificate_expiry import (
     AgencyCertificates,
     CertificateRecord,
     Role,
     certificate_records,
     needing_attention,
 )
+from axis.cli.common import echo_json, settings_of
 from axis.identity import KeyFiles
 from axis.runtime import run_in_session
 from axis.settings import Settings

@@ -43,9 +43,10 @@ from axis.archive.registers import register_columns, register_rows
 from axis.archive.reports import COLUMNS, compute_month, monthly_report
 from axis.archive.schedules import RetentionInfo, load_schedules, retention_of
 from axis.archive.sealing import seal_now
-from axis.cli.common import counted, echo_fields, echo_json, echo_table, emit, json_option, settings_of
+from axis.cli.common import echo_fields, echo_json, echo_table, emit, json_option, settings_of
 from axis.context import AxisContext
 from axis.runtime import prepare_home
+from axis.wording import counted
 from storage.audit import verify_chain
 
 T = TypeVar("T")

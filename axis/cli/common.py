@@ -86,19 +86,6 @@ def echo_fields(fields: Sequence[tuple[str, Any]]) -> None:
         click.echo(f"{' ' * (width - _width(label))}{label}: {_cell(value)}")
 
 
-def counted(n: int, word: str, plural: str | None = None) -> str:
-    """``n`` with ``word`` in the right number: 1 status, 2 statuses, 0 documents."""
-    return f"{n} {word if n == 1 else plural or _plural(word)}"
-
-
-def _plural(word: str) -> str:
-    if word.endswith(("s", "x", "ch", "sh")):
-        return word + "es"
-    if word.endswith("y") and word[-2:-1] not in "aeiou":
-        return word[:-1] + "ies"
-    return word + "s"
-
-
 def redact(url: str) -> str:
     """A database URL with its password hidden."""
     from sqlalchemy.engine import make_url

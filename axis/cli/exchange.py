@@ -28,7 +28,8 @@ from axis.agency.client import (
     compose_status,
     sign_message,
 )
-from axis.cli.common import counted, echo_fields, echo_json, echo_table, emit, json_option, settings_of
+from axis.cli.common import echo_fields, echo_json, echo_table, emit, json_option, settings_of
+from axis.wording import counted
 from envelope.codes import (
     DOCUMENT_TYPES,
     PRIORITY_LABELS,

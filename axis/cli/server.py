@@ -8,7 +8,7 @@ import sys
 import click
 
 from axis.cli.common import redact, settings_of
-from storage.migrate import upgrade
+from migrations.upgrade import upgrade
 
 
 @click.command()

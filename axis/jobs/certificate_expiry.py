@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from axis.certificate_expiry import current_records, log_attention
 from axis.context import AxisContext
-from axis.exchange.certificate_expiry import current_records, log_attention
 from axis.jobs.runner import JobSpec
 from storage.registry.agencies import retire_expired_certificates
 

@@ -1,9 +1,11 @@
-"""The /vxp part of the OpenAPI document: the national SDK's operations and answers (issue 16)."""
+"""The /vxp part of the OpenAPI document: the national SDK's operations and answers (docs/national-sdk.md)."""
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
+from axis.api.openapi import OpenApiPart
 from axis.vxp import transport as sdk_transport
 from axis.vxp.mailbox import SDK_STATUSES
 
@@ -131,3 +133,13 @@ def paths() -> dict[str, Schema]:
             item["get"] = {**op, "operationId": f"vxp_{name}_get"}
         out[f"/vxp/{name}"] = item
     return out
+
+
+@cache
+def part() -> OpenApiPart:
+    """The /vxp tag, paths, schemas and security scheme for the API's OpenAPI document."""
+    return OpenApiPart(
+        tag={"name": "national SDK",
+             "description": "/vxp: the wire protocol of the national SDK (SDKVXP), answers `status` OK/FAIL with an "
+                            "`ErrorCode`."},
+        paths=paths(), schemas=schemas(), security_schemes={"sdkHmac": SECURITY_SCHEME})

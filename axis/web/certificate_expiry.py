@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from axis.certificate_expiry import current_records, needing_attention
 from axis.context import AxisContext
-from axis.exchange.certificate_expiry import current_records, needing_attention
 
 
 async def certificate_section(ctx: AxisContext) -> dict[str, Any]:

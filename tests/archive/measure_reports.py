@@ -30,10 +30,10 @@ from sqlalchemy import insert  # noqa: E402
 from axis.archive.calendar import month_bounds
 from axis.archive.registers import register_rows
 from axis.archive.reports import compute_month, monthly_report
+from migrations.upgrade import upgrade
 from storage.archive_models import RegisterEntry
 from storage.db import create_engine, session_factory  # noqa: E402
 from storage.ids import new_id  # noqa: E402
-from storage.migrate import upgrade  # noqa: E402
 from storage.models import Agency, Delivery, Message  # noqa: E402
 from tests.databases import backend, fresh_database  # noqa: E402
 

@@ -29,6 +29,7 @@ from axis.archive.schedules import Schedules, load_schedules, parse_schedules
 from axis.archive.sealing import seal_now
 from axis.jobs.archive import RETENTION
 from axis.jobs.runner import run_job
+from axis.vxp import openapi as vxp_openapi
 from envelope.codes import DOCUMENT_TYPES, StatusCode
 from storage.archive_models import Blob, RetentionAssignment
 from storage.audit import verify_chain
@@ -180,7 +181,7 @@ async def test_documents_age_out_a_hold_blocks_one_and_two_archivists_dispose_of
     # The exchange answers 410 AXIS.Disposed for the payload; the trace (metadata) stays readable.
     status, problem = await _http_get(f"{archive.url}/api/v1/messages/{ids['d1']}", b.token)
     assert status == 410 and problem["code"] == "AXIS.Disposed" and problem["disposal_id"] == proposal.id
-    check(openapi_document(), problem, "/api/v1/messages/{id}", "get", 410, "application/problem+json")
+    check(openapi_document(vxp_openapi.part()), problem, "/api/v1/messages/{id}", "get", 410, "application/problem+json")
     status, trace = await _http_get(f"{archive.url}/api/v1/documents/{ids['d1']}/trace", a.token)
     assert status == 200 and trace["recipients"][0]["receipt_id"]
     status, _ = await _http_get(f"{archive.url}/api/v1/messages/{ids['d2']}", b.token)

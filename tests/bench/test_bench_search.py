@@ -8,8 +8,8 @@ from pathlib import Path
 
 from axis.bench.scale import bulk_load
 from axis.bench.search import FILTERS, time_search
+from migrations.upgrade import upgrade
 from storage.db import create_engine, session_factory
-from storage.migrate import upgrade
 from storage.registry.agencies import register_agency
 from tests.databases import fresh_database
 

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from axis.bench.server import free_port
-from storage.migrate import upgrade
+from migrations.upgrade import upgrade
 from tests.databases import fresh_database
 
 AXIS = Path(sys.executable).with_name("axis")

@@ -121,7 +121,7 @@ async def test_the_daily_check_warns_and_lets_a_registered_next_certificate_take
         await add_next_certificate(session, A, certificate_pem(successor.certificate))
     axis.ctx.registry.invalidate()
 
-    with caplog.at_level(logging.WARNING, logger="axis.exchange.certificate_expiry"):
+    with caplog.at_level(logging.WARNING, logger="axis.certificate_expiry"):
         summary = await certificate_job(axis.ctx)
     assert "1 expired" not in summary  # the lapsed one was retired first: the successor took over
     assert f"next certificate took over for {A}" in summary

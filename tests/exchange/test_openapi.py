@@ -18,6 +18,7 @@ import axis.api.problems
 from axis.api.openapi import AGENCY_CODE_PATTERN, MESSAGE_ID_PATTERN, SHA256_PATTERN, openapi_document
 from axis.app import create_app
 from axis.settings import Settings
+from axis.vxp import openapi as vxp_openapi
 from axis.web import is_web_path
 from envelope.codes import StatusCode
 from storage.ids import new_id
@@ -91,10 +92,10 @@ async def call(http: aiohttp.ClientSession, method: str, url: str, token: str | 
 # --- the document itself -------------------------------------------------------------------------
 
 def test_document_is_valid_openapi_31() -> None:
-    doc = openapi_document()
+    doc = openapi_document(vxp_openapi.part())
     assert doc["openapi"].startswith("3.1")
     OpenAPIV31SpecValidator(doc).validate()
-    assert openapi_document() is doc  # built once
+    assert openapi_document(vxp_openapi.part()) is doc  # built once
 
 
 def test_paths_are_exactly_the_routes_of_the_app(tmp_path: Path) -> None:
@@ -111,13 +112,13 @@ def test_paths_are_exactly_the_routes_of_the_app(tmp_path: Path) -> None:
             assert "get" in methods, f"HEAD without GET on {path}"
             methods.discard("head")
     documented = {
-        path: {m for m in item if m in HTTP_METHODS} for path, item in openapi_document()["paths"].items()
+        path: {m for m in item if m in HTTP_METHODS} for path, item in openapi_document(vxp_openapi.part())["paths"].items()
     }
     assert documented == routed
 
 
 def test_security_applies_to_agency_endpoints_only() -> None:
-    doc = openapi_document()
+    doc = openapi_document(vxp_openapi.part())
     assert doc["components"]["securitySchemes"]["bearerAuth"] == {
         **doc["components"]["securitySchemes"]["bearerAuth"], "type": "http", "scheme": "bearer"}
     for path, item in doc["paths"].items():
@@ -133,7 +134,7 @@ def test_security_applies_to_agency_endpoints_only() -> None:
 
 
 def test_every_error_is_a_problem_and_every_code_is_listed() -> None:
-    doc = openapi_document()
+    doc = openapi_document(vxp_openapi.part())
     codes = {
         obj.code for obj in vars(axis.api.problems).values()
         if isinstance(obj, type) and issubclass(obj, axis.api.problems.ApiProblem)
@@ -163,7 +164,7 @@ def test_patterns_match_the_values_the_code_makes() -> None:
 
 
 def test_the_helper_rejects_what_the_schema_forbids() -> None:
-    doc = openapi_document()
+    doc = openapi_document(vxp_openapi.part())
     trace_ptr = schema_pointer(doc, "/api/v1/documents/{id}/trace", "get", 200)
     assert not validator_for(doc, trace_ptr).is_valid({"id": new_id()})
     item = {"id": new_id(), "kind": "status", "document_id": "x", "from": A, "subject": "", "priority": 0,
@@ -178,7 +179,7 @@ def test_the_helper_rejects_what_the_schema_forbids() -> None:
 # --- real answers --------------------------------------------------------------------------------
 
 async def test_real_answers_validate_against_the_description(axis: Harness) -> None:
-    doc = openapi_document()
+    doc = openapi_document(vxp_openapi.part())
     a = await axis.register(A)
     b = await axis.register(B)
     base = axis.url
@@ -284,7 +285,7 @@ async def test_real_answers_validate_against_the_description(axis: Harness) -> N
 @pytest.mark.parametrize("limit", ["1", "500"])
 async def test_inbox_limit_bounds_are_those_documented(axis: Harness, limit: str) -> None:
     a = await axis.register(A)
-    params = {p["name"]: p["schema"] for p in openapi_document()["paths"]["/api/v1/inbox"]["get"]["parameters"]}
+    params = {p["name"]: p["schema"] for p in openapi_document(vxp_openapi.part())["paths"]["/api/v1/inbox"]["get"]["parameters"]}
     assert (params["limit"]["minimum"], params["limit"]["maximum"]) == (1, 500)
     async with aiohttp.ClientSession() as http:
         assert (await call(http, "GET", f"{axis.url}/api/v1/inbox?limit={limit}", a.token))[0] == 200

@@ -28,10 +28,10 @@ from axis.agency.receiver import PATH, PushReceiver
 from axis.bench.server import ServerProcess
 from axis.identity import KeyFiles
 from envelope.codes import StatusCode
+from migrations.upgrade import upgrade
 from signing.keys import DevelopmentCA, IssuedIdentity, load_certificate
 from signing.receipt import verify_submission_receipt
 from storage.db import create_engine, session_factory
-from storage.migrate import upgrade
 from storage.models import Agency, Delivery, DeliveryMode, DeliveryState, Message, MessageKind
 from tests.databases import ENV, fresh_database, postgres_server
 from tests.harness import Agent, register_in_database

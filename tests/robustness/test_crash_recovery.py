@@ -45,9 +45,9 @@ from axis.archive.sealing import seal_now
 from axis.bench.server import ServerProcess
 from axis.identity import KeyFiles
 from envelope.codes import StatusCode
+from migrations.upgrade import upgrade
 from signing.keys import DevelopmentCA, IssuedIdentity, load_certificate
 from storage.db import create_engine, session_factory
-from storage.migrate import upgrade
 from storage.models import Agency, AuditEvent, Delivery, DeliveryState, Message, MessageKind, Payload, PayloadChunk
 from tests.databases import ENV, fresh_database, postgres_server
 from tests.harness import Agent, register_in_database

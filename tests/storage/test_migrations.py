@@ -8,8 +8,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
+from migrations.upgrade import current_head, upgrade
 from storage.db import create_engine
-from storage.migrate import current_head, upgrade
 from storage.schema import metadata
 
 

@@ -23,8 +23,8 @@ import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+from migrations.upgrade import upgrade
 from signing.keys import DevelopmentCA  # noqa: E402
-from storage.migrate import upgrade  # noqa: E402
 from tests.harness import server_settings, start_server  # noqa: E402
 from tests.vxp.conftest import sdk_for  # noqa: E402
 from tests.vxp.sdk_client import SdkClient, SdkReply  # noqa: E402

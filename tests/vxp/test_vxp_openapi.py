@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from axis.api.openapi import openapi_document
+from axis.vxp import openapi as vxp_openapi
 from envelope.codes import StatusCode
 from tests.exchange.test_openapi import check
 from tests.harness import Harness
@@ -12,7 +13,7 @@ A, B = "000.00.00.G22", "000.00.00.H29"
 
 
 async def test_real_vxp_answers_validate_against_the_description(axis: Harness) -> None:
-    doc = openapi_document()
+    doc = openapi_document(vxp_openapi.part())
     a, b = await axis.register(A), await axis.register(B)
     sa, sb = await sdk_for(axis, a), await sdk_for(axis, b)
     document, signed = a.document([b])

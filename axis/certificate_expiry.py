@@ -26,7 +26,7 @@ from storage.registry.cache import RegistrySnapshot
 if TYPE_CHECKING:
     from axis.context import AxisContext
 
-log = logging.getLogger("axis.exchange.certificate_expiry")
+log = logging.getLogger("axis.certificate_expiry")
 
 Role = Literal["current", "next", "ca", "axis"]
 State = Literal["expired", "expiring", "valid"]

@@ -1,0 +1,16 @@
+"""Counts in English words, for what the CLI and the demo print (the web UI uses Babel)."""
+
+from __future__ import annotations
+
+
+def counted(n: int, word: str, plural: str | None = None) -> str:
+    """``n`` with ``word`` in the right number: 1 status, 2 statuses, 0 documents."""
+    return f"{n} {word if n == 1 else plural or _plural(word)}"
+
+
+def _plural(word: str) -> str:
+    if word.endswith(("s", "x", "ch", "sh")):
+        return word + "es"
+    if word.endswith("y") and word[-2:-1] not in "aeiou":
+        return word[:-1] + "ies"
+    return word + "s"
