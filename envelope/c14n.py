@@ -21,7 +21,6 @@ from typing import NamedTuple
 
 from envelope.errors import CanonicalizationError
 
-XML_NS = "http://www.w3.org/XML/1998/namespace"
 #: How an InclusiveNamespaces PrefixList names the default namespace.
 DEFAULT_PREFIX_TOKEN = "#default"
 # libxml2 refuses to canonicalise a document declaring a relative namespace URI

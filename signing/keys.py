@@ -12,7 +12,6 @@ import datetime as dt
 import hashlib
 import os
 import tempfile
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, TypeAlias
@@ -287,11 +286,6 @@ def private_key_pem(key: PrivateKey) -> bytes:
 def certificate_pem(certificate: Certificate) -> bytes:
     """Serialise a certificate as PEM."""
     return certificate.public_bytes(serialization.Encoding.PEM)
-
-
-def certificates_pem(certificates: Sequence[Certificate]) -> bytes:
-    """Serialise several certificates as one PEM text."""
-    return b"".join(certificate_pem(c) for c in certificates)
 
 
 def fingerprint(certificate: Certificate) -> str:

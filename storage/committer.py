@@ -5,8 +5,8 @@ rows, a small body's payload row included, to the committer and waits; the commi
 everything that arrived meanwhile with one statement per table and one COMMIT, and only then
 answers each request. So the durability promise is unchanged (202 only after the commit) while
 round trips and fsyncs are shared.
-If a batch fails on a constraint (the same bytes or DocumentId from a concurrent request),
-its items are retried one by one so each gets its own answer.
+If a batch fails on a constraint (the same bytes or DocumentId from a concurrent request) or on a
+change whose state moved on (``Superseded``), its items are retried one by one so each gets its own answer.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.archive_models import Blob, RegisterEntry, RetentionAssignment
+from storage.errors import Superseded
 from storage.models import AuditQueueEntry, Delivery, Message, StatusEvent
 from storage.payloads.store import insert_payloads
 from storage.upsert import upsert
@@ -142,7 +143,7 @@ class Committer:
         try:
             async with self.sessions() as session, session.begin():
                 await write_rows(session, batch)
-        except IntegrityError as exc:
+        except (IntegrityError, Superseded) as exc:
             if len(batch) == 1:
                 _settle(batch[0], exc)
                 return

@@ -9,3 +9,7 @@ class BlobError(Exception):
 
 class ArchiveImmutable(Exception):
     """An attempt to delete or rewrite an archived message outside the disposal path."""
+
+
+class Superseded(Exception):
+    """The state a change depended on moved on before the change was stored (it is stored alone, or not at all)."""

@@ -1,11 +1,9 @@
-"""The agency-facing HTTP API, /api/v1 (SPEC §5)."""
+"""The agency-facing HTTP API, /api/v1: submit, inbox, fetch, acknowledge, trace."""
 
 from __future__ import annotations
 
-import asyncio
 import hmac
 import json
-import time
 from typing import Any
 
 from aiohttp import web
@@ -13,14 +11,14 @@ from sqlalchemy import text
 
 from axis.api.auth import authenticate
 from axis.api.openapi import OPENAPI_PARTS, openapi_document
-from axis.api.problems import SizeLimitProblem, UnauthorizedProblem, ValidationProblem, problem_for
-from axis.appkeys import CONTEXT, GAUGES, METRICS, PUSH_WAKEUP
+from axis.api.problems import UnauthorizedProblem, ValidationProblem
+from axis.api.submitting import submit
+from axis.appkeys import CONTEXT, GAUGES, METRICS
 from axis.certificate_expiry import axis_chain
 from axis.exchange import mailbox
-from axis.exchange.body import Body, SpooledBody, receive_body
-from axis.exchange.statuses import submit_status
-from axis.exchange.submission import Submission, submit_document
+from axis.exchange.submission import Accepted
 from signing.keys import certificate_pem
+from storage.models import DeliveryState
 from storage.payloads.backends import PayloadStream
 from storage.registry.agencies import list_agencies
 
@@ -36,57 +34,28 @@ def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -
     )
 
 
-def check_declared_size(request: web.Request) -> None:
-    """Refuse with 413 a body whose Content-Length is over the limit, before reading it."""
-    limit = request.app[CONTEXT].settings.max_message_bytes
-    if request.content_length is not None and request.content_length > limit:
-        raise SizeLimitProblem(f"body is {request.content_length} bytes, limit is {limit}")
-
-
-async def read_body(request: web.Request) -> Body:
-    """The request body, counted while streaming (chunked bodies have no Content-Length).
-
-    Up to the spool threshold it is held as bytes; a larger body goes to a temp file in
-    the blob store (a SpooledBody the caller must discard) and is never held whole.
-    """
-    check_declared_size(request)
-    ctx = request.app[CONTEXT]
-    body = await receive_body(request.content.iter_chunked(1 << 20), limit=ctx.settings.max_message_bytes,
-                              spool_above=ctx.settings.spool_threshold_bytes, blobs=ctx.blobs)
-    if not body:
-        raise ValidationProblem("empty body: send the signed edXML as application/xml")
+def submission_json(result: Accepted) -> dict[str, Any]:
+    """The 202 (or 200) body of an accepted message: what was stored, for whom, and the signed receipt."""
+    body: dict[str, Any] = {
+        "id": result.id,
+        "kind": result.kind,
+        "document_id": result.document_id,
+        "sha256": result.sha256,
+        "received_at": result.received_at.isoformat(),
+        "recipients": [{"organ_id": c, "state": DeliveryState.QUEUED.value} for c in result.recipients],
+        "receipt": result.receipt.decode(),
+    }
+    if result.status_code:
+        body["status_code"] = result.status_code
+    if result.unsigned:
+        body["authenticated_by"] = result.authenticated_by
     return body
 
 
 async def _submit(request: web.Request, kind: str) -> web.Response:
-    ctx = request.app[CONTEXT]
-    metrics = request.app[METRICS]
-    started = time.perf_counter()
-    try:
-        # Declared size first (cheapest), then who is calling, and only then read the body:
-        # an anonymous caller must not make the axis read 200 MB.
-        check_declared_size(request)
-        caller = await authenticate(request)
-        raw = await read_body(request)
-        accept = submit_document if kind == "edoc" else submit_status
-        try:
-            result: Submission = await accept(ctx, caller, raw)
-        finally:
-            if isinstance(raw, SpooledBody):
-                # Accepted: the blob store adopted the file and this finds nothing; refused: no trace stays.
-                await asyncio.to_thread(raw.discard)
-    except Exception as exc:
-        problem = problem_for(exc)
-        metrics.submissions.labels(kind, problem.code if problem else "AXIS.Internal").inc()
-        raise
-    metrics.submissions.labels(kind, "accepted" if result.created else "repeated").inc()
-    metrics.submit_latency.labels(kind).observe(time.perf_counter() - started)
-    if result.created and result.unsigned:
-        metrics.unsigned_documents.labels(caller.code).inc()
-    if result.created and result.pushes:
-        request.app[PUSH_WAKEUP].set()  # only when a recipient is pushed to: a claim costs a round trip
-    return _json(result.body, status=202 if result.created else 200,
-                 headers={"Location": f"/api/v1/messages/{result.body['id']}"})
+    result = await submit(request, kind, lambda: authenticate(request))
+    return _json(submission_json(result), status=202 if result.created else 200,
+                 headers={"Location": f"/api/v1/messages/{result.id}"})
 
 
 @routes.post("/api/v1/documents")

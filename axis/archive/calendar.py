@@ -45,12 +45,6 @@ def month_bounds(month: str) -> tuple[datetime, datetime]:
     return start.astimezone(UTC), end.astimezone(UTC)
 
 
-def year_bounds(year: int) -> tuple[datetime, datetime]:
-    """[start, end) of a calendar year in Vietnam, as UTC moments."""
-    return (datetime(year, 1, 1, tzinfo=VN_TZ).astimezone(UTC),
-            datetime(year + 1, 1, 1, tzinfo=VN_TZ).astimezone(UTC))
-
-
 def add_years(day: date, years: int) -> date:
     """The same day ``years`` later; 29 February becomes 28 February in a common year."""
     try:

@@ -17,7 +17,6 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from storage.archive_models import Blob, FixityCheck
 from storage.audit import append_event
-from storage.ledger import backfill_ledger
 from storage.payloads.store import PayloadStore
 
 #: Blobs re-hashed between two short write transactions: the exchange keeps writing meanwhile.
@@ -132,8 +131,6 @@ async def run_fixity(
     on_selected: Callable[[int], None] | None = None,
 ) -> FixityReport:
     """Re-hash kept blobs (all, or those unchecked for ``older_than_days``) and record each outcome."""
-    async with sessions() as session, session.begin():
-        await backfill_ledger(session)
     async with sessions() as session:
         digests = await blobs_to_check(session, now=now, older_than_days=older_than_days, limit=limit)
     if on_selected is not None:
@@ -162,9 +159,3 @@ async def run_fixity(
     return report
 
 
-async def last_outcomes(session: AsyncSession) -> dict[str, int]:
-    """How many kept blobs last checked ok, mismatch, missing, or never."""
-    rows = (await session.execute(
-        select(Blob.last_outcome, func.count()).where(Blob.disposed_at.is_(None)).group_by(Blob.last_outcome)
-    )).all()
-    return {(outcome or "never"): int(n) for outcome, n in rows}

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import logging
 import os
 import random
 import socket
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,6 +22,7 @@ from axis.exchange import push_errors
 from axis.exchange.errors import ExchangeError
 from axis.exchange.push_errors import PushFailure
 from axis.exchange.statuses import submit_status
+from axis.exchange.submission import Party, accept
 from axis.metrics import Metrics
 from envelope.builder import build_status
 from envelope.codes import StatusCode
@@ -32,20 +35,19 @@ from signing.push_request import sign_push_request
 from signing.signer import sign_envelope
 from storage.audit import queue_event
 from storage.claims import claim_due_deliveries
-from storage.db import rowcount
+from storage.db import read_session, rowcount
+from storage.errors import Superseded
 from storage.ids import new_id
 from storage.models import (
     Agency,
     Delivery,
     DeliveryAttempt,
-    DeliveryMode,
     DeliveryState,
     Message,
     MessageKind,
-    StatusEvent,
 )
 from storage.payloads.backends import PayloadBody, PayloadStream
-from storage.registry.agencies import InvalidEndpoint, agency_by_code, check_endpoint_url
+from storage.registry.agencies import InvalidEndpoint, check_endpoint_url
 
 log = logging.getLogger("axis.exchange.delivery")
 
@@ -279,7 +281,8 @@ class PushWorker:
             values["next_attempt_at"] = now + timedelta(
                 seconds=backoff_seconds(job.attempts, settings.retry_base_seconds, settings.retry_max_seconds)
             )
-        async with self.ctx.sessions() as session, session.begin():
+
+        async def record(session: AsyncSession) -> bool:
             result = await session.execute(
                 update(Delivery)
                 .where(Delivery.id == job.delivery_id, Delivery.claimed_by == self.worker_id,
@@ -287,7 +290,7 @@ class PushWorker:
                 .values(**values)
             )
             if not rowcount(result):
-                return  # our lease lapsed and another worker has it now
+                return False  # our lease lapsed and another worker has it now
             # Kept for the operators' message page; only attempts that did not deliver get a row.
             await session.execute(insert(DeliveryAttempt).values(
                 delivery_id=job.delivery_id, attempt=job.attempts, at=now,
@@ -295,12 +298,18 @@ class PushWorker:
             if give_up:
                 await queue_event(session, actor="axis", action="delivery.failed", subject=job.message_id,
                                    details={"delivery": job.delivery_id, "error": error[:500]}, at=now)
-                if job.kind == MessageKind.EDOC.value:
-                    # The sender reads only the fixed words: the detail may name the recipient's internal hosts.
-                    await notify_sender_of_failure(self.ctx, session, job.message_id, job.recipient_code,
-                                                   push_errors.public_error(error) or push_errors.GENERIC)
-            else:
-                self.metrics.retries.inc()
+            return True
+
+        if give_up and job.kind == MessageKind.EDOC.value:
+            # The sender reads only the fixed words: the detail may name the recipient's internal hosts.
+            await notify_sender_of_failure(self.ctx, job.message_id, job.recipient_code,
+                                           push_errors.public_error(error) or push_errors.GENERIC, record)
+            return
+        async with self.ctx.sessions() as session, session.begin():
+            if not await record(session):
+                return
+        if not give_up:
+            self.metrics.retries.inc()
 
 
 async def _close(body: PayloadBody) -> None:
@@ -311,16 +320,27 @@ async def _close(body: PayloadBody) -> None:
         body.close()
 
 
+
+#: Runs in the notice's storing transaction: records the failed delivery, False when its lease lapsed.
+RecordFailure = Callable[[AsyncSession], Awaitable[bool]]
+
+
 async def notify_sender_of_failure(
-    ctx: AxisContext, session: AsyncSession, message_id: str, recipient_code: str, reason: str
-) -> None:
-    """Put an axis-signed status 02 in the sender's inbox saying why a delivery failed."""
+    ctx: AxisContext, message_id: str, recipient_code: str, reason: str, record: RecordFailure
+) -> bool:
+    """Put an axis-signed status 02 in the sender's inbox saying why a delivery failed.
+
+    Stored like every message (``accept``: payload, ledger, register, audit), in one transaction with
+    ``record``; False, and nothing stored, when ``record`` finds the delivery is no longer this worker's.
+    """
     settings = ctx.settings
-    doc = await session.get(Message, message_id)
-    assert doc is not None
-    sender = await session.get(Agency, doc.sender_id)
-    axis_agency = await agency_by_code(session, settings.axis_code)
-    assert sender is not None and axis_agency is not None
+    async with read_session(ctx.engine) as session:
+        doc = await session.get(Message, message_id)
+        assert doc is not None
+        sender = await session.get(Agency, doc.sender_id)
+        assert sender is not None
+    axis_agency = await ctx.registry.agency_by_code(settings.axis_code)
+    assert axis_agency is not None
     now = ctx.clock()
     st = StatusMessage.new(
         from_=Organization(organ_id=settings.axis_code, organ_name=settings.axis_name),
@@ -336,22 +356,28 @@ async def notify_sender_of_failure(
         timestamp=now,
     )
     raw = sign_envelope(build_status(st), ctx.identity.key, ctx.identity.certificate)
-    # A notice is small: stored inline, in this transaction with its message (else as a file now).
-    sha256 = await ctx.payloads.put(session, raw)
-    notice_id = new_id()
-    session.add(Message(
-        id=notice_id, kind=MessageKind.STATUS.value, document_id=doc.document_id, sender_id=axis_agency.id,
-        business_type=0, sha256=sha256, size=len(raw), received_at=now, subject=st.description[:500],
-        status_code=StatusCode.REFUSED.value, response_for_id=doc.id,
-    ))
-    await session.flush()
-    session.add(StatusEvent(document_message_id=doc.id, status_message_id=notice_id, agency_id=axis_agency.id,
-                            status_code=StatusCode.REFUSED.value, description=st.description, stated_at=now,
-                            received_at=now))
-    session.add(Delivery(message_id=notice_id, recipient_id=sender.id, mode=sender.delivery_mode,
-                         state=DeliveryState.QUEUED.value,
-                         next_attempt_at=now if sender.delivery_mode == DeliveryMode.PUSH.value else None,
-                         created_at=now))
-    await session.flush()
-    await queue_event(session, actor="axis", action="status.issued", subject=notice_id,
-                       details={"document_message_id": doc.id, "status_code": "02", "to": sender.code}, at=now)
+    document_message_id, axis_id = doc.id, axis_agency.id
+
+    def event(notice_id: str, at: datetime) -> dict[str, Any]:
+        return {"document_message_id": document_message_id, "status_message_id": notice_id, "agency_id": axis_id,
+                "status_code": StatusCode.REFUSED.value, "description": st.description, "stated_at": at,
+                "received_at": at}
+
+    async def apply(session: AsyncSession, notice_id: str, at: datetime) -> None:
+        if not await record(session):
+            raise Superseded(f"delivery of {message_id} to {recipient_code} is no longer this worker's")
+
+    try:
+        await accept(
+            ctx, axis_agency, raw, hashlib.sha256(raw).hexdigest(),
+            [Party(sender.id, sender.code, sender.delivery_mode)],
+            fields={"kind": MessageKind.STATUS.value, "document_id": doc.document_id, "business_type": 0,
+                    "subject": st.description[:500], "status_code": StatusCode.REFUSED.value,
+                    "response_for_id": document_message_id},
+            audit={"document_message_id": document_message_id, "status_code": StatusCode.REFUSED.value,
+                   "to": sender.code},
+            status_event=event, apply=apply, action="status.issued",
+        )
+    except Superseded:
+        return False
+    return True

@@ -15,12 +15,12 @@ from axis.context import AxisContext
 from axis.exchange.body import Body, SpooledBody
 from axis.exchange.errors import NotFound, NotPermitted
 from axis.exchange.submission import (
+    Accepted,
     Party,
-    Submission,
     accept,
     marked_audit,
     repeat_of,
-    signed_message,
+    verify_message,
 )
 from envelope.codes import StatusCode
 from envelope.model import StatusMessage
@@ -34,10 +34,10 @@ RECIPIENT_STATUSES = frozenset(StatusCode) - {StatusCode.TAKEN_BACK}
 SENDER_STATUSES = frozenset({StatusCode.TAKEN_BACK})
 
 
-async def submit_status(ctx: AxisContext, caller: RegisteredAgency, raw: Body) -> Submission:
+async def submit_status(ctx: AxisContext, caller: RegisteredAgency, raw: Body) -> Accepted:
     """Check a signed edXML status from ``caller`` about a document it sent or received."""
     st: StatusMessage
-    signed = await signed_message(ctx, caller, raw, StatusMessage)  # no page shows a status's check
+    signed = await verify_message(ctx, caller, raw, StatusMessage)  # no page shows a status's check
     st, sha256, authenticated_by = signed.message, signed.sha256, signed.authenticated_by
     if isinstance(raw, SpooledBody):
         # A large body would leave its blob behind if the commit refused a repeat: look first.

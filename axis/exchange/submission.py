@@ -56,15 +56,28 @@ from storage.registry.cache import RegisteredAgency, RegistrySnapshot
 
 
 @dataclass(frozen=True)
-class Submission:
-    """The answer to a submission: 202 when new, 200 when the same bytes came again."""
+class Accepted:
+    """A stored message as its sender is told of it: new (202), or the same bytes again (200)."""
 
     created: bool
-    body: dict[str, Any]
+    id: str
+    kind: str
+    document_id: str
+    sha256: str
+    received_at: datetime
+    #: The recipients' codes, in the order their deliveries were stored (all queued at acceptance).
+    recipients: tuple[str, ...]
+    #: The axis's signed submission receipt.
+    receipt: bytes
+    status_code: str | None = None
+    authenticated_by: str = BY_SIGNATURE
     #: A recipient gets it pushed (the push worker has something to claim).
     pushes: bool = False
-    #: Accepted without a valid XML-DSig under the sender's legacy-transport policy.
-    unsigned: bool = False
+
+    @property
+    def unsigned(self) -> bool:
+        """Accepted without a valid XML-DSig under the sender's legacy-transport policy."""
+        return self.authenticated_by != BY_SIGNATURE
 
 
 def _sha256(raw: bytes) -> str:
@@ -115,8 +128,8 @@ def _receipt(ctx: AxisContext, message_id: str, document_id: str, sender: str, r
     )
 
 
-async def reply_for(session: AsyncSession, message: Message) -> dict[str, Any]:
-    """The 202 body of a stored message, rebuilt identically for a re-sent copy."""
+async def accepted_again(session: AsyncSession, message: Message) -> Accepted:
+    """The answer for a stored message, rebuilt identically for a re-sent copy."""
     codes = (
         await session.execute(
             select(Agency.code)
@@ -125,25 +138,24 @@ async def reply_for(session: AsyncSession, message: Message) -> dict[str, Any]:
             .order_by(Delivery.id)
         )
     ).scalars().all()
-    return reply_body(message, codes)
+    return _accepted(message, codes, created=False)
 
 
-def reply_body(message: Message | MessageRow, recipient_codes: Sequence[str]) -> dict[str, Any]:
-    """The 202 body: what was stored, for whom (all queued at acceptance), and the receipt."""
-    body: dict[str, Any] = {
-        "id": message.id,
-        "kind": message.kind,
-        "document_id": message.document_id,
-        "sha256": message.sha256,
-        "received_at": message.received_at.isoformat(),
-        "recipients": [{"organ_id": c, "state": DeliveryState.QUEUED.value} for c in recipient_codes],
-        "receipt": (message.receipt_xml or b"").decode(),
-    }
-    if message.status_code:
-        body["status_code"] = message.status_code
-    if message.authenticated_by != BY_SIGNATURE:
-        body["authenticated_by"] = message.authenticated_by
-    return body
+def _accepted(message: Message | MessageRow, recipient_codes: Sequence[str], *, created: bool,
+              pushes: bool = False) -> Accepted:
+    return Accepted(
+        created=created,
+        id=message.id,
+        kind=message.kind,
+        document_id=message.document_id,
+        sha256=message.sha256,
+        received_at=message.received_at,
+        recipients=tuple(recipient_codes),
+        receipt=message.receipt_xml or b"",
+        status_code=message.status_code or None,
+        authenticated_by=message.authenticated_by,
+        pushes=pushes,
+    )
 
 
 async def same_bytes(session: AsyncSession, caller: RegisteredAgency, sha256: str) -> Message | None:
@@ -152,10 +164,10 @@ async def same_bytes(session: AsyncSession, caller: RegisteredAgency, sha256: st
     ).scalar_one_or_none()
 
 
-async def repeat_of(session: AsyncSession, caller: RegisteredAgency, sha256: str) -> Submission | None:
+async def repeat_of(session: AsyncSession, caller: RegisteredAgency, sha256: str) -> Accepted | None:
     """The 200 answer when ``caller`` already sent these exact bytes, else None."""
     existing = await same_bytes(session, caller, sha256)
-    return None if existing is None else Submission(False, await reply_for(session, existing))
+    return None if existing is None else await accepted_again(session, existing)
 
 
 def _duplicate(document_id: str, clash: str | None) -> DuplicateDocument:
@@ -210,7 +222,7 @@ class SignedMessage:
     authenticated_by: str
 
 
-async def signed_message(ctx: AxisContext, caller: RegisteredAgency, raw: Body,
+async def verify_message(ctx: AxisContext, caller: RegisteredAgency, raw: Body,
                           kind: type[DocumentMessage] | type[StatusMessage]) -> SignedMessage:
     """Parse, verify and read the signed message ``caller`` posted (``BY_TRANSPORT`` when the caller's
     signature policy let an unverifiable signature pass)."""
@@ -251,10 +263,10 @@ async def signed_message(ctx: AxisContext, caller: RegisteredAgency, raw: Body,
                          BY_SIGNATURE if verified is not None else BY_TRANSPORT)
 
 
-async def submit_document(ctx: AxisContext, caller: RegisteredAgency, raw: Body) -> Submission:
+async def submit_document(ctx: AxisContext, caller: RegisteredAgency, raw: Body) -> Accepted:
     """Check a signed edXML document from ``caller``, store it, route it to every recipient."""
     doc: DocumentMessage
-    signed = await signed_message(ctx, caller, raw, DocumentMessage)
+    signed = await verify_message(ctx, caller, raw, DocumentMessage)
     doc, sha256, authenticated_by = signed.message, signed.sha256, signed.authenticated_by
     codes = list(dict.fromkeys(doc.recipient_codes))
 
@@ -377,11 +389,13 @@ async def accept(
     audit: dict[str, Any],
     status_event: StatusEventFor | None = None,
     apply: ApplyFor | None = None,
-) -> Submission:
+    action: str | None = None,
+) -> Accepted:
     """Receipt, payload, message, deliveries, archive records and audit entry: stored together (group commit).
 
     Plain INSERTs and no lock: the audit chain and register numbers are sealed just after
-    (axis.archive.sealing), so concurrent submissions commit side by side.
+    (axis.archive.sealing), so concurrent submissions commit side by side. The messages the axis
+    issues itself (failure notices) come this way too, with their own audit ``action``.
     """
     now = ctx.clock()
     message_id = new_id()
@@ -395,7 +409,7 @@ async def accept(
         message=message.values(),
         deliveries=_deliveries(message_id, recipients, now),
         arrival=arrival_rows(message, ctx.settings.retention_path),
-        audit={"at": now, "actor": caller.code, "action": f"{message.kind}.received",
+        audit={"at": now, "actor": caller.code, "action": action or f"{message.kind}.received",
                "subject": message_id, "details": audit_details(audit)},
         status=status_event(message_id, now) if status_event else None,
         payload=payload,
@@ -410,7 +424,6 @@ async def accept(
                 return repeat
             clash = await _clash(again, caller, message.document_id) if message.kind == MessageKind.EDOC else None
         raise _duplicate(message.document_id, clash) from None
-    # Deliveries were added in recipient order, so this is what reply_for would read back.
-    return Submission(True, reply_body(message, codes),
-                      pushes=any(r.delivery_mode == DeliveryMode.PUSH.value for r in recipients),
-                      unsigned=authenticated_by != BY_SIGNATURE)
+    # Deliveries were added in recipient order, so this is what accepted_again would read back.
+    return _accepted(message, codes, created=True,
+                     pushes=any(r.delivery_mode == DeliveryMode.PUSH.value for r in recipients))

@@ -14,7 +14,6 @@ import base64
 import hashlib
 import json
 import logging
-import time
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
@@ -22,15 +21,13 @@ from typing import Any
 from aiohttp import web
 
 from axis.api.auth import AGENCY_KEY
-from axis.api.exchange import read_body
 from axis.api.problems import problem_for
-from axis.appkeys import CONTEXT, METRICS, PUSH_WAKEUP
+from axis.api.submitting import submit
+from axis.appkeys import CONTEXT
 from axis.context import AxisContext
 from axis.exchange import mailbox
 from axis.exchange.body import Body, SpooledBody
 from axis.exchange.errors import NotFound
-from axis.exchange.statuses import submit_status
-from axis.exchange.submission import Submission, submit_document
 from axis.vxp import mailbox as sdk_mailbox
 from axis.vxp.transport import (
     HASH_FILE_MISMATCH,
@@ -42,6 +39,7 @@ from axis.vxp.transport import (
     hash_file_matches,
 )
 from storage.models import MessageKind
+from storage.registry.cache import RegisteredAgency
 from storage.registry.vxp import remember_hash_header
 
 routes = web.RouteTableDef()
@@ -187,35 +185,20 @@ async def _file_of(raw: Body, declared: str) -> Body:
 @operation("sendEdoc")
 async def send_edoc(request: web.Request, call: SdkCall) -> web.Response:
     """Submit a signed edXML document, or a status package with ``messagetype=status``."""
-    ctx = request.app[CONTEXT]
-    metrics = request.app[METRICS]
     declared = call.param("hash-file")
     if not declared:
         raise TransportRefused(MISSING_HEADER, "Thiếu mã băm của tệp (XroadVnpt-hash-file) trong tiêu đề ký")
     kind = sdk_mailbox.message_kind(call.param("messagetype"))
-    started = time.perf_counter()
-    raw = await read_body(request)
-    try:
-        body = await _file_of(raw, declared)
-        accept = submit_document if kind == MessageKind.EDOC.value else submit_status
-        try:
-            result: Submission = await accept(ctx, call.agency, body)
-        except Exception as exc:
-            problem = problem_for(exc)
-            metrics.submissions.labels(kind, problem.code if problem else "AXIS.Internal").inc()
-            raise
-    finally:
-        if isinstance(raw, SpooledBody):
-            await asyncio.to_thread(raw.discard)  # adopted when accepted: nothing left to remove
-    metrics.submissions.labels(kind, "accepted" if result.created else "repeated").inc()
-    metrics.submit_latency.labels(kind).observe(time.perf_counter() - started)
-    if result.created and result.unsigned:
-        metrics.unsigned_documents.labels(call.agency.code).inc()
-    if result.created and result.pushes:
-        request.app[PUSH_WAKEUP].set()
-    reply = result.body
-    return ok(DocId=reply["id"], DocumentId=reply["document_id"], sha256=reply["sha256"],
-              authentication=reply.get("authenticated_by", "signature"), receipt=reply["receipt"])
+
+    async def caller() -> RegisteredAgency:
+        return call.agency
+
+    async def unwrap(raw: Body) -> Body:
+        return await _file_of(raw, declared)
+
+    result = await submit(request, kind, caller, unwrap)
+    return ok(DocId=result.id, DocumentId=result.document_id, sha256=result.sha256,
+              authentication=result.authenticated_by, receipt=result.receipt.decode())
 
 
 # --- reading ------------------------------------------------------------------------------------

@@ -19,7 +19,8 @@ from envelope.parser import parse_status
 from signing.errors import SignatureError
 from signing.keys import DevelopmentCA, IssuedIdentity
 from signing.verifier import verify_envelope
-from storage.models import Delivery, DeliveryState, Message, MessageKind
+from storage.archive_models import Blob
+from storage.models import AuditEvent, AuditQueueEntry, Delivery, DeliveryState, Message, MessageKind
 from tests.databases import DatabaseTemplate
 from tests.harness import Harness, server_settings, start_server
 
@@ -165,6 +166,17 @@ async def _deadline_scenario(axis: Harness, receiver: PushReceiver, url: str) ->
         # The notice is not signed by the sender's or the recipient's key.
         with pytest.raises(SignatureError):
             verify_envelope(raw, pinned=[a.identity.certificate])
+
+        # Stored like every message, in the same transaction: the ledger knows its bytes (fixity checks
+        # them) and the audit says the axis issued it.
+        async with axis.ctx.sessions() as session:
+            sha256 = (await session.get(Message, notice["id"])).sha256  # type: ignore[union-attr]
+            assert await session.get(Blob, sha256) is not None
+            audit = (await session.execute(
+                select(AuditQueueEntry.action).where(AuditQueueEntry.subject == notice["id"]))).scalars().all()
+            chained = (await session.execute(
+                select(AuditEvent.action).where(AuditEvent.subject == notice["id"]))).scalars().all()
+            assert "status.issued" in [*audit, *chained]
 
 
 class _FixedRandom(random.Random):

@@ -203,7 +203,8 @@ def test_the_graph_sees_the_project() -> None:
     assert "storage.schema" in TREE.graph["migrations.env"]
     assert TREE.folder("axis.exchange.submission") == "axis.exchange"
     assert TREE.folder("axis.settings") == "axis.settings"
-    assert TREE.folder("storage.payloads.store") == "storage.payloads.store"
+    assert TREE.folder("storage.payloads.store") == "storage.payloads"
+    assert TREE.folder("storage.models") == "storage.models"
 
 
 @pytest.mark.parametrize("rule", sorted(RULES))

@@ -26,7 +26,7 @@ from sqlalchemy.engine import make_url
 from axis.agency.receiver import PATH, PushReceiver
 from envelope.codes import StatusCode
 from storage.models import Delivery, DeliveryState, Message
-from storage.payloads.store import files as blob_module
+from storage.payloads import files as blob_module
 from tests.databases import backend
 from tests.exchange.snapshots import assert_nothing_stored, assert_problem, call, snapshot
 from tests.harness import Harness
