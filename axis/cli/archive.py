@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 import click
 
 from axis.archive.archivists import archivist
-from axis.archive.audit_heads import sign_head, verify_heads
+from axis.archive.audit_heads import verify_heads
 from axis.archive.calendar import parse_month, vn_date
 from axis.archive.csv_export import csv_text
 from axis.archive.destruction_certificates import verify_certificate
@@ -37,7 +37,7 @@ from axis.archive.disposal import (
 )
 from axis.archive.errors import ArchiveError
 from axis.archive.fixity import run_fixity
-from axis.archive.head_log import HeadLogError, anchor_heads, check_logs
+from axis.archive.head_log import HeadLogError, check_logs
 from axis.archive.holds import SEARCH_KEYS, list_holds, place_hold, release_hold
 from axis.archive.registers import register_columns, register_rows
 from axis.archive.reports import COLUMNS, compute_month, monthly_report
@@ -45,6 +45,7 @@ from axis.archive.schedules import RetentionInfo, load_schedules, retention_of
 from axis.archive.sealing import seal_now
 from axis.cli.common import echo_fields, echo_json, echo_table, emit, json_option, settings_of
 from axis.context import AxisContext
+from axis.jobs.archive import audit_head_job
 from axis.runtime import prepare_home
 from axis.wording import counted
 from storage.audit import verify_chain
@@ -138,15 +139,9 @@ def audit_verify(ctx: click.Context, head_logs: tuple[Path, ...]) -> None:
 def audit_sign_head(ctx: click.Context) -> None:
     """Sign the current chain head with the axis key now (the scheduler does it periodically), and log it."""
 
-    async def work(actx: AxisContext) -> str:
-        async with actx.sessions() as session, session.begin():
-            head = await sign_head(session, actx.identity.key, actx.identity.certificate, now=actx.clock())
-        async with actx.sessions() as session:
-            await anchor_heads(session, actx.settings.audit_head_log_path, actx.identity.certificate)
-        return f"signed head at entry {head.event_id}" if head else "head unchanged since the last signature"
-
     try:
-        click.echo(_with_context(ctx, work))
+        # The scheduler's own job: one way to sign and log a head.
+        click.echo(_with_context(ctx, audit_head_job))
     except HeadLogError as exc:
         raise click.ClickException(str(exc)) from None
 
