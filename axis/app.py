@@ -9,7 +9,6 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 from aiohttp import web
-from cryptography.x509 import Certificate
 from sqlalchemy.exc import IntegrityError
 
 from axis.api import setup_api
@@ -27,9 +26,8 @@ from axis.api.problems import (
 )
 from axis.appkeys import CONTEXT, GAUGES, METRICS, PUSH_WAKEUP, SETTINGS
 from axis.certificate_expiry import WatchedCertificates, current_records, log_attention
-from axis.context import AxisContext, Clock, system_clock
+from axis.context import AxisContext, Clock, build_context, system_clock
 from axis.gauges import GaugeRefresher
-from axis.identity import key_files, load_axis_identity
 from axis.jobs.push import delivery_worker_ctx
 from axis.jobs.scheduler import scheduler_ctx
 from axis.jobs.sealer import sealer_ctx
@@ -38,10 +36,8 @@ from axis.settings import Settings
 from axis.vxp import openapi as vxp_openapi
 from axis.vxp.routes import routes as vxp_routes
 from axis.web import setup_web
-from signing.keys import certificate_pem, load_certificates
-from signing.verifier import VerifyPolicy
-from storage.db import STORAGE_UNAVAILABLE, create_engine, session_factory
-from storage.payloads.files import BlobStore
+from signing.keys import certificate_pem
+from storage.db import STORAGE_UNAVAILABLE
 from storage.registry.agencies import ensure_axis_agency
 
 log = logging.getLogger("axis.access")
@@ -114,25 +110,6 @@ async def security_headers_middleware(request: web.Request, handler: Handler) ->
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "no-referrer")
     return response
-
-
-def build_context(settings: Settings, clock: Clock = system_clock) -> AxisContext:
-    """Engine, blob store, axis identity and trust policy from the settings."""
-    engine = create_engine(settings.resolved_database_url)
-    identity = load_axis_identity(key_files(settings), settings.key_kind)
-    cas: list[Certificate] = []
-    for path in settings.ca_certificates:
-        cas.extend(load_certificates(path.read_bytes()))
-    policy = VerifyPolicy(legacy_sha1=settings.legacy_sha1, ca_certificates=tuple(cas))
-    return AxisContext(
-        settings=settings,
-        engine=engine,
-        sessions=session_factory(engine),
-        blobs=BlobStore(settings.blob_dir),
-        identity=identity,
-        policy=policy,
-        clock=clock,
-    )
 
 
 async def register_axis_itself(ctx: AxisContext) -> None:

@@ -12,10 +12,12 @@ from cryptography.fernet import Fernet
 from cryptography.x509 import Certificate
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from axis.identity import key_files, load_axis_identity
 from axis.settings import Settings
-from signing.keys import IssuedIdentity
+from signing.keys import IssuedIdentity, load_certificates
 from signing.verifier import VerifyPolicy
 from storage.committer import Committer
+from storage.db import create_engine, session_factory
 from storage.payloads.files import BlobStore
 from storage.payloads.store import PayloadStore
 from storage.registry.cache import RegistryCache
@@ -41,24 +43,15 @@ class AxisContext:
     blobs: BlobStore
     identity: IssuedIdentity
     policy: VerifyPolicy
-    clock: Clock = field(default=system_clock)
+    clock: Clock
     #: Stores accepted messages of concurrent requests together (group commit).
-    committer: Committer = field(init=False, compare=False)
+    committer: Committer = field(compare=False)
     #: Every payload, small ones in the database and larger ones in the ``blob_backend``: the one way to read them.
-    payloads: PayloadStore = field(init=False, compare=False)
+    payloads: PayloadStore = field(compare=False)
     #: The agency registry, in memory, refreshed when its version moves.
-    registry: RegistryCache = field(init=False, compare=False)
+    registry: RegistryCache = field(compare=False)
     #: Bounds the streamed passes over large (spooled) bodies running at once (``large_body_concurrency``).
-    large_bodies: asyncio.Semaphore = field(init=False, compare=False)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "committer", Committer(self.sessions))
-        object.__setattr__(self, "payloads",
-                           PayloadStore(self.blobs, self.engine, self.settings.inline_payload_max_bytes,
-                                        self.settings.blob_backend_name))
-        object.__setattr__(self, "registry",
-                           RegistryCache(self.engine, refresh_seconds=self.settings.registry_refresh_seconds))
-        object.__setattr__(self, "large_bodies", asyncio.Semaphore(max(1, self.settings.large_body_concurrency)))
+    large_bodies: asyncio.Semaphore = field(compare=False)
 
     @cached_property
     def vxp_cipher(self) -> Fernet:
@@ -69,3 +62,38 @@ class AxisContext:
     def axis_certificate(self) -> Certificate:
         """The certificate that signs submission receipts."""
         return self.identity.certificate
+
+
+def build_context(
+    settings: Settings,
+    clock: Clock = system_clock,
+    *,
+    engine: AsyncEngine | None = None,
+    identity: IssuedIdentity | None = None,
+    policy: VerifyPolicy | None = None,
+    blobs: BlobStore | None = None,
+) -> AxisContext:
+    """The context from the settings (the app factory's and every command's), any part handed in instead."""
+    engine = engine if engine is not None else create_engine(settings.resolved_database_url)
+    if identity is None:
+        identity = load_axis_identity(key_files(settings), settings.key_kind)
+    if policy is None:
+        cas: list[Certificate] = []
+        for path in settings.ca_certificates:
+            cas.extend(load_certificates(path.read_bytes()))
+        policy = VerifyPolicy(legacy_sha1=settings.legacy_sha1, ca_certificates=tuple(cas))
+    blobs = blobs if blobs is not None else BlobStore(settings.blob_dir)
+    sessions = session_factory(engine)
+    return AxisContext(
+        settings=settings,
+        engine=engine,
+        sessions=sessions,
+        blobs=blobs,
+        identity=identity,
+        policy=policy,
+        clock=clock,
+        committer=Committer(sessions),
+        payloads=PayloadStore(blobs, engine, settings.inline_payload_max_bytes, settings.blob_backend_name),
+        registry=RegistryCache(engine, refresh_seconds=settings.registry_refresh_seconds),
+        large_bodies=asyncio.Semaphore(max(1, settings.large_body_concurrency)),
+    )

@@ -44,7 +44,7 @@ from axis.archive.reports import COLUMNS, compute_month, monthly_report
 from axis.archive.schedules import RetentionInfo, load_schedules, retention_of
 from axis.archive.sealing import seal_now
 from axis.cli.common import echo_fields, echo_json, echo_table, emit, json_option, settings_of
-from axis.context import AxisContext
+from axis.context import AxisContext, build_context
 from axis.jobs.archive import audit_head_job
 from axis.runtime import prepare_home
 from axis.wording import counted
@@ -55,8 +55,6 @@ T = TypeVar("T")
 
 def _with_context(click_ctx: click.Context, work: Callable[[AxisContext], Awaitable[T]]) -> T:
     """Run ``work`` with a full axis context (database, blobs, axis key); archive refusals exit 1."""
-    from axis.app import build_context  # the aiohttp app module is only needed here
-
     settings = settings_of(click_ctx)
     prepare_home(settings)
 

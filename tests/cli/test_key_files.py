@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from axis.app import build_context
 from axis.cli import cli
+from axis.context import build_context
 from axis.identity import AxisKeyMissing
 from axis.settings import load_settings
 from signing.keys import fingerprint, load_certificate
