@@ -95,7 +95,7 @@ def _organization(org: Organization, path: str, *, name_required: bool) -> None:
 
 
 def _document_id(msg: DocumentMessage) -> None:
-    # Deployed software writes UUIDs, or a date other than PromulgationDate (issue 16): those are
+    # Deployed software writes UUIDs, or a date other than PromulgationDate: those are
     # recorded (document_notes), not refused. Uniqueness is per sender, so no agency can squat
     # another's; an id that starts with an agency code must still name the sender.
     field = "MessageHeader/DocumentId"

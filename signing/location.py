@@ -1,4 +1,4 @@
-"""Where the ``ds:Signature`` of an edXML message sits (SPEC §3/§4).
+"""Where the ``ds:Signature`` of an edXML message sits.
 
 The signature is a child of ``edXML/edXMLEnvelope/edXMLHeader`` placed
 immediately after ``TraceHeaderList``. A status message whose header has no

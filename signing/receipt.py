@@ -1,4 +1,4 @@
-"""The axis's signed submission receipt (SPEC §4): proof that the axis took a message.
+"""The axis's signed submission receipt: proof that the axis took a message.
 
 Wire form (namespace :data:`RECEIPT_NS`, signed by the axis key)::
 

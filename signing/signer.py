@@ -1,4 +1,4 @@
-"""Sign edXML documents and status messages (enveloped XML-DSig, SPEC §4)."""
+"""Sign edXML documents and status messages (enveloped XML-DSig)."""
 
 from __future__ import annotations
 

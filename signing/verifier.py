@@ -1,4 +1,4 @@
-"""Verify signed edXML messages strictly (SPEC §4) and hand back only what the signature covers."""
+"""Verify signed edXML messages strictly and hand back only what the signature covers."""
 
 from __future__ import annotations
 

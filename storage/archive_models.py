@@ -133,7 +133,7 @@ class DisposalApproval(Base):
 
 
 class MonthlyStat(Base):
-    """Maintained throughput figures of one agency in one month (SPEC §7)."""
+    """Maintained throughput figures of one agency in one month."""
 
     __tablename__ = "monthly_stats"
 
@@ -149,7 +149,7 @@ class MonthlyStat(Base):
     bytes_in: Mapped[int] = mapped_column(BigInteger, default=0)
     storage_growth_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
     disposed: Mapped[int] = mapped_column(Integer, default=0)
-    # Documents accepted without a valid XML signature (legacy-transport policy, issue 16).
+    # Documents accepted without a valid XML signature (legacy-transport policy).
     unsigned: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     computed_at: Mapped[datetime] = mapped_column(default=utcnow)
 

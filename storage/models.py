@@ -116,7 +116,7 @@ class Agency(Base):
     delivery_mode: Mapped[str] = mapped_column(String(8), default=DeliveryMode.PULL.value)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    # National SDK transport (/vxp, issue 16): the system id the DMS sends and its HMAC secret,
+    # National SDK transport (/vxp): the system id the DMS sends and its HMAC secret,
     # encrypted under the axis's transport key (storage.registry.vxp); never stored in clear.
     vxp_system_id: Mapped[str | None] = mapped_column(String(64))
     vxp_secret: Mapped[bytes | None] = mapped_column(LargeBinary)

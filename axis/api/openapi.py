@@ -1,4 +1,4 @@
-"""The OpenAPI 3.1 description of the agency API (SPEC §5), served at /api/v1/openapi.json.
+"""The OpenAPI 3.1 description of the agency API, served at /api/v1/openapi.json.
 
 The document is built here in Python so that its enumerations (problem codes, status codes,
 delivery states and modes, priorities, business types) come from the code that produces the

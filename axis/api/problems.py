@@ -18,7 +18,7 @@ PROBLEM_TYPE_BASE = "https://axis.gov.vn/problems/"
 
 
 class ApiProblem(Exception):
-    """An error answer with a stable ``code`` (SPEC §5)."""
+    """An error answer with a stable ``code``."""
 
     status: ClassVar[int] = 400
     code: ClassVar[str] = "AXIS.Validation"

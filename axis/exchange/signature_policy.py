@@ -1,4 +1,4 @@
-"""Per-agency signature policy: when a message without a valid XML-DSig is still accepted (issue 16).
+"""Per-agency signature policy: when a message without a valid XML-DSig is still accepted.
 
 ``required`` (the default): the edXML must carry a valid signature by the sending agency.
 ``legacy-transport`` (an operator's audited choice for software that does not sign properly yet):

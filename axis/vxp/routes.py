@@ -1,4 +1,4 @@
-"""/vxp: the national SDK's wire protocol (SDKVXP, issue 16) over the same exchange as /api/v1.
+"""/vxp: the national SDK's wire protocol (SDKVXP 2.0.1) over the same exchange as /api/v1.
 
 A DMS built on the SDK configures ``{axis}/vxp`` as its endpoint; each call is ``/vxp/{operation}``.
 Authentication is the SDK's HMAC over its signed headers (axis.vxp.transport); the work is

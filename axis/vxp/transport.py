@@ -1,4 +1,4 @@
-"""The national SDK's request authentication (SDKVXP, issue 16): who is calling, and with what parameters.
+"""The national SDK's request authentication (SDKVXP 2.0.1): who is calling, and with what parameters.
 
 Every SDK call carries ``XroadVnpt-<name>`` headers, ``XroadVnpt-sign-header`` (a JSON object of
 those header names and values), and ``XroadVnpt-hash-header`` = hex HMAC-SHA256 of the sign-header

@@ -539,7 +539,7 @@ CATALOGUE: Final[Mapping[str, tuple[str, str]]] = {
     "health.never": ("Chưa chạy", "Never run"),
     "health.interval": ("Chu kỳ (giây)", "Every (s)"),
     "health.count": ("Số lượng", "Count"),
-    # certificate lifecycle on /admin (issue 15)
+    # certificate lifecycle on /admin
     "certs.title": ("Chứng thư số hết hạn hoặc sắp hết hạn (trong {days} ngày)",
                     "Certificates expired or expiring within {days} days"),
     "certs.none": ("Không có chứng thư số nào hết hạn trong {days} ngày tới ({count} chứng thư được theo dõi).",
@@ -618,7 +618,7 @@ CATALOGUE: Final[Mapping[str, tuple[str, str]]] = {
     "failed.need_reason": ("Cần nhập lý do gửi lại.", "A reason is required."),
     "failed.need_selection": ("Chưa chọn lượt chuyển nào.", "No delivery selected."),
     "failed.threshold": ("Ngưỡng tồn đọng (phút)", "Stuck after (minutes)"),
-    # operator console: hub-wide message search, a message's story, people (issue 15)
+    # operator console: hub-wide message search, a message's story, people
     "admin.nav_messages": ("Tra cứu thông điệp", "Message search"),
     "admin.nav_people": ("Người dùng", "People"),
     "search.title": ("Tra cứu thông điệp toàn Trục", "Search all messages"),

@@ -1,4 +1,4 @@
-"""signer identity and certificate lifecycle (issues 13 and 15)
+"""signer identity and certificate lifecycle
 
 An agency may have a next certificate registered ahead of its current one's expiry: both verify
 until the current one expires or the operator retires it. The registry version triggers on

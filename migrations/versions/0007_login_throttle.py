@@ -1,4 +1,4 @@
-"""login throttling and audit anchoring (issue 13)
+"""login throttling and audit anchoring
 
 One row per throttled key (account, client address, account+address) replaces the list of
 failed attempts; audit heads keep the certificate that signed them.

@@ -1,4 +1,4 @@
-"""legal hold release by two archivists, signature check stored at acceptance (issue 13)
+"""legal hold release by two archivists, signature check stored at acceptance
 
 Revision ID: 0008
 Revises: 0007

@@ -1,4 +1,4 @@
-"""payloads of any size in the database (issue 14)
+"""payloads of any size in the database
 
 Revision ID: 0009
 Revises: 0008

@@ -1,4 +1,4 @@
-"""operator console: message search, people management (issue 15)
+"""operator console: message search, people management
 
 Indexes for the operators' hub-wide message search (DocumentId, SHA-256, a sender's and a
 recipient's messages newest first by id, documents' subject text by trigrams on PostgreSQL), the audit entries

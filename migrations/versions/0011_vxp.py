@@ -1,4 +1,4 @@
-"""national SDK protocol: system ids, secrets, replay guard, signature policy (issue 16)
+"""national SDK protocol: system ids, secrets, replay guard, signature policy
 
 Revision ID: 0011
 Revises: 0010

@@ -1,4 +1,4 @@
-"""edXML as deployed software writes it parses (issue 16); what differs from the standard is noted, not refused."""
+"""edXML as deployed software writes it parses; what differs from the standard is noted, not refused."""
 
 from __future__ import annotations
 

@@ -212,7 +212,7 @@ def test_value_outside_its_code_list_is_refused(
 @pytest.mark.parametrize(
     "document_id",
     [
-        # Another number, another day or another shape is recorded, not refused (issue 16,
+        # Another number, another day or another shape is recorded, not refused (see
         # tests/envelope/test_edxml_deployed_shapes.py); another agency is a squat.
         "000.00.00.H29,2024/03/15,7816/VPCP-TTĐT",
         "000.00.00.H29;2024/03/15;7816/VPCP-TTĐT",

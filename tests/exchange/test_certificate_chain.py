@@ -1,4 +1,4 @@
-"""The axis's trust chain published (issue 15): a DMS verifies receipts by pinning the axis certificate
+"""The axis's trust chain published: a DMS verifies receipts by pinning the axis certificate
 or by trusting its CA with ``xmlsec1 --verify --trusted-pem``."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Certificate lifecycle (issue 15): rotation with overlap, expiry refused by date, the daily check, the metric."""
+"""Certificate lifecycle: rotation with overlap, expiry refused by date, the daily check, the metric."""
 
 from __future__ import annotations
 

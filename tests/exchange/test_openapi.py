@@ -142,7 +142,7 @@ def test_every_error_is_a_problem_and_every_code_is_listed() -> None:
     assert set(doc["components"]["schemas"]["Problem"]["properties"]["code"]["enum"]) == codes
     assert {"AXIS.Validation", "AXIS.Signature", "AXIS.UnknownRecipient", "AXIS.SenderMismatch",
             "AXIS.Duplicate", "AXIS.SizeLimitExceeded", "AXIS.Unauthorized", "AXIS.Forbidden",
-            "AXIS.NotFound"} <= codes  # SPEC §5
+            "AXIS.NotFound"} <= codes  # the documented problem codes
     for path, item in doc["paths"].items():
         for method, op in item.items():
             for status, response in op["responses"].items():

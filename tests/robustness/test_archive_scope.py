@@ -1,6 +1,6 @@
-"""Archive scope: the hub's archivists reach every document an archive page lists them (issue 13 #7).
+"""Archive scope: the hub's archivists reach every document an archive page lists them.
 
-Archivists are hub staff with hub-wide scope (SPEC §1 and §7: the archive, its retention schedules
+Archivists are hub staff with hub-wide scope (the archive, its retention schedules
 and its disposal lists belong to the axis; one disposal list approved by two archivists holds many
 agencies' documents). So every link an archive page shows them leads somewhere: ``/archive/due``
 lists another agency's document and its archive record opens, never a 404; the document page of

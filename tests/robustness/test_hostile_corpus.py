@@ -488,7 +488,7 @@ CASES: list[Case] = [
     Case("duplicate_document_id", lambda w: doc(w.edited_then_signed(
         "</edXML:DocumentId>", "</edXML:DocumentId><edXML:DocumentId>000.00.00.G22,2026/11/20,1/X</edXML:DocumentId>"
     )), 400, "AXIS.Validation", field="MessageHeader/DocumentId"),
-    # Another date or number in the DocumentId is recorded, not refused (issue 16); another agency's is a squat.
+    # Another date or number in the DocumentId is recorded, not refused; another agency's is a squat.
     Case("document_id_naming_another_agency", _pre("000.00.00.G22,2026/11/20,", "000.00.00.H29,2026/11/20,"), 400,
          "AXIS.Validation", field="MessageHeader/DocumentId"),
     Case("missing_from", _pre_re(rb"<edXML:From>.*?</edXML:From>", b""), 400, "AXIS.Validation",

@@ -1,4 +1,4 @@
-"""The signer must be the ``From`` agency (issue 13 finding 1), on a server that trusts a CA.
+"""The signer must be the ``From`` agency, on a server that trusts a CA.
 
 Holding agency A's token, nobody may sign ``From=A`` with B's certificate, a personal certificate
 from the same CA, or B's pinned certificate: each is refused with 422 ``AXIS.Signature`` and a
@@ -188,7 +188,7 @@ async def test_the_from_agency_itself_is_still_accepted(world: World, test_ca: D
 
 
 async def test_without_a_ca_anothers_registered_certificate_is_named_as_registered_elsewhere(axis: Harness) -> None:
-    # Issue 15: sending as H41 with G22's registered certificate used to say "neither registered nor
+    # Sending as H41 with G22's registered certificate used to say "neither registered nor
     # issued by a configured CA"; it is registered, to another agency.
     g22, h41, h29 = [await axis.register(code) for code in (A, B, C)]
     doc = _document(h41, h29, "Gửi bằng chứng thư của cơ quan khác")

@@ -1,4 +1,4 @@
-"""Small hand-made edXML messages in the SPEC §3 layout, for the signing tests.
+"""Small hand-made edXML messages in the edXML layout, for the signing tests.
 
 Deliberately independent of envelope/'s builder so the signing tests do not
 move when the builder does; the lead may later swap these for the real one.
@@ -103,7 +103,7 @@ def sample_document(
     _e(reference, "ContentType", "application/pdf")
     _e(reference, "Description", "Văn bản")
     _e(reference, "AttachmentName", "7816-VPCP-TTDT.pdf")
-    # Outside the envelope and in the default namespace, as in SPEC §3.
+    # Outside the envelope and in the default namespace, as deployed edXML has it.
     encoded = etree.SubElement(root, f"{{{EDXML_NS}}}AttachmentEncoded")
     item = etree.SubElement(encoded, f"{{{EDXML_NS}}}Attachment")
     for tag, text in (

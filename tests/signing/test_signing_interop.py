@@ -1,4 +1,4 @@
-"""Interoperability with xmlsec1, an independent C implementation of XML-DSig (SPEC §4).
+"""Interoperability with xmlsec1, an independent C implementation of XML-DSig.
 
 These run in CI (which installs xmlsec1); locally they skip when xmlsec1 is
 missing, in CI they fail instead.

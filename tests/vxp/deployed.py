@@ -1,4 +1,4 @@
-"""Our own fixtures in the shapes deployed DMS software writes (issue 16): built, changed, then signed."""
+"""Our own fixtures in the shapes deployed DMS software writes: built, changed, then signed."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""A national SDK (SDKVXP) client written from the wire facts of issue 16: it sends what the SDK sends.
+"""A national SDK (SDKVXP) client written from the wire facts of SDKVXP 2.0.1: it sends what the SDK sends.
 
 - headers ``XroadVnpt-<name>`` for ``timestamp`` (``ddMMyyyy'T'HHmmss+SSSS``), ``systemid``,
   ``Content-Type`` and each key of the JSON the DMS passes; ``Content-Type`` itself too;

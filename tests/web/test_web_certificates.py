@@ -1,4 +1,4 @@
-"""Certificate warnings on /admin (issue 15), in a real browser and over plain HTTP."""
+"""Certificate warnings on /admin, in a real browser and over plain HTTP."""
 
 from __future__ import annotations
 

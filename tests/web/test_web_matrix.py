@@ -2,7 +2,7 @@
 
 The matrix must name every route the UI serves: a new page without a row here fails the test.
 
-Archive scope (issue 13 #7): archivists (and operators, who may look) are hub staff with hub-wide
+Archive scope: archivists (and operators, who may look) are hub staff with hub-wide
 scope. Every archive page lists and reaches every agency's archived documents: their archive record
 (``/archive/documents/{id}``) answers them for any document, and the document page of one their own
 agency neither sent nor received sends them there (``RECORD``) instead of a 404; the content

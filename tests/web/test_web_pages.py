@@ -184,7 +184,7 @@ async def test_document_page_shows_the_signed_metadata_and_the_check_made_at_acc
     downloads = [e.action for e in await world.audit("document.downloaded")]
     assert downloads == ["document.downloaded"]
 
-    # The page shows the check made when the axis accepted the document (issue 13 #6: no re-verification
+    # The page shows the check made when the axis accepted the document (no re-verification
     # of the whole blob per view): a later change of the sender's certificate does not make it invalid.
     assert 'data-checked="acceptance"' in html and fingerprint(world.a.identity.certificate) in html
     other = world.axis.identity_for("000.00.00.G14")
