@@ -24,12 +24,12 @@ from axis.api.problems import (
     problem_for,
     problem_response,
 )
-from axis.appkeys import CONTEXT, GAUGES, METRICS, PUSH_WAKEUP, SETTINGS
+from axis.appkeys import CONTEXT, GAUGES, JOB_INTERVALS, METRICS, PUSH_WAKEUP, SETTINGS
 from axis.certificate_expiry import WatchedCertificates, current_records, log_attention
 from axis.context import AxisContext, Clock, build_context, system_clock
 from axis.gauges import GaugeRefresher
 from axis.jobs.push import delivery_worker_ctx
-from axis.jobs.scheduler import scheduler_ctx
+from axis.jobs.scheduler import JOBS, scheduler_ctx
 from axis.jobs.sealer import sealer_ctx
 from axis.metrics import Metrics
 from axis.settings import Settings
@@ -145,6 +145,7 @@ def create_app(settings: Settings, *, clock: Clock = system_clock, workers: bool
     app[SETTINGS] = settings
     app[METRICS] = Metrics()
     app[PUSH_WAKEUP] = asyncio.Event()
+    app[JOB_INTERVALS] = {name: spec.interval_for(settings) for name, spec in JOBS.items()}
 
     async def context_ctx(app: web.Application) -> AsyncIterator[None]:
         settings.home.mkdir(parents=True, exist_ok=True)

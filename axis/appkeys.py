@@ -18,3 +18,5 @@ METRICS = web.AppKey("metrics", Metrics)
 PUSH_WAKEUP = web.AppKey("push_wakeup", asyncio.Event)
 #: Refreshes the /metrics gauges read from the database, at most every metrics_refresh_seconds.
 GAUGES = web.AppKey("gauges", GaugeRefresher)
+#: Every scheduled job's name and the seconds between its runs under these settings (the health page's list).
+JOB_INTERVALS: web.AppKey[dict[str, float]] = web.AppKey("job_intervals", dict)

@@ -10,7 +10,7 @@ from aiohttp import web
 from multidict import MultiDict
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from axis.appkeys import CONTEXT, PUSH_WAKEUP
+from axis.appkeys import CONTEXT, JOB_INTERVALS, PUSH_WAKEUP
 from axis.exchange.redelivery import (
     UNDELIVERED,
     ResendError,
@@ -19,7 +19,6 @@ from axis.exchange.redelivery import (
     resend_deliveries,
     troubled_deliveries,
 )
-from axis.jobs.scheduler import JOBS
 from axis.web.auth import checked_form, require_user
 from axis.web.certificate_expiry import certificate_section
 from axis.web.rendering import render
@@ -50,13 +49,14 @@ async def health_page(request: web.Request) -> web.Response:
         counts = await delivery_counts(session)
         waiting = await backlog(session, ctx.clock(), timedelta(minutes=ctx.settings.stuck_after_minutes))
         runs = await last_runs(session)
-    jobs = sorted(set(JOBS) | set(runs))
+    intervals = request.app[JOB_INTERVALS]
+    jobs = sorted(set(intervals) | set(runs))
     return render(request, "admin_health.html", {
         "counts": counts,
         "queue": sum(counts.get(s, 0) for s in UNDELIVERED),
         "backlog": waiting,
         "stuck_minutes": ctx.settings.stuck_after_minutes,
-        "jobs": [(name, JOBS.get(name), runs.get(name)) for name in jobs],
+        "jobs": [(name, intervals.get(name), runs.get(name)) for name in jobs],
         "certificates": await certificate_section(ctx),
     }, active="admin")
 

@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import select, text, update
 
 import axis.exchange.listings
+from axis.appkeys import JOB_INTERVALS
 from axis.exchange.redelivery import resend_deliveries
 from envelope.codes import VN_TZ, Priority, StatusCode
 from signing.keys import certificate_pem, fingerprint
@@ -345,6 +346,11 @@ async def test_health_panel_shows_queue_states_and_last_job_runs(world: World, b
     assert re.search(r'id="queue-depth"><div class="tile-value">2<', html)
     assert '<tr data-state="queued">' in html
     assert "fixity" in html and "checked 12 blobs" in html and "node-1" in html
+    # Every scheduled job is listed with the interval these settings give it (not the code's default).
+    intervals = world.axis.app[JOB_INTERVALS]
+    assert intervals["archive.audit_head"] == ctx.settings.audit_head_interval_seconds
+    for name, seconds in intervals.items():
+        assert re.search(rf'<td class="mono">{re.escape(name)}</td>\s*<td class="num">{int(seconds)}</td>', html), name
 
 
 async def test_language_choice_follows_the_person_and_the_sign_in_page(world: World, browser_for) -> None:  # type: ignore[no-untyped-def]
