@@ -179,6 +179,34 @@ def use_cases_importing_adapters(tree: Tree) -> list[str]:
             for t in sorted(targets) if _within(t, ADAPTERS)]
 
 
+#: Adapters that build on another: /vxp and the web UI on the API's problems, auth and submission; the CLI
+#: composes everything (it serves, benches and runs jobs); the bench drives the agency client.
+ADAPTER_USES = {
+    "axis.vxp": ("axis.api",),
+    "axis.web": ("axis.api",),
+    "axis.cli": ADAPTERS,
+    "axis.bench": ("axis.agency",),
+}
+
+
+def _adapter_of(module: str) -> str | None:
+    return next((a for a in ADAPTERS if _within(module, (a,))), None)
+
+
+def adapters_importing_adapters(tree: Tree) -> list[str]:
+    """An adapter importing another one it does not build on (the web UI reaching into the jobs, say)."""
+    found = []
+    for m, targets in tree.graph.items():
+        source = _adapter_of(m)
+        if source is None:
+            continue
+        for t in sorted(targets):
+            target = _adapter_of(t)
+            if target is not None and target != source and target not in ADAPTER_USES.get(source, ()):
+                found.append(f"{m} imports {t}")
+    return found
+
+
 def http_outside_adapters(tree: Tree) -> list[str]:
     """Modules outside the adapters that import an HTTP framework."""
     return [f"{m} imports {sorted(names & HTTP_FRAMEWORKS)}" for m, names in tree.third_party.items()
@@ -190,6 +218,7 @@ RULES = {
     "module cycle": module_cycles,
     "folder cycle": folder_cycles,
     "use case imports adapter": use_cases_importing_adapters,
+    "adapter imports adapter": adapters_importing_adapters,
     "http outside adapters": http_outside_adapters,
 }
 TREE = Tree.read(ROOT)
@@ -218,6 +247,7 @@ PLANTED = {
     "module cycle": ("envelope/codes.py", "from envelope import parser as _planted\n"),
     "folder cycle": ("axis/exchange/errors.py", "from axis import app as _planted\n"),
     "use case imports adapter": ("axis/archive/calendar.py", "from axis.web import i18n as _planted\n"),
+    "adapter imports adapter": ("axis/web/admin.py", "from axis.jobs import scheduler as _planted\n"),
     "http outside adapters": ("axis/exchange/errors.py", "import aiohttp as _planted\n"),
 }
 
