@@ -1,4 +1,4 @@
-"""/vxp: the national SDK's wire protocol (SDKVXP, issue 16) over the same exchange as /api/v1.
+"""/vxp: the national SDK's wire protocol (SDKVXP) over the same exchange as /api/v1.
 
 A DMS built on the SDK configures ``{axis}/vxp`` as its endpoint; each call is ``/vxp/{operation}``.
 Authentication is the SDK's HMAC over its signed headers (axis.vxp.transport); the work is
@@ -33,13 +33,16 @@ from axis.exchange.statuses import submit_status
 from axis.exchange.submission import Submission, submit_document
 from axis.vxp import mailbox as sdk_mailbox
 from axis.vxp.transport import (
+    BAD_SIGN_HEADER,
     HASH_FILE_MISMATCH,
     MISSING_HEADER,
     REPLAY,
     SdkCall,
     TransportRefused,
     authenticate_sdk,
+    clock_zones,
     hash_file_matches,
+    zone_span,
 )
 from storage.models import MessageKind
 from storage.registry.vxp import remember_hash_header
@@ -67,7 +70,7 @@ DESCRIPTIONS = {
     "AXIS.Internal": "Lỗi nội bộ của trục; đã được ghi nhận",
 }
 #: HTTP status of each transport refusal (the SDK reads the JSON body whatever the status).
-_TRANSPORT_STATUS = {MISSING_HEADER: 400, HASH_FILE_MISMATCH: 400, "VXP.FromMismatch": 403,
+_TRANSPORT_STATUS = {MISSING_HEADER: 400, BAD_SIGN_HEADER: 400, HASH_FILE_MISMATCH: 400, "VXP.FromMismatch": 403,
                      "VXP.AgencyDisabled": 403}
 
 
@@ -82,36 +85,59 @@ def ok(**extra: Any) -> web.Response:
     return _answer({"status": "OK", "ErrorCode": "0", "ErrorDesc": "", **extra})
 
 
-def fail(code: str, description: str, status: int, **extra: Any) -> web.Response:
-    """A refusal in the SDK's shape."""
-    return _answer({"status": "FAIL", "ErrorCode": code, "ErrorDesc": description, **extra}, status)
+#: What the SDK (SDKVXP 2.0.1, KnobstickServiceImp) reads from every answer of each operation without
+#: a null check, besides status, ErrorCode and ErrorDesc: a FAIL carries them empty, or the SDK's DMS
+#: gets a NullPointerException instead of the refusal. DocId is in every FAIL (sendEdoc reads it).
+SDK_READS: dict[str, dict[str, Any]] = {
+    "sendEdoc": {"DocId": ""},
+    "countReceiveEdoc": {"count": 0},
+    "countReceiveStatus": {"count": 0},
+    "getReceivedEdocList": {"data": []},
+    "getSentEdocList": {"data": []},
+    "getEdoc": {"data": ""},
+}
 
 
-def refusal(exc: BaseException) -> web.Response:
+def fail(code: str, description: str, status: int, operation: str = "", **extra: Any) -> web.Response:
+    """A refusal in the SDK's shape, with every field the SDK reads from ``operation``'s answer."""
+    return _answer({"status": "FAIL", "ErrorCode": code, "ErrorDesc": description, "DocId": "",
+                    **SDK_READS.get(operation, {}), **extra}, status)
+
+
+def refusal(exc: BaseException, operation: str = "") -> web.Response:
     """The FAIL answer for any refusal: the transport's own, or the exchange's mapped in axis.api.problems."""
     if isinstance(exc, TransportRefused):
-        return fail(exc.code, exc.description, _TRANSPORT_STATUS.get(exc.code, 401))
+        return fail(exc.code, exc.description, _TRANSPORT_STATUS.get(exc.code, 401), operation)
     problem = problem_for(exc)
     if problem is None:
         errors_log.exception("unhandled error on a /vxp call", exc_info=exc)
-        return fail("AXIS.Internal", DESCRIPTIONS["AXIS.Internal"], 500)
+        return fail("AXIS.Internal", DESCRIPTIONS["AXIS.Internal"], 500, operation)
     prefix = DESCRIPTIONS.get(problem.code, "Yêu cầu bị từ chối")
-    return fail(problem.code, f"{prefix}: {problem.detail}", problem.status,
+    return fail(problem.code, f"{prefix}: {problem.detail}", problem.status, operation,
                 **({"ErrorField": problem.extra["field"]} if "field" in problem.extra else {}))
 
 
 async def sdk_call(request: web.Request, operation: str) -> SdkCall:
     """Authenticate an SDK request and record its hash-header (a replay inside the window is refused).
 
-    The guard is per operation: the SDK signs no operation name, and one long-lived SDK object
-    sends the same signed headers to two operations (e.g. getEdoc, then updateStatus of the same
-    item, whose keys its header map already held), which must both be served.
+    The SDK signs no operation name, so a header is good for one call of any operation. One exception:
+    a long-lived SDK object sends getEdoc's signed headers again to updateStatus of the same item (its
+    header map already held the keys), so an updateStatus may follow the getEdoc of its header once.
+    An updateStatus header still spends the header for every other operation. Entries are kept for the
+    window plus the span of the accepted clock zones: a header read in another zone hours later is
+    still a replay.
     """
     ctx = request.app[CONTEXT]
     call = await authenticate_sdk(ctx, list(request.raw_headers))
-    window = timedelta(seconds=ctx.settings.vxp_timestamp_window_seconds)
+    zones = clock_zones(ctx.settings.vxp_clock_zones)
+    window = timedelta(seconds=ctx.settings.vxp_timestamp_window_seconds) + zone_span(zones)
     async with ctx.sessions() as session, session.begin():
-        fresh = await remember_hash_header(session, f"{operation}:{call.hash_header}", ctx.clock(), window)
+        now = ctx.clock()
+        spent = await remember_hash_header(session, call.hash_header, now, window)
+        if operation == "updateStatus":
+            fresh = await remember_hash_header(session, f"{operation}:{call.hash_header}", now, window)
+        else:
+            fresh = spent
     if not fresh:
         raise TransportRefused(REPLAY, "Yêu cầu đã được gửi trước đó (XroadVnpt-hash-header lặp lại)")
     request[AGENCY_KEY] = call.agency
@@ -133,7 +159,7 @@ def operation(name: str, methods: tuple[str, ...] = ("POST",)) -> Callable[[Oper
                 call = await sdk_call(request, name)
                 return await handler(request, call)
             except Exception as exc:  # noqa: BLE001 - every refusal gets the SDK's answer shape
-                return refusal(exc)
+                return refusal(exc, name)
 
         route.__doc__ = handler.__doc__
         for method in methods:
