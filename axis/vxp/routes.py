@@ -15,7 +15,7 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
@@ -45,6 +45,7 @@ from axis.vxp.transport import (
     zone_span,
 )
 from storage.models import MessageKind
+from storage.payloads.backends import PayloadBody, PayloadStream
 from storage.registry.vxp import remember_hash_header
 
 routes = web.RouteTableDef()
@@ -247,31 +248,72 @@ async def send_edoc(request: web.Request, call: SdkCall) -> web.Response:
 # --- reading ------------------------------------------------------------------------------------
 
 
-async def _stored_bytes(ctx: AxisContext, call: SdkCall) -> tuple[str, bytes]:
+#: Bytes of payload base64-encoded per step (a multiple of 3: the pieces join into one base64 text).
+B64_STEP = 3 * 256 * 1024
+
+
+async def _stored(ctx: AxisContext, call: SdkCall) -> tuple[str, int, PayloadBody]:
+    """The caller's message: its id, size, and its payload as bytes, an open file or a stream of chunks."""
     message_id = call.param("docId", "docid")
     if not message_id:
         raise NotFound("name the document in docId", field="docId")
     message = await mailbox.fetch(ctx, call.agency, message_id)
-    if message.inline is not None:
-        return message.id, message.inline
-    # The SDK's answers carry the whole document (base64 in JSON): it is read whole, from either backend.
-    return message.id, await ctx.payloads.read(message.sha256)
+    body = message.inline if message.inline is not None else await ctx.payloads.open(message.sha256)
+    return message.id, message.size if message.inline is None else len(message.inline), body
+
+
+async def _pieces(body: PayloadBody) -> AsyncIterator[bytes]:
+    """The payload in pieces, a file read off the event loop (and closed)."""
+    if isinstance(body, bytes):
+        for start in range(0, len(body), B64_STEP):
+            yield body[start:start + B64_STEP]
+    elif isinstance(body, PayloadStream):
+        async for chunk in body:
+            yield chunk
+    else:
+        with body:
+            while chunk := await asyncio.to_thread(body.read, B64_STEP):
+                yield chunk
 
 
 @operation("getEdoc")
-async def get_edoc(request: web.Request, call: SdkCall) -> web.Response:
-    """The stored bytes of a message the caller sent or received, base64 in ``data``."""
-    message_id, data = await _stored_bytes(request.app[CONTEXT], call)
-    return ok(DocId=message_id, data=base64.b64encode(data).decode("ascii"))
+async def get_edoc(request: web.Request, call: SdkCall) -> web.StreamResponse:
+    """The stored bytes of a message the caller sent or received, base64 in ``data``.
+
+    The JSON is written in pieces: the payload is read and encoded a step at a time (off the event
+    loop), so a large document never sits whole in memory, nor its base64.
+    """
+    message_id, size, body = await _stored(request.app[CONTEXT], call)
+    head = json.dumps({"status": "OK", "ErrorCode": "0", "ErrorDesc": "", "DocId": message_id},
+                      ensure_ascii=True)[:-1].encode() + b', "data": "'
+    tail = b'"}'
+    response = web.StreamResponse(headers={"Content-Type": "application/json"})
+    response.content_length = len(head) + 4 * ((size + 2) // 3) + len(tail)
+    await response.prepare(request)
+    await response.write(head)
+    held = b""
+    async for chunk in _pieces(body):
+        held += chunk
+        if len(held) >= B64_STEP:
+            whole = len(held) - len(held) % 3
+            piece, held = held[:whole], held[whole:]
+            await response.write(await asyncio.to_thread(base64.b64encode, piece))
+    if held:
+        await response.write(base64.b64encode(held))
+    await response.write(tail)
+    await response.write_eof()
+    return response
 
 
 @operation("downloadEdoc", ("GET", "POST"))
 async def download_edoc(request: web.Request, call: SdkCall) -> web.Response:
-    """The stored bytes themselves."""
-    message_id, data = await _stored_bytes(request.app[CONTEXT], call)
-    return web.Response(body=data, content_type="application/xml",
-                        headers={"X-Axis-Message-Id": message_id,
-                                 "Content-Disposition": f'attachment; filename="{message_id}.edxml"'})
+    """The stored bytes themselves, streamed from where they are stored."""
+    message_id, size, body = await _stored(request.app[CONTEXT], call)
+    headers = {"X-Axis-Message-Id": message_id, "Content-Type": "application/xml",
+               "Content-Disposition": f'attachment; filename="{message_id}.edxml"'}
+    if isinstance(body, PayloadStream):
+        headers["Content-Length"] = str(body.size)  # rows from the database, sent as read
+    return web.Response(body=body, headers=headers)
 
 
 @operation("getReceivedEdocList")
