@@ -249,7 +249,7 @@ async def send_edoc(request: web.Request, call: SdkCall) -> web.Response:
 
 
 #: Bytes of payload base64-encoded per step (a multiple of 3: the pieces join into one base64 text).
-B64_STEP = 3 * 256 * 1024
+B64_STEP = 3 * 64 * 1024
 
 
 async def _stored(ctx: AxisContext, call: SdkCall) -> tuple[str, int, PayloadBody]:
