@@ -46,7 +46,7 @@ from axis.vxp.transport import (
 )
 from storage.models import MessageKind
 from storage.payloads.backends import PayloadBody, PayloadStream
-from storage.registry.vxp import remember_hash_header
+from storage.registry.vxp import note_clock, remember_hash_header
 
 routes = web.RouteTableDef()
 errors_log = logging.getLogger("axis.errors")
@@ -132,8 +132,14 @@ async def sdk_call(request: web.Request, operation: str) -> SdkCall:
     call = await authenticate_sdk(ctx, list(request.raw_headers))
     zones = clock_zones(ctx.settings.vxp_clock_zones)
     window = timedelta(seconds=ctx.settings.vxp_timestamp_window_seconds) + zone_span(zones)
+    offset = None if call.other_zone is None else int(call.other_zone.utcoffset(None).total_seconds() // 60)
     async with ctx.sessions() as session, session.begin():
         now = ctx.clock()
+        known = (ctx.settings.database_url, call.agency.id)
+        if _KNOWN_CLOCKS.get(known, "unknown") != offset:
+            # Written when it changes (per node), so the operator sees a DMS whose clock is hours off.
+            await note_clock(session, call.agency.id, offset, now)
+            _KNOWN_CLOCKS[known] = offset
         spent = await remember_hash_header(session, call.hash_header, now, window)
         if operation == "updateStatus":
             fresh = await remember_hash_header(session, f"{operation}:{call.hash_header}", now, window)
@@ -143,6 +149,10 @@ async def sdk_call(request: web.Request, operation: str) -> SdkCall:
         raise TransportRefused(REPLAY, "Yêu cầu đã được gửi trước đó (XroadVnpt-hash-header lặp lại)")
     request[AGENCY_KEY] = call.agency
     return call
+
+
+#: The clock zone each agency (by database and id) was last recorded in by this node (None: the expected one).
+_KNOWN_CLOCKS: dict[tuple[str, int], int | None] = {}
 
 
 Operation = Callable[[web.Request, SdkCall], Awaitable[web.StreamResponse]]

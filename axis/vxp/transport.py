@@ -63,6 +63,8 @@ class SdkCall:
     agency: RegisteredAgency
     params: dict[str, str]
     hash_header: str
+    #: The zone the timestamp was read in, when not the first of vxp_clock_zones (else None).
+    other_zone: timezone | None = None
 
     def param(self, *names: str) -> str:
         """The first signed parameter by any of ``names`` (case-insensitive: the SDK writes docId and docid)."""
@@ -238,8 +240,9 @@ async def authenticate_sdk(ctx: AxisContext, headers: list[tuple[bytes, bytes]])
     if not agency.active:
         raise TransportRefused(AGENCY_DISABLED, f"Cơ quan {agency.code} đang bị khóa trên trục")
     window = timedelta(seconds=ctx.settings.vxp_timestamp_window_seconds)
-    read_in_zones(lowered["timestamp"], ctx.clock(), window, clock_zones(ctx.settings.vxp_clock_zones))
+    zones = clock_zones(ctx.settings.vxp_clock_zones)
+    _, zone = read_in_zones(lowered["timestamp"], ctx.clock(), window, zones)
     sender = lowered.get("from", "").strip()
     if sender and sender != agency.code:
         raise TransportRefused(FROM_MISMATCH, f"Mã đơn vị gửi (from) {sender[:40]} không phải của hệ thống {system_id}")
-    return SdkCall(agency, params, declared)
+    return SdkCall(agency, params, declared, None if zone == zones[0] else zone)
