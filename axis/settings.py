@@ -172,6 +172,9 @@ class Settings:
     vxp_timestamp_window_seconds: float = setting(300.0, "vxp", to_float)
     # Where the values came from, for `axis config` style diagnostics.
     sources: tuple[str, ...] = field(default=(), compare=False)
+    # The SDK stamps its JVM's wall-clock time with no zone, and DMS containers often run in UTC:
+    # the UTC offsets (hours, comma-separated) a zone-less XroadVnpt-timestamp may be read in.
+    vxp_clock_zones: str = "7,0"
 
     @property
     def key_kind(self) -> KeyKind:

@@ -122,6 +122,9 @@ class ParsedAttachment(NfcFields):
     sha256: str
     # Equality goes by size and sha256, which already stand for the content.
     encoded: str | None = field(default="", repr=False, compare=False, metadata={"verbatim": True})
+    #: The manifest's ContentType when it differs from the attachment's own in a way that leaves one
+    #: meaning (a sending gateway zipped the file; a generic type beside a specific one); else "".
+    manifest_content_type: str = ""
 
     @classmethod
     def from_encoded(
@@ -133,6 +136,7 @@ class ParsedAttachment(NfcFields):
         description: str,
         encoded: str,
         field: str | None = None,
+        manifest_content_type: str = "",
     ) -> ParsedAttachment:
         """Check base64 text and measure it (size, sha256) without keeping the decoded bytes."""
         digest = hashlib.sha256()
@@ -148,6 +152,7 @@ class ParsedAttachment(NfcFields):
             size=size,
             sha256=digest.hexdigest(),
             encoded=encoded,
+            manifest_content_type=manifest_content_type,
         )
 
     @property

@@ -183,6 +183,8 @@ def _bussiness(trace: _Element, b: Bussiness) -> None:
     if b.staff_info is not None:
         _staff_info(el, b.staff_info)
     _el(el, "BussinessDocumentInfo", b.bussiness_document_info)
+    if b.document_id:
+        _el(el, "DocumentId", b.document_id)
     replaced = _el(el, "ReplacementInfoList")
     for document_id in b.replacement_info_list:
         _el(_el(replaced, "ReplacementInfo"), "DocumentId", document_id)

@@ -178,6 +178,8 @@ class Bussiness(NfcFields):
     staff_info: StaffInfo | None = None
     bussiness_document_info: str = ""
     replacement_info_list: tuple[str, ...] = ()
+    #: Deployed software's ``Bussiness/DocumentId``: the document acted on, when ResponseFor is absent.
+    document_id: str = ""
 
     def __post_init__(self) -> None:
         """Normalise text and turn a plain int type into a BusinessType."""

@@ -354,6 +354,9 @@ def _bussiness(node: _Node) -> Bussiness:
     staff = node.opt("StaffInfo")
     replaced = node.opt("ReplacementInfoList")
     return Bussiness(
+        # Deployed software names the document an update or replacement acts on here (as text:
+        # its date need not be a calendar date).
+        document_id=node.text("DocumentId"),
         bussiness_doc_type=doc_type,
         bussiness_doc_reason=node.text("BussinessDocReason"),
         paper=node.number("Paper") or 0,
@@ -409,11 +412,30 @@ def _by_content_id(nodes: list[_Node]) -> dict[str, _Node]:
     return found
 
 
+#: Content types that say "a zip" (a sending gateway zips files on the way, keeping the manifest's type).
+ZIP_TYPES = frozenset({"application/zip", "application/x-zip-compressed", "application/x-zip"})
+#: Content types that say nothing of the content beside a specific one.
+GENERIC_TYPES = frozenset({"application/octet-stream", "binary/octet-stream", "application/unknown"})
+
+
+def _one_meaning(manifest: str, own: str) -> bool:
+    """True when two ContentTypes can both be right: the attachment zipped on the way, or one is generic."""
+    m, o = manifest.split(";")[0].strip().lower(), own.split(";")[0].strip().lower()
+    return m == o or o in ZIP_TYPES or m in GENERIC_TYPES or o in GENERIC_TYPES
+
+
 def _attachment(ref: _Node, att: _Node, measured: Mapping[str, MeasuredBase64] | None) -> ParsedAttachment:
     meta: dict[str, str] = {}
+    manifest_type = ""
     for tag in ("AttachmentName", "ContentType", "Description"):
         from_ref, from_att = nfc(ref.text(tag)), nfc(att.text(tag))
         if from_ref and from_att and from_ref != from_att:
+            if tag == "ContentType" and _one_meaning(from_ref, from_att):
+                # The attachment's own type says what its bytes are (a zip made by a gateway), unless
+                # it is the generic one; the manifest's is kept to be noted.
+                generic = from_att.split(";")[0].strip().lower() in GENERIC_TYPES
+                meta[tag], manifest_type = (from_ref, from_att) if generic else (from_att, from_ref)
+                continue
             raise InvalidEnvelope(
                 f"{tag} differs between manifest and attachment", field=att.sub(tag)
             )
@@ -440,6 +462,7 @@ def _attachment(ref: _Node, att: _Node, measured: Mapping[str, MeasuredBase64] |
             size=found.size,
             sha256=found.sha256,
             encoded=None,
+            manifest_content_type=manifest_type,
         )
     return ParsedAttachment.from_encoded(
         content_id=att.value("ContentId"),
@@ -448,4 +471,5 @@ def _attachment(ref: _Node, att: _Node, measured: Mapping[str, MeasuredBase64] |
         description=meta["Description"],
         encoded=body.el.text or "",
         field=body.path,
+        manifest_content_type=manifest_type,
     )

@@ -50,11 +50,14 @@ def validate_document(msg: DocumentMessage) -> None:
     for i, ref in enumerate(msg.response_for, 1):
         _response_for(ref, f"MessageHeader/ResponseFor[{i}]")
     if msg.business_type != BusinessType.NEW and not msg.response_for:
-        # Revoke, update and replace must say which earlier document they act on.
-        raise InvalidEnvelope(
-            f"business type {int(msg.business_type)} needs a ResponseFor",
-            field="MessageHeader/ResponseFor",
-        )
+        # Revoke, update and replace must say which earlier document they act on: in ResponseFor,
+        # or where deployed software writes it, Bussiness/DocumentId (one meaning: noted).
+        if not msg.bussiness.document_id.strip():
+            raise InvalidEnvelope(
+                f"business type {int(msg.business_type)} needs a ResponseFor or a Bussiness/DocumentId",
+                field="MessageHeader/ResponseFor",
+            )
+        _max_length(msg.bussiness.document_id, MAX_DOCUMENT_ID, "TraceHeaderList/Bussiness/DocumentId")
     _numbers(msg)
     if not msg.trace_headers:
         raise InvalidEnvelope(
@@ -129,6 +132,18 @@ def document_notes(msg: DocumentMessage) -> list[str]:
             parse_document_id(ref.document_id)
         except InvalidEnvelope:
             notes.append(f"ResponseFor[{i}] DocumentId is not in the OrganId,yyyy/MM/dd,Number/Notation form")
+    if msg.business_type != BusinessType.NEW and not msg.response_for:
+        notes.append("the original is named by Bussiness/DocumentId, not ResponseFor")
+        try:
+            parse_document_id(msg.bussiness.document_id)
+        except InvalidEnvelope:
+            notes.append(f"Bussiness/DocumentId {msg.bussiness.document_id[:80]!r} is not in the "
+                         "OrganId,yyyy/MM/dd,Number/Notation form or its date is not a calendar date; kept as text")
+    for att in msg.attachments:
+        manifest_type = getattr(att, "manifest_content_type", "")
+        if manifest_type:
+            notes.append(f"attachment {att.content_id[:60]!r}: ContentType {att.content_type} where the manifest "
+                         f"says {manifest_type}")
     return notes
 
 

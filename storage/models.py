@@ -398,6 +398,20 @@ class VxpReplay(Base):
     seen_at: Mapped[datetime] = mapped_column()
 
 
+class VxpClock(Base):
+    """The zone an agency's SDK clock was last read in, when not the first of vxp_clock_zones.
+
+    Kept apart from agencies: writing it must not bump the registry version.
+    """
+
+    __tablename__ = "vxp_clocks"
+
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id", ondelete="CASCADE"), primary_key=True)
+    #: The accepted zone's UTC offset, minutes.
+    offset_minutes: Mapped[int] = mapped_column(Integer)
+    seen_at: Mapped[datetime] = mapped_column()
+
+
 class JobRun(Base):
     """One run of a scheduled job on some node, with its outcome."""
 

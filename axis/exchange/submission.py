@@ -316,7 +316,8 @@ async def submit_document(ctx: AxisContext, caller: RegisteredAgency, raw: Body)
             "authenticated_by": authenticated_by,
         },
         audit=marked_audit({"document_id": doc.document_id, "sha256": sha256, "recipients": codes,
-                       "business_type": int(doc.business_type)}, authenticated_by, document_notes(doc)),
+                       "business_type": int(doc.business_type)}, authenticated_by,
+                       document_notes(doc) + _unlinked(doc, original_id)),
     )
 
 
@@ -339,11 +340,22 @@ def _type_abbreviation(doc: DocumentMessage) -> str:
         return ""
 
 
-async def _original_of(session: AsyncSession, caller: RegisteredAgency, doc: DocumentMessage) -> str:
-    """The id of the document a revoke, update or replace refers to (sent by the caller)."""
-    if not doc.response_for:
+def _unlinked(doc: DocumentMessage, original_id: str | None) -> list[str]:
+    """A note when a revoke, update or replace names an original that is not on this axis."""
+    if doc.business_type != BusinessType.NEW and original_id is None:
+        return [f"the original {doc.bussiness.document_id[:80]!r} is not on this axis; not linked"]
+    return []
+
+
+async def _original_of(session: AsyncSession, caller: RegisteredAgency, doc: DocumentMessage) -> str | None:
+    """The id of the document a revoke, update or replace refers to (sent by the caller).
+
+    Named in ResponseFor, it must be on this axis. Named only in Bussiness/DocumentId (deployed
+    software, often about documents exchanged before this axis), it is linked when found, else None.
+    """
+    if not doc.response_for and not doc.bussiness.document_id.strip():
         raise InvalidRequest("a revoke, update or replace needs ResponseFor", field="MessageHeader/ResponseFor")
-    target = doc.response_for[0].document_id
+    target = doc.response_for[0].document_id if doc.response_for else doc.bussiness.document_id.strip()
     original = (
         await session.execute(
             select(Message.id).where(
@@ -353,6 +365,8 @@ async def _original_of(session: AsyncSession, caller: RegisteredAgency, doc: Doc
             ).order_by(Message.received_at).limit(1)
         )
     ).scalar()
+    if original is None and not doc.response_for:
+        return None
     if original is None:
         raise NotFound(f"no document {target} sent by {caller.code} to revoke, update or replace",
                        field="MessageHeader/ResponseFor/DocumentId")

@@ -13,7 +13,7 @@ Schema = dict[str, Any]
 
 #: The stable ErrorCodes of /vxp refusals besides the AXIS.* problem codes of the exchange.
 TRANSPORT_CODES = (
-    sdk_transport.MISSING_HEADER, sdk_transport.UNKNOWN_SYSTEM, sdk_transport.BAD_HMAC,
+    sdk_transport.MISSING_HEADER, sdk_transport.BAD_SIGN_HEADER, sdk_transport.BAD_HMAC,
     sdk_transport.STALE_TIMESTAMP, sdk_transport.REPLAY, sdk_transport.HASH_FILE_MISMATCH,
     sdk_transport.FROM_MISMATCH, sdk_transport.AGENCY_DISABLED,
 )

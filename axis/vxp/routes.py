@@ -14,7 +14,7 @@ import base64
 import hashlib
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
@@ -30,17 +30,21 @@ from axis.exchange.body import Body, SpooledBody
 from axis.exchange.errors import NotFound
 from axis.vxp import mailbox as sdk_mailbox
 from axis.vxp.transport import (
+    BAD_SIGN_HEADER,
     HASH_FILE_MISMATCH,
     MISSING_HEADER,
     REPLAY,
     SdkCall,
     TransportRefused,
     authenticate_sdk,
+    clock_zones,
     hash_file_matches,
+    zone_span,
 )
 from storage.models import MessageKind
+from storage.payloads.backends import PayloadBody, PayloadStream
 from storage.registry.cache import RegisteredAgency
-from storage.registry.vxp import remember_hash_header
+from storage.registry.vxp import note_clock, remember_hash_header
 
 routes = web.RouteTableDef()
 errors_log = logging.getLogger("axis.errors")
@@ -65,7 +69,7 @@ DESCRIPTIONS = {
     "AXIS.Internal": "Lỗi nội bộ của trục; đã được ghi nhận",
 }
 #: HTTP status of each transport refusal (the SDK reads the JSON body whatever the status).
-_TRANSPORT_STATUS = {MISSING_HEADER: 400, HASH_FILE_MISMATCH: 400, "VXP.FromMismatch": 403,
+_TRANSPORT_STATUS = {MISSING_HEADER: 400, BAD_SIGN_HEADER: 400, HASH_FILE_MISMATCH: 400, "VXP.FromMismatch": 403,
                      "VXP.AgencyDisabled": 403}
 
 
@@ -80,40 +84,73 @@ def ok(**extra: Any) -> web.Response:
     return _answer({"status": "OK", "ErrorCode": "0", "ErrorDesc": "", **extra})
 
 
-def fail(code: str, description: str, status: int, **extra: Any) -> web.Response:
-    """A refusal in the SDK's shape."""
-    return _answer({"status": "FAIL", "ErrorCode": code, "ErrorDesc": description, **extra}, status)
+#: What the SDK (SDKVXP 2.0.1, KnobstickServiceImp) reads from every answer of each operation without
+#: a null check, besides status, ErrorCode and ErrorDesc: a FAIL carries them empty, or the SDK's DMS
+#: gets a NullPointerException instead of the refusal. DocId is in every FAIL (sendEdoc reads it).
+SDK_READS: dict[str, dict[str, Any]] = {
+    "sendEdoc": {"DocId": ""},
+    "countReceiveEdoc": {"count": 0},
+    "countReceiveStatus": {"count": 0},
+    "getReceivedEdocList": {"data": []},
+    "getSentEdocList": {"data": []},
+    "getEdoc": {"data": ""},
+}
 
 
-def refusal(exc: BaseException) -> web.Response:
+def fail(code: str, description: str, status: int, operation: str = "", **extra: Any) -> web.Response:
+    """A refusal in the SDK's shape, with every field the SDK reads from ``operation``'s answer."""
+    return _answer({"status": "FAIL", "ErrorCode": code, "ErrorDesc": description, "DocId": "",
+                    **SDK_READS.get(operation, {}), **extra}, status)
+
+
+def refusal(exc: BaseException, operation: str = "") -> web.Response:
     """The FAIL answer for any refusal: the transport's own, or the exchange's mapped in axis.api.problems."""
     if isinstance(exc, TransportRefused):
-        return fail(exc.code, exc.description, _TRANSPORT_STATUS.get(exc.code, 401))
+        return fail(exc.code, exc.description, _TRANSPORT_STATUS.get(exc.code, 401), operation)
     problem = problem_for(exc)
     if problem is None:
         errors_log.exception("unhandled error on a /vxp call", exc_info=exc)
-        return fail("AXIS.Internal", DESCRIPTIONS["AXIS.Internal"], 500)
+        return fail("AXIS.Internal", DESCRIPTIONS["AXIS.Internal"], 500, operation)
     prefix = DESCRIPTIONS.get(problem.code, "Yêu cầu bị từ chối")
-    return fail(problem.code, f"{prefix}: {problem.detail}", problem.status,
+    return fail(problem.code, f"{prefix}: {problem.detail}", problem.status, operation,
                 **({"ErrorField": problem.extra["field"]} if "field" in problem.extra else {}))
 
 
 async def sdk_call(request: web.Request, operation: str) -> SdkCall:
     """Authenticate an SDK request and record its hash-header (a replay inside the window is refused).
 
-    The guard is per operation: the SDK signs no operation name, and one long-lived SDK object
-    sends the same signed headers to two operations (e.g. getEdoc, then updateStatus of the same
-    item, whose keys its header map already held), which must both be served.
+    The SDK signs no operation name, so a header is good for one call of any operation. One exception:
+    a long-lived SDK object sends getEdoc's signed headers again to updateStatus of the same item (its
+    header map already held the keys), so an updateStatus may follow the getEdoc of its header once.
+    An updateStatus header still spends the header for every other operation. Entries are kept for the
+    window plus the span of the accepted clock zones: a header read in another zone hours later is
+    still a replay.
     """
     ctx = request.app[CONTEXT]
     call = await authenticate_sdk(ctx, list(request.raw_headers))
-    window = timedelta(seconds=ctx.settings.vxp_timestamp_window_seconds)
+    zones = clock_zones(ctx.settings.vxp_clock_zones)
+    window = timedelta(seconds=ctx.settings.vxp_timestamp_window_seconds) + zone_span(zones)
+    offset = None if call.other_zone is None else int(call.other_zone.utcoffset(None).total_seconds() // 60)
     async with ctx.sessions() as session, session.begin():
-        fresh = await remember_hash_header(session, f"{operation}:{call.hash_header}", ctx.clock(), window)
+        now = ctx.clock()
+        known = (ctx.settings.database_url, call.agency.id)
+        if _KNOWN_CLOCKS.get(known, "unknown") != offset:
+            # Written when it changes (per node), so the operator sees a DMS whose clock is hours off.
+            await note_clock(session, call.agency.id, offset, now)
+            _KNOWN_CLOCKS[known] = offset
+        spent = await remember_hash_header(session, call.hash_header, now, window)
+        if operation == "updateStatus":
+            fresh = await remember_hash_header(session, f"{operation}:{call.hash_header}", now, window)
+        else:
+            fresh = spent
     if not fresh:
         raise TransportRefused(REPLAY, "Yêu cầu đã được gửi trước đó (XroadVnpt-hash-header lặp lại)")
     request[AGENCY_KEY] = call.agency
     return call
+
+
+#: The clock zone each agency (by database and id) was last recorded in by this node (None: the expected one).
+_KNOWN_CLOCKS: dict[tuple[str, int], int | None] = {}
 
 
 Operation = Callable[[web.Request, SdkCall], Awaitable[web.StreamResponse]]
@@ -131,7 +168,7 @@ def operation(name: str, methods: tuple[str, ...] = ("POST",)) -> Callable[[Oper
                 call = await sdk_call(request, name)
                 return await handler(request, call)
             except Exception as exc:  # noqa: BLE001 - every refusal gets the SDK's answer shape
-                return refusal(exc)
+                return refusal(exc, name)
 
         route.__doc__ = handler.__doc__
         for method in methods:
@@ -204,31 +241,72 @@ async def send_edoc(request: web.Request, call: SdkCall) -> web.Response:
 # --- reading ------------------------------------------------------------------------------------
 
 
-async def _stored_bytes(ctx: AxisContext, call: SdkCall) -> tuple[str, bytes]:
+#: Bytes of payload base64-encoded per step (a multiple of 3: the pieces join into one base64 text).
+B64_STEP = 3 * 64 * 1024
+
+
+async def _stored(ctx: AxisContext, call: SdkCall) -> tuple[str, int, PayloadBody]:
+    """The caller's message: its id, size, and its payload as bytes, an open file or a stream of chunks."""
     message_id = call.param("docId", "docid")
     if not message_id:
         raise NotFound("name the document in docId", field="docId")
     message = await mailbox.fetch(ctx, call.agency, message_id)
-    if message.inline is not None:
-        return message.id, message.inline
-    # The SDK's answers carry the whole document (base64 in JSON): it is read whole, from either backend.
-    return message.id, await ctx.payloads.read(message.sha256)
+    body = message.inline if message.inline is not None else await ctx.payloads.open(message.sha256)
+    return message.id, message.size if message.inline is None else len(message.inline), body
+
+
+async def _pieces(body: PayloadBody) -> AsyncIterator[bytes]:
+    """The payload in pieces, a file read off the event loop (and closed)."""
+    if isinstance(body, bytes):
+        for start in range(0, len(body), B64_STEP):
+            yield body[start:start + B64_STEP]
+    elif isinstance(body, PayloadStream):
+        async for chunk in body:
+            yield chunk
+    else:
+        with body:
+            while chunk := await asyncio.to_thread(body.read, B64_STEP):
+                yield chunk
 
 
 @operation("getEdoc")
-async def get_edoc(request: web.Request, call: SdkCall) -> web.Response:
-    """The stored bytes of a message the caller sent or received, base64 in ``data``."""
-    message_id, data = await _stored_bytes(request.app[CONTEXT], call)
-    return ok(DocId=message_id, data=base64.b64encode(data).decode("ascii"))
+async def get_edoc(request: web.Request, call: SdkCall) -> web.StreamResponse:
+    """The stored bytes of a message the caller sent or received, base64 in ``data``.
+
+    The JSON is written in pieces: the payload is read and encoded a step at a time (off the event
+    loop), so a large document never sits whole in memory, nor its base64.
+    """
+    message_id, size, body = await _stored(request.app[CONTEXT], call)
+    head = json.dumps({"status": "OK", "ErrorCode": "0", "ErrorDesc": "", "DocId": message_id},
+                      ensure_ascii=True)[:-1].encode() + b', "data": "'
+    tail = b'"}'
+    response = web.StreamResponse(headers={"Content-Type": "application/json"})
+    response.content_length = len(head) + 4 * ((size + 2) // 3) + len(tail)
+    await response.prepare(request)
+    await response.write(head)
+    held = b""
+    async for chunk in _pieces(body):
+        held += chunk
+        if len(held) >= B64_STEP:
+            whole = len(held) - len(held) % 3
+            piece, held = held[:whole], held[whole:]
+            await response.write(await asyncio.to_thread(base64.b64encode, piece))
+    if held:
+        await response.write(base64.b64encode(held))
+    await response.write(tail)
+    await response.write_eof()
+    return response
 
 
 @operation("downloadEdoc", ("GET", "POST"))
 async def download_edoc(request: web.Request, call: SdkCall) -> web.Response:
-    """The stored bytes themselves."""
-    message_id, data = await _stored_bytes(request.app[CONTEXT], call)
-    return web.Response(body=data, content_type="application/xml",
-                        headers={"X-Axis-Message-Id": message_id,
-                                 "Content-Disposition": f'attachment; filename="{message_id}.edxml"'})
+    """The stored bytes themselves, streamed from where they are stored."""
+    message_id, size, body = await _stored(request.app[CONTEXT], call)
+    headers = {"X-Axis-Message-Id": message_id, "Content-Type": "application/xml",
+               "Content-Disposition": f'attachment; filename="{message_id}.edxml"'}
+    if isinstance(body, PayloadStream):
+        headers["Content-Length"] = str(body.size)  # rows from the database, sent as read
+    return web.Response(body=body, headers=headers)
 
 
 @operation("getReceivedEdocList")

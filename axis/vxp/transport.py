@@ -1,4 +1,4 @@
-"""The national SDK's request authentication (SDKVXP 2.0.1): who is calling, and with what parameters.
+"""The national SDK's request authentication (SDKVXP): who is calling, and with what parameters.
 
 Every SDK call carries ``XroadVnpt-<name>`` headers, ``XroadVnpt-sign-header`` (a JSON object of
 those header names and values), and ``XroadVnpt-hash-header`` = hex HMAC-SHA256 of the sign-header
@@ -11,15 +11,17 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 from axis.context import AxisContext
 from envelope.codes import VN_TZ
 from storage.registry.cache import RegisteredAgency
 from storage.registry.vxp import SecretUnreadable, decrypt_secret
 
+errors_log = logging.getLogger("axis.errors")
 PREFIX = "XroadVnpt-"
 SIGN_HEADER = "xroadvnpt-sign-header"
 HASH_HEADER = "xroadvnpt-hash-header"
@@ -41,13 +43,17 @@ class TransportRefused(Exception):
 
 # The ErrorCodes of the transport (README "Connecting a DMS that uses the national SDK").
 MISSING_HEADER = "VXP.MissingHeader"
-UNKNOWN_SYSTEM = "VXP.UnknownSystem"
 BAD_HMAC = "VXP.BadHmac"
 STALE_TIMESTAMP = "VXP.StaleTimestamp"
 REPLAY = "VXP.Replay"
 HASH_FILE_MISMATCH = "VXP.HashFileMismatch"
 FROM_MISMATCH = "VXP.FromMismatch"
 AGENCY_DISABLED = "VXP.AgencyDisabled"
+BAD_SIGN_HEADER = "VXP.BadSignHeader"
+#: Deepest JSON nesting read in a sign-header (the SDK's is flat: one object of strings).
+MAX_NESTING = 8
+#: HMAC'd for an unknown system id, so that it costs what a known one does and answers the same.
+_NO_SECRET = b"\x00" * 32
 
 
 @dataclass(frozen=True)
@@ -57,6 +63,8 @@ class SdkCall:
     agency: RegisteredAgency
     params: dict[str, str]
     hash_header: str
+    #: The zone the timestamp was read in, when not the first of vxp_clock_zones (else None).
+    other_zone: timezone | None = None
 
     def param(self, *names: str) -> str:
         """The first signed parameter by any of ``names`` (case-insensitive: the SDK writes docId and docid)."""
@@ -76,13 +84,72 @@ def _raw(headers: list[tuple[bytes, bytes]], name: str) -> bytes | None:
     return None
 
 
-def parse_timestamp(value: str) -> datetime:
-    """An SDK timestamp as an aware datetime (Vietnam time); ValueError if malformed."""
+def parse_wall_clock(value: str) -> datetime:
+    """An SDK timestamp as the naive wall-clock time it names (it carries no zone); ValueError if malformed."""
     m = _TIMESTAMP.match(value.strip())
     if m is None:
         raise ValueError(f"timestamp {value!r} is not ddMMyyyyTHHmmss+SSSS")
     day, month, year, hour, minute, second, millis = (int(g) for g in m.groups())
-    return datetime(year, month, day, hour, minute, second, millis % 1000 * 1000, tzinfo=VN_TZ)
+    return datetime(year, month, day, hour, minute, second, millis % 1000 * 1000)
+
+
+def parse_timestamp(value: str) -> datetime:
+    """An SDK timestamp as an aware datetime read in Vietnam time; ValueError if malformed."""
+    return parse_wall_clock(value).replace(tzinfo=VN_TZ)
+
+
+def clock_zones(setting: str) -> tuple[timezone, ...]:
+    """The zones of ``vxp_clock_zones`` ("7,0": whole-hour UTC offsets), Vietnam time first when listed."""
+    zones: list[timezone] = []
+    for part in setting.split(","):
+        if part.strip():
+            hours = float(part)
+            if not -14 <= hours <= 14:
+                raise ValueError(f"vxp_clock_zones: {part.strip()} is not a UTC offset in hours")
+            zones.append(timezone(timedelta(hours=hours)))
+    return tuple(zones) or (timezone(timedelta(hours=7)),)
+
+
+def zone_span(zones: tuple[timezone, ...]) -> timedelta:
+    """How far apart the accepted zones' readings of one timestamp can be (the replay guard keeps that longer)."""
+    offsets = [z.utcoffset(None) for z in zones]
+    return max(offsets) - min(offsets)
+
+
+def _offset_words(delta: timedelta) -> str:
+    minutes = int(abs(delta.total_seconds()) // 60)
+    ahead = "ahead of" if delta > timedelta(0) else "behind"
+    return f"{minutes // 60} h {minutes % 60} min {ahead}"
+
+
+def read_in_zones(value: str, now: datetime, window: timedelta,
+                  zones: tuple[timezone, ...]) -> tuple[datetime, timezone]:
+    """The timestamp read in the first zone that puts it within ``window`` of ``now``, and that zone.
+
+    TransportRefused (StaleTimestamp) naming what was read and the axis's own time when none does.
+    """
+    try:
+        wall = parse_wall_clock(value)
+    except ValueError:
+        raise TransportRefused(STALE_TIMESTAMP,
+                               "Thời điểm (timestamp) không đúng định dạng ddMMyyyyTHHmmss+SSSS") from None
+    for zone in zones:
+        stamped = wall.replace(tzinfo=zone)
+        if abs(now - stamped) <= window:
+            return stamped, zone
+    first = wall.replace(tzinfo=zones[0])
+    axis_local = now.astimezone(zones[0])
+    raise TransportRefused(
+        STALE_TIMESTAMP,
+        f"Thời điểm (timestamp) nằm ngoài khoảng cho phép: {wall:%d/%m/%Y %H:%M:%S} read as UTC{_hours(zones[0])} "
+        f"is {_offset_words(first - now)} the axis ({axis_local:%d/%m/%Y %H:%M:%S}); "
+        f"accepted: ±{int(window.total_seconds())} s in UTC{', UTC'.join(_hours(z) for z in zones)}"
+        + ("; is the DMS's clock in another zone?" if abs(first - now) > timedelta(minutes=50) else ""))
+
+
+def _hours(zone: timezone) -> str:
+    offset = zone.utcoffset(None).total_seconds() / 3600
+    return f"{offset:+g}"
 
 
 def format_timestamp(moment: datetime) -> str:
@@ -102,6 +169,28 @@ def hash_file_matches(declared: str, digest: bytes) -> bool:
     return hmac.compare_digest(declared, digest.hex()) or hmac.compare_digest(declared, unpadded_hex(digest))
 
 
+def _nesting(raw: bytes) -> int:
+    """The deepest bracket nesting of a JSON text, strings skipped (no recursion, one pass)."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for byte in raw:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:
+                escaped = True
+            elif byte == 0x22:
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in (0x5B, 0x7B):
+            depth += 1
+            deepest = max(deepest, depth)
+        elif byte in (0x5D, 0x7D):
+            depth -= 1
+    return deepest
+
+
 def hmac_hex(secret: bytes, sign_header: bytes) -> str:
     """The hash-header the SDK computes: hex HMAC-SHA256 of the sign-header bytes."""
     return hmac.new(secret, sign_header, hashlib.sha256).hexdigest()
@@ -114,11 +203,16 @@ async def authenticate_sdk(ctx: AxisContext, headers: list[tuple[bytes, bytes]])
     """
     raw_sign = _raw(headers, SIGN_HEADER)
     raw_hash = _raw(headers, HASH_HEADER)
-    if raw_sign is None or raw_hash is None or len(raw_sign) > MAX_SIGN_HEADER:
+    if raw_sign is None or raw_hash is None:
         raise TransportRefused(MISSING_HEADER, "Thiếu tiêu đề XroadVnpt-sign-header hoặc XroadVnpt-hash-header")
+    if len(raw_sign) > MAX_SIGN_HEADER:
+        raise TransportRefused(BAD_SIGN_HEADER, f"XroadVnpt-sign-header dài quá {MAX_SIGN_HEADER} byte")
+    if _nesting(raw_sign) > MAX_NESTING:
+        # Checked before parsing: a deep enough nesting exhausts the parser's recursion.
+        raise TransportRefused(BAD_SIGN_HEADER, f"XroadVnpt-sign-header lồng quá {MAX_NESTING} mức")
     try:
         signed = json.loads(raw_sign.decode("utf-8", errors="surrogateescape"))
-    except (ValueError, UnicodeError):
+    except (ValueError, UnicodeError, RecursionError):
         signed = None
     if not isinstance(signed, dict):
         raise TransportRefused(MISSING_HEADER, "XroadVnpt-sign-header không phải một đối tượng JSON")
@@ -129,28 +223,26 @@ async def authenticate_sdk(ctx: AxisContext, headers: list[tuple[bytes, bytes]])
     if not system_id or "timestamp" not in lowered:
         raise TransportRefused(MISSING_HEADER, "Tiêu đề ký thiếu systemid hoặc timestamp")
     agency = await ctx.registry.agency_by_system_id(system_id)
-    if agency is None or agency.vxp_secret is None:
-        raise TransportRefused(UNKNOWN_SYSTEM, "Mã hệ thống (systemid) không được đăng ký trên trục")
-    try:
-        secret = decrypt_secret(ctx.vxp_cipher, agency.vxp_secret)
-    except SecretUnreadable:
-        # The key was changed or is not shared by this node: the secret cannot be checked.
-        raise TransportRefused(UNKNOWN_SYSTEM,
-                               "Không đọc được khóa bí mật của hệ thống; liên hệ quản trị trục") from None
+    secret = _NO_SECRET
+    if agency is not None and agency.vxp_secret is not None:
+        try:
+            secret = decrypt_secret(ctx.vxp_cipher, agency.vxp_secret)
+        except SecretUnreadable:
+            # The key was changed or is not shared by this node: logged for the operator, answered as any
+            # other unverifiable call so that the answer tells nothing of which system ids exist.
+            errors_log.error("the /vxp secret of system id %s cannot be decrypted with this node's key", system_id)
+    # One code and one path (an HMAC always computed) for an unknown system id and a wrong HMAC.
     declared = raw_hash.decode("latin-1").strip().lower()
-    if not _HEX.match(declared) or not hmac.compare_digest(declared, hmac_hex(secret, raw_sign)):
-        raise TransportRefused(BAD_HMAC, "Chữ ký HMAC (XroadVnpt-hash-header) không đúng")
+    matches = hmac.compare_digest(declared, hmac_hex(secret, raw_sign)) and _HEX.match(declared) is not None
+    if agency is None or secret is _NO_SECRET or not matches:
+        raise TransportRefused(BAD_HMAC, "Mã hệ thống (systemid) hoặc chữ ký HMAC (XroadVnpt-hash-header) "
+                                         "không đúng")
     if not agency.active:
         raise TransportRefused(AGENCY_DISABLED, f"Cơ quan {agency.code} đang bị khóa trên trục")
-    try:
-        stamped = parse_timestamp(lowered["timestamp"])
-    except ValueError:
-        raise TransportRefused(STALE_TIMESTAMP,
-                               "Thời điểm (timestamp) không đúng định dạng ddMMyyyyTHHmmss+SSSS") from None
     window = timedelta(seconds=ctx.settings.vxp_timestamp_window_seconds)
-    if abs(ctx.clock() - stamped) > window:
-        raise TransportRefused(STALE_TIMESTAMP, "Thời điểm (timestamp) của yêu cầu nằm ngoài khoảng cho phép")
+    zones = clock_zones(ctx.settings.vxp_clock_zones)
+    _, zone = read_in_zones(lowered["timestamp"], ctx.clock(), window, zones)
     sender = lowered.get("from", "").strip()
     if sender and sender != agency.code:
         raise TransportRefused(FROM_MISMATCH, f"Mã đơn vị gửi (from) {sender[:40]} không phải của hệ thống {system_id}")
-    return SdkCall(agency, params, declared)
+    return SdkCall(agency, params, declared, None if zone == zones[0] else zone)

@@ -34,7 +34,13 @@ from storage.registry.agencies import (
     rotate_token,
     set_agency_active,
 )
-from storage.registry.vxp import LEGACY_TRANSPORT, SIGNATURE_POLICIES, issue_vxp_secret, set_signature_policy
+from storage.registry.vxp import (
+    LEGACY_TRANSPORT,
+    SIGNATURE_POLICIES,
+    clock_offsets,
+    issue_vxp_secret,
+    set_signature_policy,
+)
 
 routes = web.RouteTableDef()
 OPERATOR = Role.OPERATOR
@@ -66,8 +72,9 @@ async def _registry(request: web.Request, *, status: int = 200, error: str | Non
     ctx = request.app[CONTEXT]
     async with ctx.sessions() as session:
         agencies = await list_agencies(session)
+        clocks = await clock_offsets(session)
     return render(request, "admin_agencies.html", {
-        "agencies": agencies, "axis_code": ctx.settings.axis_code, "error": error,
+        "agencies": agencies, "axis_code": ctx.settings.axis_code, "error": error, "sdk_clocks": clocks,
         "saved": request.query.get("saved", "")[:13], "form": form or {}, "legacy": LEGACY_TRANSPORT,
     }, status=status, active="admin")
 

@@ -568,6 +568,7 @@ CATALOGUE: Final[Mapping[str, tuple[str, str]]] = {
     "agencies.endpoint": ("Địa chỉ nhận (endpoint)", "Endpoint"),
     "agencies.fingerprint": ("Chứng thư số (SHA-256)", "Certificate (SHA-256)"),
     "agencies.active": ("Hoạt động", "Active"),
+    "agencies.sdk_clock": ("Đồng hồ SDK lệch múi giờ", "SDK clock in another zone"),
     "agencies.disabled": ("Đã khóa", "Disabled"),
     "agencies.actions": ("Thao tác", "Actions"),
     "agencies.disable": ("Khóa", "Disable"),

@@ -13,12 +13,12 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.audit import append_event
-from storage.models import Agency, VxpReplay
+from storage.models import Agency, VxpClock, VxpReplay
 from storage.registry.agencies import UnknownAgency, agency_by_code
 
 #: What an agency's signature policy may be.
@@ -111,3 +111,25 @@ async def remember_hash_header(session: AsyncSession, hash_header: str, now: dat
     except IntegrityError:
         return False
     return True
+
+
+async def note_clock(session: AsyncSession, agency_id: int, offset_minutes: int | None, now: datetime) -> None:
+    """Record the zone an agency's SDK clock was read in (None: the expected zone, the record dropped)."""
+    if offset_minutes is None:
+        await session.execute(delete(VxpClock).where(VxpClock.agency_id == agency_id))
+        return
+    changed = await session.execute(update(VxpClock).where(VxpClock.agency_id == agency_id)
+                                    .values(offset_minutes=offset_minutes, seen_at=now))
+    if getattr(changed, "rowcount", 0) == 0:
+        try:
+            async with session.begin_nested():
+                await session.execute(insert(VxpClock).values(agency_id=agency_id, offset_minutes=offset_minutes,
+                                                              seen_at=now))
+        except IntegrityError:
+            pass  # another node recorded it at the same moment
+
+
+async def clock_offsets(session: AsyncSession) -> dict[int, tuple[int, datetime]]:
+    """Each agency whose SDK clock was last read in another zone: its UTC offset (minutes) and when."""
+    rows = await session.execute(select(VxpClock.agency_id, VxpClock.offset_minutes, VxpClock.seen_at))
+    return {agency_id: (offset, seen) for agency_id, offset, seen in rows}

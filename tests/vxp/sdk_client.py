@@ -136,3 +136,33 @@ class SdkClient:
         values["hash-file"] = hash_file if hash_file is not None else unpadded_sha256_hex(file_bytes)
         headers = self.headers(values, "application/octet-stream", at=at)
         return await self.send("POST", "sendEdoc", headers, file_bytes + b"\r\n")
+
+
+#: What SDKVXP 2.0.1 (KnobstickServiceImp) reads with ``JsonObject.get(name).getAs*()`` from every answer
+#: of each method, with no null check: a missing one is a NullPointerException in the DMS.
+SDK_READS: dict[str, tuple[str, ...]] = {
+    "sendEdoc": ("status", "ErrorCode", "ErrorDesc", "DocId"),
+    "getEdoc": ("status", "ErrorCode", "ErrorDesc"),
+    "getReceivedEdocList": ("status", "ErrorCode", "ErrorDesc"),
+    "getSentEdocList": ("status", "ErrorCode", "ErrorDesc"),
+    "countReceiveEdoc": ("status", "ErrorCode", "ErrorDesc", "count"),
+    "countReceiveStatus": ("status", "ErrorCode", "ErrorDesc", "count"),
+    "updateStatus": ("status", "ErrorCode", "ErrorDesc"),
+}
+#: Read only when ErrorCode is "0".
+SDK_READS_WHEN_OK: dict[str, tuple[str, ...]] = {
+    "getEdoc": ("data",), "getReceivedEdocList": ("data",), "getSentEdocList": ("data",),
+}
+
+
+def read_as_sdk(operation: str, reply: SdkReply) -> dict[str, str]:
+    """The answer read as the SDK reads it: a field it reads unconditionally and finds missing or null raises."""
+    body = reply.json()
+    seen: dict[str, str] = {}
+    names = SDK_READS[operation] + (SDK_READS_WHEN_OK.get(operation, ()) if body.get("ErrorCode") == "0" else ())
+    for name in names:
+        value = body.get(name)
+        if value is None or isinstance(value, dict):
+            raise AssertionError(f"NullPointerException: the SDK reads {name} from {operation}'s answer {body}")
+        seen[name] = value if isinstance(value, str | list) else str(value)
+    return seen

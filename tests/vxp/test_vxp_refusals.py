@@ -50,7 +50,7 @@ async def test_unknown_system_id_and_missing_headers_are_refused(axis: Harness) 
     sa, _, signed = await _two(axis)
     before = await snapshot(axis)
     stranger = SdkClient(sa.endpoint, "khong-ton-tai", sa.secret)
-    assert_fail(await stranger.send_edoc(signed, {"from": A}), "VXP.UnknownSystem", 401)
+    assert_fail(await stranger.send_edoc(signed, {"from": A}), "VXP.BadHmac", 401)
     bare = [(k, v) for k, v in sa.headers({}, "application/json") if k != "XroadVnpt-hash-header"]
     assert_fail(await sa.send("POST", "getReceivedEdocList", bare, b"{}"), "VXP.MissingHeader", 400)
     not_json = [(k, "[1]" if k == "XroadVnpt-sign-header" else v) for k, v in sa.headers({}, "application/json")]
