@@ -106,6 +106,9 @@ class Settings:
     vxp_secret_key: str = ""
     # National SDK transport: a request's XroadVnpt-timestamp may differ from the axis clock by this much.
     vxp_timestamp_window_seconds: float = 300.0
+    # A set-password link handed to a new or reset person stops working after this many hours, so a
+    # link lost in a mailbox is not a standing way into the account.
+    password_link_hours: float = 72.0
     # Where the values came from, for `axis config` style diagnostics.
     sources: tuple[str, ...] = field(default=(), compare=False)
 
