@@ -26,6 +26,7 @@ from axis.web.rendering import render
 from storage.jobs import last_runs
 from storage.models import Agency
 from storage.people.accounts import Role
+from storage.people.management import people_notices
 from storage.registry.agencies import (
     RegistryError,
     agency_by_code,
@@ -50,6 +51,8 @@ async def health_page(request: web.Request) -> web.Response:
         counts = await delivery_counts(session)
         waiting = await backlog(session, ctx.clock(), timedelta(minutes=ctx.settings.stuck_after_minutes))
         runs = await last_runs(session)
+        # A week of people changes: a single operator's first-clerk addition stays in view of the others.
+        notices = await people_notices(session, ctx.clock() - timedelta(days=7))
     jobs = sorted(set(JOBS) | set(runs))
     return render(request, "admin_health.html", {
         "counts": counts,
@@ -58,6 +61,7 @@ async def health_page(request: web.Request) -> web.Response:
         "stuck_minutes": ctx.settings.stuck_after_minutes,
         "jobs": [(name, JOBS.get(name), runs.get(name)) for name in jobs],
         "certificates": await certificate_section(ctx),
+        "people_notices": notices,
     }, active="admin")
 
 
