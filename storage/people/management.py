@@ -279,6 +279,10 @@ async def confirm_request(session: AsyncSession, request_id: int, *, actor: str,
         raise UserError("a second operator must confirm this; you asked for it")
     if actor == f"user:{row.login}":
         raise UserError("you cannot confirm a change to yourself")
+    # As with a hold release: a request only counts while whoever made it is still an active operator.
+    asker = await user_by_login(session, row.requested_by.removeprefix("user:"))
+    if asker is None or not asker.active or asker.role != Role.OPERATOR.value:
+        raise UserError("whoever asked for this is no longer an active operator; ask again")
     row.outcome, row.decided_by, row.decided_at = "confirmed", actor, now
     both = {"request": row.id, "requested_by": row.requested_by}
     token: str | None = None

@@ -128,6 +128,18 @@ async def test_one_operator_cannot_make_two_archivists_or_raise_a_role(world: Wo
     assert status == 303 and [p.login for p in await _pending(world)] == ["luutru.mot", "luutru.hai"]
     status, _, _ = await second.post(f"/admin/people/requests/{requests[3].id}/confirm", {"csrf_token": other})
     assert status == 400 and await _user(world, "vanhanh.ba") is None
+    # A request stops counting once its requester is no longer an active operator.
+    await world.add_user("vanhanh.cu", world.axis.ctx.settings.axis_code, "operator")
+    former = await browser_for("vanhanh.cu")
+    status, _, _ = await former.post("/admin/people/luutru.cu/role", {"csrf_token": await former.csrf("/admin/people"),
+                                                                      "role": "archivist"})
+    assert status == 303
+    await operator.post("/admin/people/vanhanh.cu/active", {"csrf_token": token, "active": "0"})
+    stale = [p for p in await _pending(world) if p.login == "luutru.cu"]
+    status, _, _ = await second.post(f"/admin/people/requests/{stale[0].id}/confirm", {"csrf_token": other})
+    lowered = await _user(world, "luutru.cu")
+    assert status == 400 and lowered is not None and lowered.role == "clerk"
+    await second.post(f"/admin/people/requests/{stale[0].id}/cancel", {"csrf_token": other})
     # /admin shows the waiting requests and the decisions to every operator.
     _, html, _ = await second.get("/admin")
     assert 'id="people-notices"' in html
