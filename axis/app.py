@@ -78,6 +78,10 @@ async def problem_middleware(request: web.Request, handler: Handler) -> web.Stre
     return problem_response(problem, instance=request.path)
 
 
+#: Routes whose path is itself a credential (a set-password link): logged by route, never by path.
+SECRET_PATH_ROUTES = frozenset({"/account/set-password/{token}"})
+
+
 @web.middleware
 async def access_log_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """One structured log line per request, and the latency histogram."""
@@ -98,7 +102,8 @@ async def access_log_middleware(request: web.Request, handler: Handler) -> web.S
         request.app[METRICS].requests.labels(route, request.method, str(status)).observe(elapsed)
         agency = request.get(AGENCY_KEY)
         log.info(json.dumps({
-            "event": "request", "method": request.method, "path": request.path, "status": status,
+            "event": "request", "method": request.method,
+            "path": route if route in SECRET_PATH_ROUTES else request.path, "status": status,
             "ms": round(elapsed * 1000, 2), "agency": agency.code if agency is not None else None,
         }))
 

@@ -170,6 +170,9 @@ class Settings:
     vxp_secret_key: str = setting("", "vxp", to_str)
     # National SDK transport: a request's XroadVnpt-timestamp may differ from the axis clock by this much.
     vxp_timestamp_window_seconds: float = setting(300.0, "vxp", to_float)
+    # A set-password link handed to a new or reset person stops working after this many hours, so a
+    # link lost in a mailbox is not a standing way into the account.
+    password_link_hours: float = 72.0
     # Where the values came from, for `axis config` style diagnostics.
     sources: tuple[str, ...] = field(default=(), compare=False)
     # The SDK stamps its JVM's wall-clock time with no zone, and DMS containers often run in UTC:

@@ -22,6 +22,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.engine import Dialect
@@ -327,6 +328,28 @@ class User(Base):
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Set while nobody knows the password: the account waits for its owner to use a set-password link.
+    must_set_password: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # SHA-256 of the one-time set-password link, so a database reader cannot use a pending link.
+    password_link_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    password_link_expires_at: Mapped[datetime | None] = mapped_column()
+
+
+class PeopleRequest(Base):
+    """A people change one operator asked for and a second operator must confirm (or anyone cancel)."""
+
+    __tablename__ = "people_requests"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # add, reset, role
+    login: Mapped[str] = mapped_column(String(64), index=True)
+    agency_code: Mapped[str] = mapped_column(String(13))
+    role: Mapped[str] = mapped_column(String(16))
+    requested_by: Mapped[str] = mapped_column(String(128))
+    requested_at: Mapped[datetime] = mapped_column(default=utcnow)
+    decided_by: Mapped[str | None] = mapped_column(String(128))
+    decided_at: Mapped[datetime | None] = mapped_column()
+    outcome: Mapped[str | None] = mapped_column(String(16))  # confirmed, cancelled; None while pending
 
 
 class _AuditFields:

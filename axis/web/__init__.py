@@ -33,8 +33,8 @@ __all__ = ["setup_web"]
 log = logging.getLogger("axis.web")
 HERE = Path(__file__).resolve().parent
 # Paths served by the UI; everything else (the API, /healthz, /metrics) keeps problem+json answers.
-WEB_PREFIXES = ("/login", "/logout", "/language", "/inbox", "/outbox", "/documents/", "/reports", "/registers/",
-                "/archive/", "/admin", "/static", "/favicon.ico")
+WEB_PREFIXES = ("/login", "/logout", "/language", "/account/", "/inbox", "/outbox", "/documents/", "/reports",
+                "/registers/", "/archive/", "/admin", "/static", "/favicon.ico")
 #: The icon browsers ask for on every site's first page: static, the same for everyone, cached for a day.
 FAVICON = HERE / "static" / "favicon.ico"
 FAVICON_CACHE = "public, max-age=86400"

@@ -1,4 +1,4 @@
-"""Signing in and out, and choosing the UI language."""
+"""Signing in and out, one's own password (a set-password link, or the current one), the UI language."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from axis.web.auth import (
     clear_session_cookie,
     current_user,
     language_of,
+    require_user,
     safe_next,
     set_cookie,
     set_session_cookie,
@@ -23,6 +24,8 @@ from axis.web.i18n import LANGUAGES, Translator
 from axis.web.rendering import render
 from storage.audit import append_event
 from storage.people.accounts import (
+    MIN_PASSWORD_LENGTH,
+    UserError,
     close_session,
     normalise_login,
     open_session,
@@ -30,6 +33,7 @@ from storage.people.accounts import (
     set_session_language,
     user_by_login,
 )
+from storage.people.management import LinkRefused, change_own_password, link_is_live, set_own_password
 from storage.people.throttle import Throttled, ThrottleKeys, attempt_succeeded, claim_attempt
 
 routes = web.RouteTableDef()
@@ -139,3 +143,92 @@ async def choose_language(request: web.Request) -> web.Response:
     # Also kept in a cookie, so the sign-in page speaks the same language after logout.
     set_cookie(request, response, LANGUAGE_COOKIE, lang, max_age=365 * 86400)
     raise response
+
+
+def _password_page(request: web.Request, *, token: str = "", status: int = 200, error: str | None = None,
+                   done: bool = False, link_dead: bool = False) -> web.Response:
+    action = f"/account/set-password/{token}" if token else "/account/password"
+    return render(request, "account_password.html", {
+        "token": token, "action": action, "error": error, "done": done, "link_dead": link_dead,
+        "min_length": MIN_PASSWORD_LENGTH,
+    }, status=status)
+
+
+def _link_token(request: web.Request) -> str:
+    token = request.match_info["token"]
+    # Links are token_urlsafe(32): anything else is not one, and is not looked up.
+    if not 20 <= len(token) <= 64 or not token.replace("-", "").replace("_", "").isalnum():
+        raise web.HTTPNotFound()
+    return token
+
+
+@routes.get("/account/set-password/{token}")
+async def link_form(request: web.Request) -> web.Response:
+    """The page a set-password link opens: choose a password (no sign-in needed, the link is the key)."""
+    token = _link_token(request)
+    ctx = request.app[CONTEXT]
+    async with ctx.sessions() as session:
+        live = await link_is_live(session, token, ctx.clock())
+    return _password_page(request, token=token, status=200 if live else 410, link_dead=not live)
+
+
+@routes.post("/account/set-password/{token}")
+async def link_submit(request: web.Request) -> web.Response:
+    """Set one's password with a link; the link is spent and the person signs in with the new password."""
+    token = _link_token(request)
+    form = await checked_form(request)
+    password, again = form.get("password", ""), form.get("again", "")
+    t = Translator(language_of(request))
+    if password != again:
+        return _password_page(request, token=token, status=400, error=t("account.mismatch"))
+    ctx = request.app[CONTEXT]
+    try:
+        async with ctx.sessions() as session, session.begin():
+            await set_own_password(session, token, password, ctx.clock())
+    except LinkRefused:
+        return _password_page(request, token=token, status=410, link_dead=True)
+    except UserError as exc:
+        return _password_page(request, token=token, status=400, error=str(exc))
+    return _password_page(request, token=token, done=True)
+
+
+@routes.get("/account/password")
+async def own_password_form(request: web.Request) -> web.Response:
+    """Every signed-in person's page to change their own password."""
+    require_user(request)
+    return _password_page(request, done=request.query.get("saved") == "1")
+
+
+@routes.post("/account/password")
+async def own_password_submit(request: web.Request) -> web.Response:
+    """Change one's own password (the current one is asked again); other sessions end."""
+    user = require_user(request)
+    form = await checked_form(request)
+    current, password, again = form.get("current", ""), form.get("password", ""), form.get("again", "")
+    t = Translator(language_of(request))
+    if password != again:
+        return _password_page(request, status=400, error=t("account.mismatch"))
+    ctx = request.app[CONTEXT]
+    address = _address(request)
+    keys = ThrottleKeys.of(user.login, address)
+    now = ctx.clock()
+    try:
+        # The current password is a password check like a login's, so it is throttled like one.
+        async with ctx.sessions() as session, session.begin():
+            await claim_attempt(session, keys, now)
+    except Throttled as wait:
+        return _password_page(request, status=429, error=t("login.locked", until=t.when_seconds(wait.until)))
+    async with ctx.sessions() as session:
+        person = await user_by_login(session, user.login)
+    if not await password_matches(person, current):
+        async with ctx.sessions() as session, session.begin():
+            await append_event(session, actor=user.actor, action="web.password_check_failed", subject=user.login,
+                               details={"address": address}, at=now)
+        return _password_page(request, status=400, error=t("account.wrong_current"))
+    try:
+        async with ctx.sessions() as session, session.begin():
+            await attempt_succeeded(session, keys, now)
+            await change_own_password(session, user.user_id, password, keep=user.session_id)
+    except UserError as exc:
+        return _password_page(request, status=400, error=str(exc))
+    raise web.HTTPSeeOther("/account/password?saved=1")

@@ -25,6 +25,7 @@ from axis.web.rendering import render
 from storage.jobs import last_runs
 from storage.models import Agency
 from storage.people.accounts import Role
+from storage.people.management import people_notices
 from storage.registry.agencies import (
     RegistryError,
     agency_by_code,
@@ -55,6 +56,8 @@ async def health_page(request: web.Request) -> web.Response:
         counts = await delivery_counts(session)
         waiting = await backlog(session, ctx.clock(), timedelta(minutes=ctx.settings.stuck_after_minutes))
         runs = await last_runs(session)
+        # A week of people changes: a single operator's first-clerk addition stays in view of the others.
+        notices = await people_notices(session, ctx.clock() - timedelta(days=7))
     intervals = request.app[JOB_INTERVALS]
     jobs = sorted(set(intervals) | set(runs))
     return render(request, "admin_health.html", {
@@ -64,6 +67,7 @@ async def health_page(request: web.Request) -> web.Response:
         "stuck_minutes": ctx.settings.stuck_after_minutes,
         "jobs": [(name, intervals.get(name), runs.get(name)) for name in jobs],
         "certificates": await certificate_section(ctx),
+        "people_notices": notices,
     }, active="admin")
 
 

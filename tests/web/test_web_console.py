@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import select, update
 
 from envelope.codes import VN_TZ, StatusCode
-from storage.models import Delivery, DeliveryAttempt, Message, User, WebSession
+from storage.models import Delivery, DeliveryAttempt, Message, PeopleRequest, User, WebSession
 from storage.people.accounts import verify_password
 from tests.web.conftest import A, B, C, World
 from tests.web.test_web_browser import wait_for
@@ -181,17 +181,38 @@ async def test_clerks_and_archivists_cannot_search_or_read_other_agencies_messag
     assert await world.audit("messages.searched") == []
 
 
+async def _confirm(world: World, second: Any, login: str) -> str | None:
+    """The second operator confirms the waiting request about ``login``; the set-password link, if any."""
+    async with world.axis.ctx.sessions() as session:
+        request_id = (await session.execute(select(PeopleRequest.id).where(
+            PeopleRequest.login == login, PeopleRequest.outcome.is_(None)))).scalar_one()
+    status, html, _ = await second.post(f"/admin/people/requests/{request_id}/confirm",
+                                        {"csrf_token": await second.csrf("/admin/people")})
+    assert status in (200, 303), status
+    link = re.search(r'id="set-password-link">[^<]*(/account/set-password/[^<]+)<', html)
+    return link.group(1) if link else None
+
+
+async def _choose(person: Any, link: str, password: str) -> None:
+    status, html, _ = await person.post(link, {"csrf_token": await person.csrf(link), "password": password,
+                                               "again": password})
+    assert status == 200 and 'id="password-saved"' in html
+
+
 async def test_operator_adds_a_person_changes_role_disables_and_resets_password(world: World, browser_for) -> None:  # type: ignore[no-untyped-def]
     operator = await _operator(world, browser_for)
+    await world.add_user("vanhanh.hai", world.axis.ctx.settings.axis_code, "operator")
+    second = await browser_for("vanhanh.hai")
     token = await operator.csrf("/admin/people")
-    status, html, _ = await operator.post("/admin/people", {"csrf_token": token, "login": "VanThu.Moi",
+    status, html, r = await operator.post("/admin/people", {"csrf_token": token, "login": "VanThu.Moi",
                                                             "agency": B, "role": "clerk"})
-    assert status == 200
-    password = re.search(r'id="one-time-password">([^<]+)<', html)
-    assert password and len(password.group(1)) >= 20
-    # The new person signs in with it; the page lists them under their agency.
+    assert status == 303 and r.headers["Location"] == "/admin/people?requested=vanthu.moi"
+    link = await _confirm(world, second, "vanthu.moi")
+    assert link
+    # The new person chooses a password with the link and signs in; the page lists them under their agency.
     newcomer = await browser_for()
-    assert (await newcomer.login("vanthu.moi", password.group(1)))[0] == 303
+    await _choose(newcomer, link, "cua-nguoi-moi-2026")
+    assert (await newcomer.login("vanthu.moi", "cua-nguoi-moi-2026"))[0] == 303
     _, html, _ = await operator.get(f"/admin/people?agency={B}")
     assert 'data-login="vanthu.moi" data-role="clerk" data-active="true"' in html
     assert 'data-login="vanthu.g22"' not in html
@@ -202,20 +223,22 @@ async def test_operator_adds_a_person_changes_role_disables_and_resets_password(
         status, html, _ = await operator.post("/admin/people", {"csrf_token": token, **fields})
         assert status == 400 and 'id="people-error"' in html, fields
 
-    # Change role: their session ends, the new role applies at the next sign-in.
+    # Raise the role: confirmed by the second operator, their session ends, the new role applies.
     status, _, r = await operator.post("/admin/people/vanthu.moi/role", {"csrf_token": token, "role": "archivist"})
-    assert status == 303 and r.headers["Location"] == "/admin/people?saved=vanthu.moi"
+    assert status == 303 and r.headers["Location"] == "/admin/people?requested=vanthu.moi"
+    assert await _confirm(world, second, "vanthu.moi") is None
     assert (await newcomer.get("/inbox"))[0] == 303
-    # Reset: a new password shown once; the old one stops working.
-    status, html, _ = await operator.post("/admin/people/vanthu.moi/password", {"csrf_token": token})
-    new_password = re.search(r'id="one-time-password">([^<]+)<', html)
-    assert status == 200 and new_password and new_password.group(1) != password.group(1)
+    # Reset: a new link; the old password stops working at once, the stored hash is the person's choice.
+    status, _, _ = await operator.post("/admin/people/vanthu.moi/password", {"csrf_token": token})
+    assert status == 303
+    fresh = await _confirm(world, second, "vanthu.moi")
+    assert fresh and fresh != link
+    assert (await newcomer.login("vanthu.moi", "cua-nguoi-moi-2026"))[0] == 401
+    await _choose(newcomer, fresh, "lan-thu-hai-2026")
     async with world.axis.ctx.sessions() as session:
         stored = (await session.execute(select(User).where(User.login == "vanthu.moi"))).scalar_one()
-    assert stored.role == "archivist" and verify_password(new_password.group(1), stored.password_hash)
-    assert new_password.group(1) not in stored.password_hash
-    assert (await newcomer.login("vanthu.moi", password.group(1)))[0] == 401
-    assert (await newcomer.login("vanthu.moi", new_password.group(1)))[0] == 303
+    assert stored.role == "archivist" and verify_password("lan-thu-hai-2026", stored.password_hash)
+    assert (await newcomer.login("vanthu.moi", "lan-thu-hai-2026"))[0] == 303
     # Disable: out at once, and cannot sign in; enable again.
     status, _, _ = await operator.post("/admin/people/vanthu.moi/active", {"csrf_token": token, "active": "0"})
     assert status == 303
@@ -224,9 +247,9 @@ async def test_operator_adds_a_person_changes_role_disables_and_resets_password(
         left = (await session.execute(select(WebSession).join(User, User.id == WebSession.user_id)
                                       .where(User.login == "vanthu.moi"))).all()
     assert left == []
-    assert (await newcomer.login("vanthu.moi", new_password.group(1)))[0] == 401
+    assert (await newcomer.login("vanthu.moi", "lan-thu-hai-2026"))[0] == 401
     await operator.post("/admin/people/vanthu.moi/active", {"csrf_token": token, "active": "1"})
-    assert (await newcomer.login("vanthu.moi", new_password.group(1)))[0] == 303
+    assert (await newcomer.login("vanthu.moi", "lan-thu-hai-2026"))[0] == 303
 
     # Operators cannot lock themselves out; an unknown login is 404.
     status, html, _ = await operator.post("/admin/people/vanhanh/active", {"csrf_token": token, "active": "0"})
@@ -235,15 +258,19 @@ async def test_operator_adds_a_person_changes_role_disables_and_resets_password(
     assert status == 400
     assert (await operator.post("/admin/people/khong.ai/password", {"csrf_token": token}))[0] == 404
 
-    # Every change is audited, with who did it; no password in any entry.
+    # Every change is audited, with who did it; no password or link in any entry.
     actions = {a: await world.audit(a) for a in ("user.added", "user.role_changed", "user.password_reset",
-                                                 "user.disabled", "user.enabled")}
-    assert [e.subject for e in actions["user.added"] if e.actor == "user:vanhanh"] == ["vanthu.moi"]
-    for a in ("user.role_changed", "user.password_reset", "user.disabled", "user.enabled"):
+                                                 "user.disabled", "user.enabled", "people.requested")}
+    assert [e.subject for e in actions["user.added"] if e.actor == "user:vanhanh.hai"] == ["vanthu.moi"]
+    for a in ("user.role_changed", "user.password_reset"):
+        assert [(e.actor, e.subject) for e in actions[a]] == [("user:vanhanh.hai", "vanthu.moi")], a
+    for a in ("user.disabled", "user.enabled"):
         assert [(e.actor, e.subject) for e in actions[a]] == [("user:vanhanh", "vanthu.moi")], a
-    assert json.loads(actions["user.role_changed"][0].details) == {"from": "clerk", "to": "archivist"}
+    assert [e.actor for e in actions["people.requested"]] == ["user:vanhanh"] * 3
+    changed = json.loads(actions["user.role_changed"][0].details)
+    assert (changed["from"], changed["to"], changed["requested_by"]) == ("clerk", "archivist", "user:vanhanh")
     everything = " ".join(e.details for events in actions.values() for e in events)
-    assert password.group(1) not in everything and new_password.group(1) not in everything
+    assert link.rsplit("/", 1)[1] not in everything and fresh.rsplit("/", 1)[1] not in everything
 
 
 async def test_disabled_agency_users_are_listed_and_the_search_sees_revoked_copies(world: World, browser_for) -> None:  # type: ignore[no-untyped-def]

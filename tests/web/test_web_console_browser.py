@@ -78,40 +78,61 @@ async def test_operator_finds_a_failed_delivery_by_document_id_and_resends_it_fr
     assert len(await world.audit("message.viewed")) >= 2
 
 
+async def _set_password(page: Any, link: str, password: str) -> None:
+    await page.goto(link)
+    await page.fill("#new-password", password)
+    await page.fill("#again", password)
+    await page.click("#password-submit")
+    await page.wait_for_selector("#password-saved")
+
+
 async def test_operator_adds_a_person_changes_the_role_disables_and_resets_the_password(
         world: World, new_page: Any, screenshots: Path) -> None:
     await world.add_user("luutru.h29", B, "archivist")
     await world.add_user("vanhanh", world.axis.ctx.settings.axis_code, "operator")
-    page = await new_page()
+    await world.add_user("vanhanh.hai", world.axis.ctx.settings.axis_code, "operator")
+    page, second = await new_page(), await new_page()
     await login(page, world, "vanhanh")
+    await login(second, world, "vanhanh.hai")
     await page.goto(world.url + "/admin/people")
     await page.select_option("#p-agency", B)
     await page.click("#people-filter button[type=submit]")
     await page.wait_for_url(f"**/admin/people?agency={B}")
     assert await page.locator("#people tbody tr").count() == 2
 
-    # Add: the one-time password is shown once.
+    # Add: B has people, so the addition waits for a second operator; the requester cannot confirm it.
     await page.fill("#n-login", "vanthu2.h29")
     await page.select_option("#n-agency", B)
     await page.select_option("#n-role", "clerk")
     await page.click("#add-person-submit")
-    await page.wait_for_selector("#one-time-password")
-    password = (await page.text_content("#one-time-password") or "").strip()
-    assert len(password) >= 20
+    await page.wait_for_selector("#requested")
+    assert await page.locator("#pending tr[data-login='vanthu2.h29'] .confirm-form").count() == 0
 
+    async def confirm(login: str) -> str | None:
+        await second.goto(world.url + "/admin/people")
+        await second.locator(f"#pending tr[data-login='{login}'] .confirm-form button").click()
+        await second.wait_for_load_state()
+        if await second.locator("#set-password-link").count():
+            return (await second.text_content("#set-password-link") or "").strip()
+        return None
+
+    link = await confirm("vanthu2.h29")
+    assert link and "/account/set-password/" in link
     newcomer = await new_page()
-    assert (await login(newcomer, world, "vanthu2.h29", password)).status == 303
+    await _set_password(newcomer, link, "cua-toi-thoi-2026")
+    assert (await login(newcomer, world, "vanthu2.h29", "cua-toi-thoi-2026")).status == 303
     assert newcomer.url.endswith("/inbox")
 
-    # Change the role: the select and its button on the person's row.
+    # Raise the role: it too waits for the second operator.
     await page.goto(f"{world.url}/admin/people?agency={B}")
     row = page.locator("#people tr[data-login='vanthu2.h29']")
     await row.locator("select[name=role]").select_option("archivist")
     await row.locator(".role-form button").click()
-    await page.wait_for_selector("#saved")
-    assert f"agency={B}" in page.url  # still the agency's list
-    assert await page.locator("#people tr[data-login='vanthu2.h29']").get_attribute("data-role") == "archivist"
+    await page.wait_for_selector("#requested")
     await screenshot(page, screenshots, "people.png")
+    assert await confirm("vanthu2.h29") is None
+    await page.goto(f"{world.url}/admin/people?agency={B}")
+    assert await page.locator("#people tr[data-login='vanthu2.h29']").get_attribute("data-role") == "archivist"
 
     # Disable: the person is signed out at once.
     await page.locator("#people tr[data-login='vanthu2.h29'] .active-form button").click()
@@ -120,19 +141,23 @@ async def test_operator_adds_a_person_changes_the_role_disables_and_resets_the_p
     await newcomer.goto(world.url + "/inbox")
     assert "/login" in newcomer.url
 
-    # Enable and reset the password: the old one no longer works, the new one does.
+    # Enable and reset the password: a new link once confirmed; the old password no longer works.
     await page.locator("#people tr[data-login='vanthu2.h29'] .active-form button").click()
     await page.wait_for_selector("#saved")
     await page.locator("#people tr[data-login='vanthu2.h29'] .password-form button").click()
-    await page.wait_for_selector("#one-time-password")
-    fresh = (await page.text_content("#one-time-password") or "").strip()
-    assert fresh and fresh != password
-    assert (await login(newcomer, world, "vanthu2.h29", password)).status == 401
-    assert (await login(newcomer, world, "vanthu2.h29", fresh)).status == 303
+    await page.wait_for_selector("#requested")
+    fresh = await confirm("vanthu2.h29")
+    assert fresh and fresh != link
+    assert (await login(newcomer, world, "vanthu2.h29", "cua-toi-thoi-2026")).status == 401
+    await _set_password(newcomer, fresh, "lan-nay-moi-2026")
+    assert (await login(newcomer, world, "vanthu2.h29", "lan-nay-moi-2026")).status == 303
 
     async with world.axis.ctx.sessions() as session:
         person = (await session.execute(select(User).where(User.login == "vanthu2.h29"))).scalar_one()
     assert person.role == "archivist" and person.active
-    for action in ("user.added", "user.role_changed", "user.disabled", "user.enabled", "user.password_reset"):
+    expected = {"user.added": "user:vanhanh.hai", "user.role_changed": "user:vanhanh.hai",
+                "user.disabled": "user:vanhanh", "user.enabled": "user:vanhanh",
+                "user.password_reset": "user:vanhanh.hai", "people.requested": "user:vanhanh"}
+    for action, actor in expected.items():
         entries = [e for e in await world.audit(action) if e.subject == "vanthu2.h29"]
-        assert [e.actor for e in entries] == ["user:vanhanh"], action
+        assert entries and {e.actor for e in entries} == {actor}, action
