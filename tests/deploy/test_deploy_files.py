@@ -8,8 +8,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import yaml
-
 from axis.metrics import Metrics
 from tests.support.tools import tool
 
@@ -51,7 +49,7 @@ def test_alert_rules_load_and_pass_their_cases() -> None:
     tested = subprocess.run([promtool, "test", "rules", "alerts_test.yml"], cwd=here, capture_output=True,
                             text=True, timeout=120)
     assert tested.returncode == 0 and "SUCCESS" in tested.stdout, tested.stdout + tested.stderr
-    names = {r["alert"] for g in yaml.safe_load((here / "alerts.yml").read_text())["groups"] for r in g["rules"]}
+    names = set(re.findall(r"- alert: (\w+)", (here / "alerts.yml").read_text()))
     assert {"AxisDeliveriesStuck", "AxisDeliveriesFailing", "AxisCertificateExpiring", "AxisJobFailing",
             "AxisJobNotRunning", "AxisAuditHeadNotSigned", "AxisDown", "AxisServerErrors"} <= names
 
