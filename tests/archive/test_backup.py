@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from axis.archive.backup import BackupDamaged, LiveAxisPresent, backup, restore
 from axis.settings import Settings
