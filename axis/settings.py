@@ -106,6 +106,9 @@ class Settings:
     vxp_secret_key: str = ""
     # National SDK transport: a request's XroadVnpt-timestamp may differ from the axis clock by this much.
     vxp_timestamp_window_seconds: float = 300.0
+    # Log lines of `axis serve`: "text" (the message alone, for people) or "json" (one object per line
+    # with time, level and logger, the request fields merged in, for log collectors).
+    log_format: str = "text"
     # Where the values came from, for `axis config` style diagnostics.
     sources: tuple[str, ...] = field(default=(), compare=False)
 
