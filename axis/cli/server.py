@@ -26,9 +26,8 @@ def serve(ctx: click.Context, host: str | None, port: int | None, workers: int |
     from aiohttp import web
 
     from axis.app import create_app
-    from axis.runtime import default_workers, prepare_home
-
     from axis.logformat import configure_logging
+    from axis.runtime import default_workers, prepare_home
 
     settings = settings_of(ctx)
     configure_logging(settings.log_format)
