@@ -36,6 +36,7 @@ from axis.settings import Settings
 from axis.vxp import openapi as vxp_openapi
 from axis.vxp.routes import routes as vxp_routes
 from axis.web import setup_web
+from axis.web.client_address import client_address, trusted_networks
 from signing.keys import certificate_pem
 from storage.db import STORAGE_UNAVAILABLE
 from storage.registry.agencies import ensure_axis_agency
@@ -101,10 +102,14 @@ async def access_log_middleware(request: web.Request, handler: Handler) -> web.S
         route = request.match_info.route.resource.canonical if request.match_info.route.resource else "unmatched"
         request.app[METRICS].requests.labels(route, request.method, str(status)).observe(elapsed)
         agency = request.get(AGENCY_KEY)
+        # Behind a TLS proxy the peer is the proxy; the client is what a trusted proxy forwarded.
+        client = client_address(request.remote, request.headers.getall("X-Forwarded-For", []),
+                                trusted_networks(request.app[SETTINGS].trusted_proxies))
         log.info(json.dumps({
             "event": "request", "method": request.method,
             "path": route if route in SECRET_PATH_ROUTES else request.path, "status": status,
             "ms": round(elapsed * 1000, 2), "agency": agency.code if agency is not None else None,
+            "client": client,
         }))
 
 

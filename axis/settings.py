@@ -173,6 +173,9 @@ class Settings:
     # A set-password link handed to a new or reset person stops working after this many hours, so a
     # link lost in a mailbox is not a standing way into the account.
     password_link_hours: float = 72.0
+    # Log lines of `axis serve`: "text" (the message alone, for people) or "json" (one object per line
+    # with time, level and logger, the request fields merged in, for log collectors).
+    log_format: str = "text"
     # Where the values came from, for `axis config` style diagnostics.
     sources: tuple[str, ...] = field(default=(), compare=False)
     # The SDK stamps its JVM's wall-clock time with no zone, and DMS containers often run in UTC:

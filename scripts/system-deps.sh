@@ -2,18 +2,23 @@
 # Debian packages, by what they are for:
 #   run   nothing: the xmlsec and lxml wheels bring their own libxml2/libxmlsec1
 #   test  xmlsec1 (the independent XML-DSig implementation the interop tests check against)
-#         and chromium (the browser tests)
+#         and chromium (the browser tests), pg_dump/pg_restore/psql (backup and restore on PostgreSQL),
+#         nginx (the TLS front in deploy/nginx), promtool (deploy/prometheus alert rules),
+#         systemd-analyze (deploy/systemd units)
+# Each wanted entry is command:package (the Debian package that brings the command).
 # Installed only when missing and when we may. Usage: system-deps.sh run|test
 set -euo pipefail
 purpose="${1:-test}"
 case "$purpose" in
   run)  wanted=() ;;
-  test) wanted=(xmlsec1 chromium) ;;
+  test) wanted=(xmlsec1:xmlsec1 chromium:chromium pg_dump:postgresql-client psql:postgresql-client
+              nginx:nginx-light promtool:prometheus systemd-analyze:systemd) ;;
   *)    echo "usage: $0 run|test" >&2; exit 2 ;;
 esac
 missing=()
-for cmd in "${wanted[@]}"; do
-  command -v "$cmd" >/dev/null || missing+=("$cmd")
+for entry in "${wanted[@]}"; do
+  cmd="${entry%%:*}" package="${entry#*:}"
+  command -v "$cmd" >/dev/null || [[ " ${missing[*]} " == *" $package "* ]] || missing+=("$package")
 done
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" != 0 ]; then

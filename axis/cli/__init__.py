@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from axis.cli import agency_certificates as certificates
-from axis.cli import archive, bench, envelope, exchange, messages, registry, server, users
+from axis.cli import archive, backup, bench, envelope, exchange, messages, registry, server, users
 from axis.cli.blobs import blobs
 
 
@@ -27,6 +27,7 @@ for command in (
     bench.bench,
     blobs,
     messages.messages,
+    backup.backup_command, backup.restore_command,
 ):
     cli.add_command(command)
 for command in certificates.COMMANDS:

@@ -21,16 +21,16 @@ from migrations.upgrade import upgrade
 @click.pass_context
 def serve(ctx: click.Context, host: str | None, port: int | None, workers: int | None, reuse_port: bool) -> None:
     """Run the API, the web UI, the delivery workers and the scheduler."""
-    import logging
     import subprocess
 
     from aiohttp import web
 
     from axis.app import create_app
+    from axis.logformat import configure_logging
     from axis.runtime import default_workers, prepare_home
 
     settings = settings_of(ctx)
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    configure_logging(settings.log_format)
     prepare_home(settings)
     host = host or settings.host
     port = port or settings.port

@@ -1,0 +1,40 @@
+"""Log lines for machines: one JSON object per line, a request's own JSON fields merged in."""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+
+class JsonFormatter(logging.Formatter):
+    """Formats a record as one JSON object: time, level, logger, and the message's fields or text."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        """The record as one line of JSON."""
+        line: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(), "logger": record.name,
+        }
+        message = record.getMessage()
+        try:
+            fields = json.loads(message) if message.startswith("{") else None
+        except ValueError:
+            fields = None
+        if isinstance(fields, dict):
+            line.update(fields)  # the access log already writes its fields as JSON
+        else:
+            line["message"] = message
+        if record.exc_info:
+            line["exception"] = self.formatException(record.exc_info)
+        return json.dumps(line, ensure_ascii=False, default=str)
+
+
+def configure_logging(log_format: str) -> None:
+    """Root logging at INFO, as text (the message alone) or JSON lines."""
+    if log_format not in ("text", "json"):
+        raise ValueError(f"log_format must be 'text' or 'json', not {log_format!r}")
+    handler = logging.StreamHandler()
+    handler.setFormatter(JsonFormatter() if log_format == "json" else logging.Formatter("%(message)s"))
+    logging.basicConfig(level=logging.INFO, handlers=[handler])
