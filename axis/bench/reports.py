@@ -1,14 +1,15 @@
 """Measurement: monthly report aggregation and reads on a large archive, SQLite or PostgreSQL.
 
-Not a test (no ``test_`` prefix, so pytest does not collect it). It seeds one month of traffic
-straight into a fresh database (documents from 100 agencies to two recipients each, every
-delivery confirmed by a status 01), then times recomputing the month's aggregates (what the
-scheduled job does), reading the report from them (what the API and the CLI do) and exporting
-one agency's register. Run from the repository root:
+It seeds one month of traffic straight into a fresh database (documents from 100 agencies to two
+recipients each, every delivery confirmed by a status 01), then times recomputing the month's
+aggregates (what the scheduled job does), reading the report from them (what the API and the CLI
+do) and exporting one agency's register. Run from the repository root::
 
-    .venv/bin/python tests/archive/measure_reports.py [--documents N]
-    AXIS_TEST_DATABASE_URL=postgresql+asyncpg://postgres@127.0.0.1:5432/postgres \\
-        .venv/bin/python tests/archive/measure_reports.py [--documents N]
+    .venv/bin/python -m axis.bench.reports [--documents N]
+    .venv/bin/python -m axis.bench.reports --database-url postgresql+asyncpg://postgres@127.0.0.1:5432/postgres
+
+A PostgreSQL URL naming the ``postgres`` database is taken as a server: a fresh database is
+created there and dropped at the end (as ``axis bench`` does).
 """
 
 from __future__ import annotations
@@ -16,26 +17,23 @@ from __future__ import annotations
 import argparse
 import asyncio
 import random
-import sys
 import tempfile
 import time
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-# Runnable as a plain script: make the repo root importable.
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-
-from sqlalchemy import insert  # noqa: E402
+from sqlalchemy import insert
 
 from axis.archive.calendar import month_bounds
 from axis.archive.registers import register_rows
 from axis.archive.reports import compute_month, monthly_report
+from axis.bench.server import drop_database, provision_database
 from migrations.upgrade import upgrade
 from storage.archive_models import RegisterEntry
-from storage.db import create_engine, session_factory  # noqa: E402
-from storage.ids import new_id  # noqa: E402
-from storage.models import Agency, Delivery, Message  # noqa: E402
-from tests.databases import backend, fresh_database  # noqa: E402
+from storage.db import create_engine, session_factory
+from storage.ids import new_id
+from storage.models import Agency, Delivery, Message
 
 MONTH = "2031-03"
 AGENCIES = 100
@@ -66,7 +64,9 @@ async def seed(url: str, documents: int) -> None:
                 await conn.execute(insert(Delivery), deliveries)
             if registers:
                 await conn.execute(insert(RegisterEntry), registers)
-        messages.clear(), deliveries.clear(), registers.clear()
+        messages.clear()
+        deliveries.clear()
+        registers.clear()
 
     for n in range(documents):
         sender = rng.randint(1, AGENCIES)
@@ -100,27 +100,27 @@ async def seed(url: str, documents: int) -> None:
     await engine.dispose()
 
 
-async def timed(label: str, work, rounds: int = 3) -> None:  # type: ignore[no-untyped-def]
+async def _best_ms(work: Callable[[], Awaitable[None]], rounds: int) -> float:
     samples = []
     for _ in range(rounds):
         t = time.perf_counter()
         await work()
         samples.append(time.perf_counter() - t)
-    print(f"  {label:<48} best {min(samples) * 1000:9.1f} ms")
+    return min(samples) * 1000
 
 
-async def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--documents", type=int, default=50_000)
-    args = parser.parse_args()
+async def measure(documents: int = 50_000, database_url: str | None = None, *, rounds: int = 3,
+                  read_rounds: int = 20) -> dict[str, float | int | str]:
+    """Seed a fresh database with ``documents`` and time the report's phases; best milliseconds of each."""
     with tempfile.TemporaryDirectory() as tmp:
-        async with fresh_database(Path(tmp)) as url:
-            await asyncio.to_thread(upgrade, url)
+        db = await provision_database(database_url, Path(tmp))
+        try:
+            await asyncio.to_thread(upgrade, db.url)
             t = time.perf_counter()
-            await seed(url, args.documents)
-            print(f"{backend()}: {args.documents} documents, {2 * args.documents} deliveries and receipts "
-                  f"in {MONTH}, {AGENCIES} agencies (seeded in {time.perf_counter() - t:.1f} s)")
-            engine = create_engine(url)
+            await seed(db.url, documents)
+            figures: dict[str, float | int | str] = {"backend": db.backend, "documents": documents,
+                                                      "seed_s": time.perf_counter() - t}
+            engine = create_engine(db.url)
             sessions = session_factory(engine)
 
             async def recompute() -> None:
@@ -129,22 +129,58 @@ async def main() -> None:
 
             async def read_all() -> None:
                 async with sessions() as s, s.begin():
-                    assert len(await monthly_report(s, MONTH)) == AGENCIES
+                    rows = await monthly_report(s, MONTH)
+                    if len(rows) != AGENCIES:
+                        raise RuntimeError(f"report of {len(rows)} agencies, expected {AGENCIES}")
 
             async def read_one() -> None:
                 async with sessions() as s, s.begin():
-                    assert len(await monthly_report(s, MONTH, agency_code="001.00.00.H01")) == 1
+                    rows = await monthly_report(s, MONTH, agency_code="001.00.00.H01")
+                    if len(rows) != 1:
+                        raise RuntimeError(f"report of {len(rows)} agencies for one agency")
 
             async def register_export() -> None:
                 async with sessions() as s:
                     await register_rows(s, "001.00.00.H01", "outgoing", 2031)
 
-            await timed("recompute the month (scheduled job)", recompute)
-            await timed("report, all agencies, from aggregates", read_all, rounds=20)
-            await timed("report, one agency (API), from aggregates", read_one, rounds=20)
-            await timed("outgoing register of one agency for the year", register_export)
-            await engine.dispose()
+            try:
+                figures["recompute_ms"] = await _best_ms(recompute, rounds)
+                figures["report_all_ms"] = await _best_ms(read_all, read_rounds)
+                figures["report_one_ms"] = await _best_ms(read_one, read_rounds)
+                figures["register_ms"] = await _best_ms(register_export, rounds)
+            finally:
+                await engine.dispose()
+            return figures
+        finally:
+            await drop_database(db)
+
+
+LABELS = {
+    "recompute_ms": "recompute the month (scheduled job)",
+    "report_all_ms": "report, all agencies, from aggregates",
+    "report_one_ms": "report, one agency (API), from aggregates",
+    "register_ms": "outgoing register of one agency for the year",
+}
+
+
+def render(figures: dict[str, float | int | str]) -> str:
+    """The figures as the lines the docs quote."""
+    n = int(figures["documents"])
+    backend = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}.get(str(figures["backend"]), str(figures["backend"]))
+    lines = [f"{backend}: {n} documents, {2 * n} deliveries and receipts in {MONTH}, {AGENCIES} agencies "
+             f"(seeded in {float(figures['seed_s']):.1f} s)"]
+    lines += [f"  {label:<48} best {float(figures[key]):9.1f} ms" for key, label in LABELS.items()]
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Seed, time and print."""
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--documents", type=int, default=50_000)
+    parser.add_argument("--database-url", help="PostgreSQL server URL (default: a fresh SQLite file)")
+    args = parser.parse_args(argv)
+    print(render(asyncio.run(measure(args.documents, args.database_url))))
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    main()
