@@ -106,6 +106,10 @@ class Settings:
     vxp_secret_key: str = ""
     # National SDK transport: a request's XroadVnpt-timestamp may differ from the axis clock by this much.
     vxp_timestamp_window_seconds: float = 300.0
+    # The axis's own earlier certificates (SHA-256 fingerprints, hex): head log lines they signed still
+    # count as the axis's after a key rotation. Taken from here, not from the log, so that whoever can
+    # append one line to the log cannot make a key of their own trusted.
+    axis_retired_certificates: tuple[str, ...] = ()
     # Where the values came from, for `axis config` style diagnostics.
     sources: tuple[str, ...] = field(default=(), compare=False)
 
@@ -220,6 +224,9 @@ def _coerce(name: str, raw: Any, home: Path | None) -> Any:
             except ValueError:
                 raise ValueError(f"trusted_proxies: {entry!r} is not an IP address or CIDR range") from None
         return proxies
+    if name == "axis_retired_certificates":
+        items = raw if isinstance(raw, list) else str(raw).split(",")
+        return tuple(str(p).strip().lower().replace(":", "") for p in items if str(p).strip())
     if kind == "bool":
         return raw if isinstance(raw, bool) else str(raw).strip().lower() in {"1", "true", "yes", "on"}
     if kind == "int":
