@@ -32,12 +32,17 @@ async def test_a_head_row_under_a_huge_id_does_not_stop_the_log(archive: Harness
     log = archive.app[SETTINGS].audit_head_log_path
     await _entries(archive, ["000.00.00.G22", "000.00.00.H29"])
     assert (await axis_cli("audit", "sign-head")).exit_code == 0
-    # The insider copies the newest signed head under id 1000000000: on the old log it became the last line.
+    # The insider copies the newest signed head under id 1000000000.
     async with archive.ctx.sessions() as session, session.begin():
         newest = (await session.execute(select(AuditHead).order_by(AuditHead.id.desc()).limit(1))).scalar_one()
         await session.execute(insert(AuditHead).values(
             id=1_000_000_000, event_id=newest.event_id, hash=newest.hash, signed_at=newest.signed_at,
             signed_xml=newest.signed_xml, certificate=newest.certificate))
+    # The axis's next run logs what it takes for new; the insider then removes the row (the original with
+    # the same entry and hash stays, so nothing is missing) and later heads get small ids again.
+    assert (await axis_cli("audit", "sign-head")).exit_code == 0
+    async with archive.ctx.sessions() as session, session.begin():
+        await session.execute(delete(AuditHead).where(AuditHead.id == 1_000_000_000))
     events = await _entries(archive, ["000.00.00.H41", "000.00.00.G14"])
     assert (await axis_cli("audit", "sign-head")).exit_code == 0
     lines = [json.loads(line) for line in log.read_text().splitlines()]
@@ -94,3 +99,18 @@ async def test_entries_long_after_the_newest_logged_head_fail(archive: Harness, 
                                   archive.ctx.identity.certificate) == 1
     result = await axis_cli("audit", "verify")
     assert result.exit_code == 0, result.output
+
+
+async def test_a_seq_going_backwards_in_the_log_fails(archive: Harness, axis_cli: Any) -> None:
+    log = archive.app[SETTINGS].audit_head_log_path
+    await _entries(archive, ["000.00.00.G22"])
+    assert (await axis_cli("audit", "sign-head")).exit_code == 0
+    await _entries(archive, ["000.00.00.H29"])
+    assert (await axis_cli("audit", "sign-head")).exit_code == 0
+    first, second = log.read_text().splitlines()
+    # Head rows renumbered (the later one under a lower id than the earlier): the log says so.
+    moved = json.loads(first)
+    moved["seq"] = 1_000_000_000
+    log.write_text(json.dumps(moved, separators=(",", ":")) + "\n" + second + "\n")
+    result = await axis_cli("audit", "verify")
+    assert result.exit_code == 1 and "seq goes backwards" in result.output, result.output
