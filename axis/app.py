@@ -8,7 +8,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 
-from aiohttp import web
+from aiohttp import web, web_response
 from cryptography.x509 import Certificate
 from sqlalchemy.exc import IntegrityError
 
@@ -116,6 +116,14 @@ async def security_headers_middleware(request: web.Request, handler: Handler) ->
     return response
 
 
+#: What the ``Server`` header says: no Python or aiohttp version for a scanner to match against advisories.
+SERVER_NAME = "axis"
+
+
+async def _server_header(request: web.Request, response: web.StreamResponse) -> None:
+    response.headers["Server"] = SERVER_NAME
+
+
 def build_context(settings: Settings, clock: Clock = system_clock) -> AxisContext:
     """Engine, blob store, axis identity and trust policy from the settings."""
     engine = create_engine(settings.resolved_database_url)
@@ -167,6 +175,9 @@ def create_app(settings: Settings, *, clock: Clock = system_clock, workers: bool
     )
     app[SETTINGS] = settings
     app[METRICS] = Metrics()
+    app.on_response_prepare.append(_server_header)
+    # Responses aiohttp writes itself (a request line it cannot parse) get no app signal: its default goes too.
+    web_response.SERVER_SOFTWARE = SERVER_NAME
     app[PUSH_WAKEUP] = asyncio.Event()
 
     async def context_ctx(app: web.Application) -> AsyncIterator[None]:
