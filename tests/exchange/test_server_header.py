@@ -22,5 +22,5 @@ async def test_no_version_in_the_server_header(axis: Harness) -> None:
     await writer.drain()
     answer = (await asyncio.wait_for(reader.read(4096), 5)).decode("latin-1")
     writer.close()
-    assert answer.startswith("HTTP/1.1 400"), answer[:80]
+    assert " 400 " in answer.split("\r\n", 1)[0], answer[:80]
     assert "Python" not in answer and "aiohttp" not in answer, answer
