@@ -8,7 +8,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 
-from aiohttp import web
+from aiohttp import web, web_response
 from sqlalchemy.exc import IntegrityError
 
 from axis.api import setup_api
@@ -122,6 +122,14 @@ async def security_headers_middleware(request: web.Request, handler: Handler) ->
     return response
 
 
+#: What the ``Server`` header says: no Python or aiohttp version for a scanner to match against advisories.
+SERVER_NAME = "axis"
+
+
+async def _server_header(request: web.Request, response: web.StreamResponse) -> None:
+    response.headers["Server"] = SERVER_NAME
+
+
 async def register_axis_itself(ctx: AxisContext) -> None:
     """Make sure the registry knows the axis's own code (the signer of its notices)."""
     for _ in range(3):
@@ -154,6 +162,9 @@ def create_app(settings: Settings, *, clock: Clock = system_clock, workers: bool
     )
     app[SETTINGS] = settings
     app[METRICS] = Metrics()
+    app.on_response_prepare.append(_server_header)
+    # Responses aiohttp writes itself (a request line it cannot parse) get no app signal: its default goes too.
+    web_response.SERVER_SOFTWARE = SERVER_NAME  # type: ignore[attr-defined]  # aiohttp private, pinned below 4
     app[PUSH_WAKEUP] = asyncio.Event()
     app[JOB_INTERVALS] = {name: spec.interval_for(settings) for name, spec in JOBS.items()}
 

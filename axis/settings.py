@@ -176,6 +176,10 @@ class Settings:
     # Log lines of `axis serve`: "text" (the message alone, for people) or "json" (one object per line
     # with time, level and logger, the request fields merged in, for log collectors).
     log_format: str = "text"
+    # The axis's own earlier certificates (SHA-256 fingerprints, hex): head log lines they signed still
+    # count as the axis's after a key rotation. Taken from here, not from the log, so that whoever can
+    # append one line to the log cannot make a key of their own trusted.
+    axis_retired_certificates: tuple[str, ...] = ()
     # Where the values came from, for `axis config` style diagnostics.
     sources: tuple[str, ...] = field(default=(), compare=False)
     # The SDK stamps its JVM's wall-clock time with no zone, and DMS containers often run in UTC:
@@ -295,6 +299,36 @@ def _flatten(path: Path, document: dict[str, Any]) -> dict[str, Any]:
         else:
             raise ValueError(f"unknown setting {key} in {path}")
     return values
+def _coerce(name: str, raw: Any, home: Path | None) -> Any:
+    kind = {f.name: f.type for f in dataclasses.fields(Settings)}[name]
+    if name == "home":
+        return Path(raw)
+    if name == "ca_certificates":
+        items = raw if isinstance(raw, list) else [p for p in str(raw).split(",") if p]
+        return tuple((home or Path(".")) / Path(p) if not Path(p).is_absolute() else Path(p) for p in items)
+    if kind == "bool | None":
+        if raw is None or (isinstance(raw, str) and raw.strip().lower() in {"", "auto"}):
+            return None
+        return raw if isinstance(raw, bool) else str(raw).strip().lower() in {"1", "true", "yes", "on"}
+    if name == "trusted_proxies":
+        items = raw if isinstance(raw, list) else str(raw).split(",")
+        proxies = tuple(str(p).strip() for p in items if str(p).strip())
+        for entry in proxies:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(f"trusted_proxies: {entry!r} is not an IP address or CIDR range") from None
+        return proxies
+    if name == "axis_retired_certificates":
+        items = raw if isinstance(raw, list) else str(raw).split(",")
+        return tuple(str(p).strip().lower().replace(":", "") for p in items if str(p).strip())
+    if kind == "bool":
+        return raw if isinstance(raw, bool) else str(raw).strip().lower() in {"1", "true", "yes", "on"}
+    if kind == "int":
+        return int(raw)
+    if kind == "float":
+        return float(raw)
+    return str(raw)
 
 
 def load_settings(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -10,6 +11,7 @@ from lxml import etree
 
 from envelope.xml import DEFAULT_MAX_SIZE, parse_xml
 from signing.binding import require_signer_is_sender
+from signing.errors import CertificateExpired
 from signing.keys import Certificate, organ_id_of
 from signing.location import SIGNATURE_PARENT_PATH, located_signature
 from signing.streaming import StreamedEnvelope, StreamedReferenceVerifier
@@ -113,3 +115,32 @@ def verify_envelope(
         trusted_by=trusted_by,
         in_place=signed is root,
     )
+
+
+def verify_own_certificate(
+    data: etree._Element | StreamedEnvelope,
+    *,
+    policy: VerifyPolicy = VerifyPolicy(),
+    at: dt.datetime | None = None,
+) -> Certificate:
+    """Check a present signature against the certificate in its own KeyInfo, trusted or not; that certificate.
+
+    For a signature the trust check refused but a policy may still let pass: it must at least be
+    unchanged since it was made (SignatureTampered otherwise) and made while its certificate was valid.
+    Nothing is stripped from the tree.
+    """
+    verifier = None
+    if isinstance(data, StreamedEnvelope):
+        root, verifier = data.root, StreamedReferenceVerifier(data)
+    else:
+        root = data
+    when = check_time(at)
+    algorithms = algorithm_policy(legacy_sha1=policy.legacy_sha1)
+    shape = inspect_signature(located_signature(root), algorithms)
+    certificate = signer_certificate(shape.certificates)
+    if not certificate.not_valid_before_utc <= when <= certificate.not_valid_after_utc:
+        raise CertificateExpired("the KeyInfo certificate is outside its validity period")
+    # signxml on a copy: the in-place check would strip the signature from the tree the caller reads.
+    verify_signed(copy.deepcopy(root), certificate=certificate, location=SIGNATURE_PARENT_PATH,
+                  algorithms=algorithms, at=when, verifier=verifier, signature=None)
+    return certificate

@@ -19,7 +19,7 @@ import binascii
 import json
 import os
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -91,7 +91,7 @@ def read_log(path: Path) -> list[LoggedHead]:
     return [parse_line(line, f"{path}:{n}") for n, line in enumerate(lines, 1) if line.strip()]
 
 
-def last_seq(path: Path) -> int:
+def last_seq(path: Path) -> int:  # kept for operators' scripts; anchoring no longer relies on it
     """The ``seq`` of the log's last line, 0 when the log is empty or missing."""
     try:
         with path.open("rb") as fh:
@@ -121,19 +121,28 @@ def append_lines(path: Path, lines: list[str]) -> None:
         raise HeadLogError(f"cannot append to the head log {path}: {exc.strerror or exc}") from None
 
 
-async def anchor_heads(session: AsyncSession, path: Path, signer: Certificate) -> int:
-    """Append the database's heads newer than the log's last line that ``signer`` (this axis's certificate) signed.
+def logged_heads(path: Path) -> set[tuple[int, str]]:
+    """The (entry id, hash) of every head in the log; empty when the log is missing."""
+    if not path.exists():
+        return set()
+    return {(head.event_id, head.hash) for head in read_log(path)}
 
-    Heads under any other certificate are left out: a head someone wrote into the database with
-    a key of their own must not get its certificate named in the log, which would make it trusted.
-    Each head is verified before it is written, so the log only ever holds heads the axis signed.
+
+async def anchor_heads(session: AsyncSession, path: Path, signer: Certificate) -> int:
+    """Append every database head the log does not hold yet that ``signer`` (this axis's certificate) signed.
+
+    Heads are told apart by the entry they pin, not by their row id: a row written under a huge id
+    must not hide the heads signed after it. Heads under any other certificate are left out: a head
+    someone wrote into the database with a key of their own must not be put in the log. Each head is
+    verified before it is written, so the log only ever holds heads the axis signed.
     """
-    heads = (await session.execute(
-        select(AuditHead).where(AuditHead.id > last_seq(path)).order_by(AuditHead.id)
-    )).scalars().all()
+    logged = logged_heads(path)
+    heads = (await session.execute(select(AuditHead).order_by(AuditHead.id))).scalars().all()
     mine = fingerprint(signer)
     lines = []
     for head in heads:
+        if (head.event_id, head.hash) in logged:
+            continue
         certificate = head_certificate(head, signer)
         if fingerprint(certificate) != mine:
             continue
@@ -141,6 +150,7 @@ async def anchor_heads(session: AsyncSession, path: Path, signer: Certificate) -
             verify_head_record(head.signed_xml, certificate, head.event_id, head.hash, head.signed_at)
         except SignatureError:
             continue  # `axis audit verify` names it from the database
+        logged.add((head.event_id, head.hash))
         lines.append(head_line(head, certificate))
     if lines:
         append_lines(path, lines)
@@ -157,36 +167,65 @@ class LogCheck:
     certificates: dict[str, Certificate]
 
 
-async def check_logs(session: AsyncSession, paths: list[Path]) -> LogCheck:
+async def check_logs(session: AsyncSession, paths: list[Path], own: frozenset[str] = frozenset(),
+                     stale_after: timedelta | None = None) -> LogCheck:
     """Check the database against every head in the logs: the head is still there and the chain still holds it.
 
-    Each line's own signature is checked first (with the certificate it carries, at its signing
-    time): a line that does not verify means someone wrote to the log, and is a problem too.
+    Each line must be signed by one of ``own`` (the axis's certificate fingerprints, current and
+    retired, from its settings: never the certificate a line carries alone) and its signature must
+    verify at its signing time; a line that fails means someone wrote to the log. A ``seq`` lower
+    than the line before it means head rows were renumbered. With ``stale_after``, entries written
+    more than that after the newest logged head mean the log stopped following the database.
     """
     checked = 0
     logged: set[tuple[int, str]] = set()
     certificates: dict[str, Certificate] = {}
+    newest: LoggedHead | None = None
     db_heads = {(int(e), str(h)) for e, h in (await session.execute(select(AuditHead.event_id, AuditHead.hash))).all()}
+
+    def failed(problem: str) -> LogCheck:
+        return LogCheck(checked, problem, frozenset(logged), certificates)
+
     for path in paths:
+        previous = 0
         for head in read_log(path):
             what = (f"signed head {head.seq} (entry {head.event_id}, signed at {format_utc(head.signed_at)}) "
                     f"in {head.source}")
+            if own and fingerprint(head.certificate) not in own:
+                return failed(f"{what} is signed by a certificate (sha256 {fingerprint(head.certificate)[:16]}…) "
+                              "that is not one of the axis's own (axis_retired_certificates)")
+            if head.seq < previous:
+                return failed(f"{what}: seq goes backwards (the line before has {previous}): "
+                              "head rows were renumbered")
+            previous = head.seq
             try:
                 verify_head_record(head.signed_xml, head.certificate, head.event_id, head.hash, head.signed_at)
             except SignatureError as exc:
-                return LogCheck(checked, f"{what} does not verify: {exc}", frozenset(logged), certificates)
+                return failed(f"{what} does not verify: {exc}")
             entry = (await session.execute(
                 select(AuditEvent.hash).where(AuditEvent.id == head.event_id))).scalar()
             if entry is None:
-                return LogCheck(checked, f"{what}: the database no longer has entry {head.event_id} "
-                                         "(chain cut short)", frozenset(logged), certificates)
+                return failed(f"{what}: the database no longer has entry {head.event_id} (chain cut short)")
             if entry != head.hash:
-                return LogCheck(checked, f"{what}: the database's entry {head.event_id} differs "
-                                         "(chain rewritten)", frozenset(logged), certificates)
+                return failed(f"{what}: the database's entry {head.event_id} differs (chain rewritten)")
             if (head.event_id, head.hash) not in db_heads:
-                return LogCheck(checked, f"{what}: the signed head is missing from the database (deleted)",
-                                frozenset(logged), certificates)
+                return failed(f"{what}: the signed head is missing from the database (deleted)")
             logged.add((head.event_id, head.hash))
             certificates[fingerprint(head.certificate)] = head.certificate
+            if newest is None or head.event_id > newest.event_id:
+                newest = head
             checked += 1
+    if stale_after is not None and newest is not None:
+        latest = (await session.execute(
+            select(AuditEvent.id, AuditEvent.at).where(AuditEvent.id > newest.event_id)
+            .order_by(AuditEvent.at.desc()).limit(1))).first()
+        if latest is not None and _utc(latest[1]) - newest.signed_at > stale_after:
+            return failed(f"entry {latest[0]} was written at {format_utc(_utc(latest[1]))}, more than "
+                          f"{stale_after} after the newest logged head (entry {newest.event_id}, signed at "
+                          f"{format_utc(newest.signed_at)}): the head log stopped following the database")
     return LogCheck(checked, None, frozenset(logged), certificates)
+
+
+def _utc(when: datetime) -> datetime:
+    # SQLite hands back naive datetimes; the axis writes UTC.
+    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)

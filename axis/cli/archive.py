@@ -10,7 +10,7 @@ import asyncio
 import json
 import sys
 from collections.abc import Awaitable, Callable
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -48,6 +48,7 @@ from axis.context import AxisContext, build_context
 from axis.jobs.archive import audit_head_job
 from axis.runtime import prepare_home
 from axis.wording import counted
+from signing.keys import fingerprint
 from storage.audit import verify_chain
 
 T = TypeVar("T")
@@ -99,7 +100,10 @@ def audit_verify(ctx: click.Context, head_logs: tuple[Path, ...]) -> None:
         async with actx.sessions() as session:
             checked, problem = await verify_chain(session)
             present = [p for p in logs if p.exists()]
-            anchored = await check_logs(session, present)
+            current = actx.axis_certificate
+            own = frozenset({fingerprint(current), *settings.axis_retired_certificates})
+            anchored = await check_logs(session, present, own,
+                                        timedelta(seconds=2 * settings.audit_head_interval_seconds))
             heads = (await verify_heads(session, actx.axis_certificate, anchored.certificates)
                      if problem is None else None)
         missing = [p for p in logs if not p.exists()]

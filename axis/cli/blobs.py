@@ -73,11 +73,13 @@ def blobs_migrate(ctx: click.Context, to: str, as_json: bool) -> None:
     report = asyncio.run(main())
     if as_json:
         echo_json({"from": report.source, "to": report.target, "total": report.total, "moved": report.moved,
-                   "already": report.already, "failed": report.failed})
+                   "already": report.already, "disposed": report.disposed, "failed": report.failed})
     else:
         click.echo(f"from {report.source} to {report.target}: {report.total} payloads")
         click.echo(f"moved {report.moved}")
         click.echo(f"already there {report.already}")
+        if report.disposed:
+            click.echo(f"left alone, disposed {report.disposed}")
         click.echo(f"failed {len(report.failed)}")
         for sha, why in report.failed.items():
             click.echo(f"FAILED {sha}: {why}", err=True)

@@ -10,7 +10,7 @@ import os
 import random
 import socket
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
@@ -48,6 +48,7 @@ from storage.models import (
 )
 from storage.payloads.backends import PayloadBody, PayloadStream
 from storage.registry.agencies import InvalidEndpoint, check_endpoint_url
+from storage.registry.vxp import SIGNATURE_REQUIRED
 
 log = logging.getLogger("axis.exchange.delivery")
 
@@ -251,6 +252,10 @@ class PushWorker:
         recipient = (await self.ctx.registry.snapshot()).by_code.get(job.recipient_code)
         if recipient is None:
             raise PushFailure(push_errors.NOT_REGISTERED, job.recipient_code)
+        # A receipt must be the recipient's own signature, whatever its policy: `legacy-transport` is for
+        # what a DMS submits on its authenticated transport, and a push answer comes from an address only.
+        if recipient.signature_policy != SIGNATURE_REQUIRED:
+            recipient = replace(recipient, signature_policy=SIGNATURE_REQUIRED)
         try:
             await submit_status(self.ctx, recipient, answer)
         except (ExchangeError, EnvelopeError, SignatureError) as exc:

@@ -27,7 +27,13 @@ from axis.exchange.errors import (
     WrongMessageKind,
 )
 from axis.exchange.signature_check import stored_check
-from axis.exchange.signature_policy import BY_SIGNATURE, BY_TRANSPORT, accepted_on_transport
+from axis.exchange.signature_policy import (
+    BY_SIGNATURE,
+    BY_TRANSPORT,
+    accepted_on_transport,
+    needs_own_key_check,
+    refuse_foreign_signer,
+)
 from envelope.codes import BusinessType, document_type_by_abbreviation
 from envelope.limits import check_field_lengths
 from envelope.model import DocumentMessage, StatusMessage
@@ -37,7 +43,7 @@ from envelope.xml import parse_xml
 from signing.errors import CertificateUntrusted, SignatureError
 from signing.receipt import SubmissionReceipt, build_submission_receipt
 from signing.streaming import StreamedEnvelope, read_signed_stream
-from signing.verifier import VerifiedEnvelope, verify_envelope
+from signing.verifier import VerifiedEnvelope, verify_envelope, verify_own_certificate
 from storage.audit import audit_details
 from storage.committer import Rows
 from storage.db import read_session
@@ -245,6 +251,10 @@ async def verify_message(ctx: AxisContext, caller: RegisteredAgency, raw: Body,
     except SignatureError as exc:
         if not accepted_on_transport(caller, exc):
             raise
+        if needs_own_key_check(exc):
+            # Untrusted, yet present: unchanged since signed, and not another agency's signature.
+            certificate = verify_own_certificate(signed, policy=ctx.policy, at=ctx.clock())
+            refuse_foreign_signer(caller, certificate, await ctx.registry.snapshot())
         verified = None  # the policy's one branch: no signature to read from, the transport vouches
     # From here on only what the signature covers. Checked in place, the tree read above is the one
     # the signature was verified over (comments, which it does not cover, never reach a field: text

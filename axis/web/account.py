@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from math import ceil
 
 from aiohttp import web
@@ -22,7 +24,7 @@ from axis.web.auth import (
 from axis.web.client_address import client_address, trusted_networks
 from axis.web.i18n import LANGUAGES, Translator
 from axis.web.rendering import render
-from storage.audit import append_event
+from storage.audit import append_event, queue_event
 from storage.people.accounts import (
     MIN_PASSWORD_LENGTH,
     UserError,
@@ -34,9 +36,18 @@ from storage.people.accounts import (
     user_by_login,
 )
 from storage.people.management import LinkRefused, change_own_password, link_is_live, set_own_password
-from storage.people.throttle import Throttled, ThrottleKeys, attempt_succeeded, claim_attempt
+from storage.people.throttle import (
+    Throttled,
+    ThrottleKeys,
+    attempt_succeeded,
+    claim_attempt,
+    claim_unknown_account,
+)
 
 routes = web.RouteTableDef()
+
+#: How long the last password check took: what an answer without one waits, so it reads the same.
+_check_seconds = [0.05]
 
 
 def _address(request: web.Request) -> str:
@@ -86,12 +97,28 @@ async def login_submit(request: web.Request) -> web.Response:
 
     async with ctx.sessions() as session:
         user = await user_by_login(session, login)
-    ok = await password_matches(user, password)
+    spent = False
+    if user is None:
+        try:
+            async with ctx.sessions() as session, session.begin():
+                await claim_unknown_account(session, now)
+        except Throttled:
+            spent = True
+    if spent:
+        # The shared budget for unknown accounts is spent: no password hash is computed, yet the answer
+        # takes as long and reads the same as any wrong password (it must not tell who exists).
+        await asyncio.sleep(_check_seconds[0])
+        ok = False
+    else:
+        started = time.perf_counter()
+        ok = await password_matches(user, password)
+        _check_seconds[0] = time.perf_counter() - started
     cookie: str | None = None
     async with ctx.sessions() as session, session.begin():
         if user is None or not ok:
-            await append_event(session, actor=f"user:{login}"[:128], action="web.login_failed", subject=login[:128],
-                               details={"address": address}, at=now)
+            # Queued for the sealer, not chained here: a flood of failures must not serialise on the chain lock.
+            await queue_event(session, actor=f"user:{login}"[:128], action="web.login_failed", subject=login[:128],
+                              details={"address": address}, at=now)
         else:
             await attempt_succeeded(session, keys, now)
             cookie, _ = await open_session(session, user, now, language=language_of(request))

@@ -10,14 +10,18 @@ complete in the target, checked and removed.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from storage.archive_models import Blob
 from storage.errors import BlobError
 from storage.payloads.backends import PayloadBackend
 from storage.payloads.store import BACKENDS, PayloadStore
 
-#: Called after each payload: (digest, what happened) — "moved", "already", or "failed".
+#: Called after each payload: (digest, what happened) — "moved", "already", "disposed" or "failed".
 Progress = Callable[[str, str], None]
 
 
@@ -34,6 +38,8 @@ class MigrationReport:
     already: int = 0
     #: Left in the source: they do not hash to their name there (fixity will report them too).
     failed: dict[str, str] = field(default_factory=dict)
+    #: Left alone: a disposal destroyed them (or was destroying them while this run copied).
+    disposed: int = 0
 
 
 def backends_for(store: PayloadStore, to: str) -> tuple[PayloadBackend, PayloadBackend]:
@@ -50,8 +56,26 @@ async def _verified(target: PayloadBackend, sha256: str) -> bool:
     return await target.rehash(sha256) == sha256
 
 
-async def move_one(source: PayloadBackend, target: PayloadBackend, sha256: str) -> str:
-    """Move one payload: "moved", "already" (found verified in the target), or raise BlobError."""
+def disposal_check(engine: AsyncEngine) -> Callable[[str], Awaitable[bool]]:
+    """Whether a payload's disposal was committed (read afresh each time: a disposal may commit mid-run)."""
+
+    async def disposed(sha256: str) -> bool:
+        async with engine.connect() as conn:
+            return (await conn.execute(select(Blob.disposed_at).where(Blob.sha256 == sha256))).scalar() is not None
+
+    return disposed
+
+
+async def move_one(source: PayloadBackend, target: PayloadBackend, sha256: str,
+                   disposed: Callable[[str], Awaitable[bool]] | None = None) -> str:
+    """Move one payload: "moved", "already" (found verified in the target), "disposed", or raise BlobError.
+
+    A payload whose disposal committed is never copied, and a copy made while one committed is
+    removed again: a disposal deletes from both backends once, and a copy made after that would
+    bring the destroyed payload back.
+    """
+    if disposed is not None and await disposed(sha256):
+        return "disposed"
     outcome = "already"
     if not await _verified(target, sha256):
         # A damaged copy in the target (none survives a crash mid-write) is replaced from the source.
@@ -60,6 +84,10 @@ async def move_one(source: PayloadBackend, target: PayloadBackend, sha256: str) 
         if not await _verified(target, sha256):
             raise BlobError(f"the copy of {sha256} in the {target.name} backend does not hash to its name")
         outcome = "moved"
+    if disposed is not None and await disposed(sha256):
+        await target.delete(sha256)
+        await source.delete(sha256)
+        return "disposed"
     await source.delete(sha256)
     return outcome
 
@@ -73,7 +101,7 @@ async def migrate_payloads(store: PayloadStore, to: str, *, on_total: Callable[[
         on_total(report.total)
     async for sha256 in source.listing():
         try:
-            outcome = await move_one(source, target, sha256)
+            outcome = await move_one(source, target, sha256, disposal_check(store.engine))
         except BlobError as exc:
             report.failed[sha256] = str(exc)
             outcome = "failed"
@@ -81,6 +109,8 @@ async def migrate_payloads(store: PayloadStore, to: str, *, on_total: Callable[[
             report.moved += 1
         elif outcome == "already":
             report.already += 1
+        elif outcome == "disposed":
+            report.disposed += 1
         if progress is not None:
             progress(sha256, outcome)
     return report

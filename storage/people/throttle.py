@@ -18,6 +18,7 @@ minute, so even a crowd of addresses can delay its owner by at most that.
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -63,6 +64,27 @@ PAIR = Schedule(burst=3, base=timedelta(seconds=1), cap=timedelta(minutes=15))
 ADDRESS = Schedule(burst=20, base=timedelta(seconds=1), cap=timedelta(minutes=15))
 #: Every source on one account: ten tries, then a wait capped at one minute.
 ACCOUNT = Schedule(burst=10, base=timedelta(seconds=1), cap=timedelta(minutes=1))
+#: Every source on accounts that do not exist, together: each such try costs a password hash and
+#: proves nothing, so a crowd of addresses gets a shared budget, then a wait capped at a minute.
+UNKNOWN = Schedule(burst=60, base=timedelta(seconds=1), cap=timedelta(minutes=1), forget_after=timedelta(minutes=15))
+#: The key of that shared budget.
+UNKNOWN_KEY = "unknown-accounts"
+
+
+def address_key(address: str) -> str:
+    """The part of a client address a throttle key names: an IPv6 client by its /64, as one host gets a whole /64.
+
+    An IPv4 address seen through an IPv6 socket counts as the IPv4 address; anything unparsable as is.
+    """
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return address[:64]
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network(f"{ip}/64", strict=False))
+    return str(ip)
 
 
 class Throttled(Exception):
@@ -84,7 +106,7 @@ class ThrottleKeys:
     @classmethod
     def of(cls, login: str, address: str) -> ThrottleKeys:
         """The keys of an attempt on ``login`` (already normalised) from ``address``."""
-        address = address[:64]
+        address = address_key(address)
         return cls(pair=f"pair:{login}|{address}", address=f"address:{address}", account=f"account:{login}")
 
     def claims(self) -> tuple[tuple[str, Schedule], ...]:
@@ -127,6 +149,14 @@ async def claim_attempt(session: AsyncSession, keys: ThrottleKeys, now: datetime
         if claimed is None:
             until = (await session.execute(select(LoginThrottle.next_at).where(LoginThrottle.key == key))).scalar()
             raise Throttled(until or now)
+
+
+async def claim_unknown_account(session: AsyncSession, now: datetime) -> None:
+    """Count one try on an account that does not exist against the shared budget; :class:`Throttled` when spent."""
+    claimed = (await session.execute(_claim_statement(session.bind.dialect.name, UNKNOWN_KEY, UNKNOWN, now))).first()
+    if claimed is None:
+        until = (await session.execute(select(LoginThrottle.next_at).where(LoginThrottle.key == UNKNOWN_KEY))).scalar()
+        raise Throttled(until or now)
 
 
 async def attempt_succeeded(session: AsyncSession, keys: ThrottleKeys, now: datetime) -> None:

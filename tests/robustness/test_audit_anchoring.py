@@ -12,6 +12,7 @@ import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from sqlalchemy import delete, select, update
 
 from axis.appkeys import SETTINGS
@@ -166,7 +167,7 @@ async def test_a_missing_head_log_is_not_taken_for_a_clean_one(archive: Harness,
 
 
 async def test_heads_signed_under_an_expired_or_rotated_axis_certificate_still_verify(
-        archive: Harness, axis_cli: Cli, test_ca: DevelopmentCA) -> None:  # noqa: F811
+        archive: Harness, axis_cli: Cli, test_ca: DevelopmentCA, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
     await _traffic(archive)
     # An earlier axis certificate, expired since yesterday, signed a head while it was valid.
     now = datetime.now(UTC).replace(microsecond=0)
@@ -182,6 +183,9 @@ async def test_heads_signed_under_an_expired_or_rotated_axis_certificate_still_v
     await _more_entries(archive, ["000.00.00.H41"])
     assert (await axis_cli("audit", "sign-head")).exit_code == 0
     rotated = test_ca.issue(AXIS_COMMON_NAME, organ_id=None, kind="ec")
+    # The operator names the earlier certificates as the axis's own: the log cannot vouch for them.
+    retired = [fingerprint(expired.certificate), fingerprint(archive.ctx.identity.certificate)]
+    monkeypatch.setenv("AXIS_AXIS_RETIRED_CERTIFICATES", ",".join(retired[:1]))
     save_identity(KeyFiles(archive.app[SETTINGS].keys_dir).root, "axis", rotated)
     await _more_entries(archive, ["000.00.00.G14"])
     assert (await axis_cli("audit", "sign-head")).exit_code == 0
@@ -189,6 +193,9 @@ async def test_heads_signed_under_an_expired_or_rotated_axis_certificate_still_v
     async with archive.ctx.sessions() as session:
         certs = [h.certificate for h in (await session.execute(select(AuditHead).order_by(AuditHead.id))).scalars()]
     assert len(set(certs)) == 3
+    result = await axis_cli("audit", "verify")
+    assert result.exit_code == 1 and "neither the axis's nor named in the head log" in result.output, result.output
+    monkeypatch.setenv("AXIS_AXIS_RETIRED_CERTIFICATES", ",".join(retired))
     result = await axis_cli("audit", "verify")
     assert result.exit_code == 0, result.output
     assert "3 signed heads verified" in result.output and "3 heads in 1 head log(s) reproduced" in result.output

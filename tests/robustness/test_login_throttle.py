@@ -14,11 +14,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
+import axis.web.account
 import storage.people.accounts
 from axis.web.client_address import client_address, trusted_networks
 from signing.keys import DevelopmentCA, IssuedIdentity
-from storage.people.throttle import ACCOUNT, ADDRESS, PAIR
+from storage.models import LoginThrottle
+from storage.people.throttle import ACCOUNT, ADDRESS, PAIR, UNKNOWN
 from tests.archive.conftest import TestClock
 from tests.databases import DatabaseTemplate
 from tests.web.conftest import PASSWORD, Browser, World, start_world
@@ -183,3 +186,50 @@ def test_a_bad_trusted_proxy_setting_is_refused_at_load() -> None:
     with pytest.raises(ValueError, match="trusted_proxies"):
         load_settings(environ={"AXIS_TRUSTED_PROXIES": "10.0.0.0/24,proxy.example"})
     assert load_settings(environ={"AXIS_TRUSTED_PROXIES": "10.0.0.0/24, ::1"}).trusted_proxies == ("10.0.0.0/24", "::1")
+
+
+async def test_new_ipv6_addresses_in_one_64_share_one_pair_and_address_key(
+        proxied: World, browsers: Any, password_checks: list[str]) -> None:
+    guesser = await browsers(proxied)
+    # One host owns a whole /64: a fresh address per guess is still the same client.
+    statuses = [await _login(guesser, "vanthu.h29", WRONG, f"2001:db8:1:2::{n + 1:x}") for n in range(20)]
+    assert statuses.count(401) == PAIR.burst and len(password_checks) == PAIR.burst, statuses
+    async with proxied.axis.ctx.sessions() as session:
+        keys = set((await session.execute(select(LoginThrottle.key))).scalars())
+    assert keys == {"pair:vanthu.h29|2001:db8:1:2::/64", "address:2001:db8:1:2::/64", "account:vanthu.h29"}
+    # The next /64 is another client, and the account's owner elsewhere is not locked out.
+    assert await _login(guesser, "vanthu.h29", WRONG, "2001:db8:1:3::1") == 401
+    assert await _login(await browsers(proxied), "vanthu.h29", PASSWORD, "2001:db8:9:9::1") == 303
+
+
+async def test_failed_logins_to_unknown_accounts_share_one_budget(
+        proxied: World, browsers: Any, password_checks: list[str]) -> None:
+    n = UNKNOWN.burst + 20
+    clients = [await browsers(proxied) for _ in range(n)]
+    # A crowd of addresses, each trying a name that does not exist.
+    statuses = await asyncio.gather(*(_login(b, f"khong-co-{i}", WRONG, f"198.51.100.{i + 1}")
+                                      for i, b in enumerate(clients)))
+    # Every one reads as a wrong password (none tells who exists), but only the budget costs a hash.
+    assert statuses == [401] * n
+    assert len(password_checks) == UNKNOWN.burst, len(password_checks)
+    assert len(await proxied.audit("web.login_failed")) == n
+    # People who exist are not held back by it.
+    assert await _login(await browsers(proxied), "vanthu.g22", PASSWORD, "198.51.100.250") == 303
+
+
+async def test_a_failed_login_is_queued_for_the_sealer_not_chained_on_the_spot(
+        direct: World, browsers: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    chained: list[str] = []
+    real = axis.web.account.append_event
+
+    async def recording(session: Any, **kw: Any) -> Any:
+        chained.append(kw["action"])
+        return await real(session, **kw)
+
+    monkeypatch.setattr(axis.web.account, "append_event", recording)
+    b = await browsers(direct)
+    assert [await _login(b, "vanthu.h29", WRONG) for _ in range(3)] == [401] * 3
+    assert chained == []  # no chain lock taken per failure
+    assert len(await direct.audit("web.login_failed")) == 3
+    assert await _login(await browsers(direct), "vanthu.g22", PASSWORD) == 303
+    assert chained == ["web.login"]
