@@ -124,6 +124,8 @@ CATALOGUE: Final[Mapping[str, tuple[str, str]]] = {
     "state.retry_wait": ("Chờ thử lại", "Waiting to retry"),
     "state.retrieved": ("Đã tải về", "Retrieved"),
     "state.revoked": ("Đã thu hồi", "Revoked"),
+    "state.refused": ("Bị từ chối", "Refused"),
+    "state.settled": ("Đã có trả lời", "Answered"),
     "state.summary": ("{label} ({done}/{total})", "{label} ({done}/{total})"),
     "kind.edoc": ("Văn bản", "Document"),
     "kind.status": ("Trạng thái", "Status"),
