@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import click
@@ -29,6 +30,9 @@ class _Axis(click.Group):
             line = explain(exc, settings.resolved_database_url if settings is not None else None)
             if line is None:
                 raise
+            # A driver's worker thread may still fail as the interpreter exits; its traceback would follow
+            # the one line and bury it.
+            threading.excepthook = lambda _: None
             raise line from None
 
 

