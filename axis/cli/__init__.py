@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from axis.cli import agency_certificates as certificates
-from axis.cli import archive, bench, envelope, exchange, messages, registry, server, users
+from axis.cli import archive, bench, compose, envelope, exchange, messages, registry, server, users
 from axis.cli.blobs import blobs
 from axis.cli.failures import explain
 
@@ -59,6 +59,8 @@ for command in (
     cli.add_command(command)
 for command in certificates.COMMANDS:
     registry.agency.add_command(command)
+envelope.envelope.add_command(compose.envelope_new)
+envelope.envelope.add_command(compose.envelope_new_status)
 
 
 def main() -> None:

@@ -25,7 +25,7 @@ from signing.verifier import VerifyPolicy, verify_envelope
 
 @click.group()
 def envelope() -> None:
-    """Tools for edXML envelopes: sign, verify, show."""
+    """Tools for edXML envelopes: new, new-status, sign, verify, show."""
 
 
 @envelope.command("sign")

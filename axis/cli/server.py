@@ -80,8 +80,8 @@ def _refuse_a_busy_port(host: str, port: int) -> None:
                 probe.bind(address)
             except OSError as exc:
                 if exc.errno == errno.EADDRINUSE:
-                    raise OneLine(f"port {port} on {host} is already in use (is an axis already running?); stop "
-                                  "it or choose another with --port", EXIT_ADDRESS) from None
+                    raise OneLine(f"address already in use: port {port} on {host} (is an axis already running?); "
+                                  "stop it or choose another with --port", EXIT_ADDRESS) from None
                 raise
 
 
