@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
 
 from aiohttp import web
 
@@ -11,6 +12,10 @@ from axis.gauges import GaugeRefresher
 from axis.metrics import Metrics
 from axis.settings import Settings
 
+
+class NextRuns(dict[str, "datetime | None"]):
+    """When this process's scheduler runs each job next (filled while the scheduler runs)."""
+
 SETTINGS = web.AppKey("settings", Settings)
 CONTEXT = web.AppKey("context", AxisContext)
 METRICS = web.AppKey("metrics", Metrics)
@@ -18,3 +23,5 @@ METRICS = web.AppKey("metrics", Metrics)
 PUSH_WAKEUP = web.AppKey("push_wakeup", asyncio.Event)
 #: Refreshes the /metrics gauges read from the database, at most every metrics_refresh_seconds.
 GAUGES = web.AppKey("gauges", GaugeRefresher)
+#: The scheduler's next run of each job, for the health page ("never run" alone says nothing of when).
+NEXT_RUNS = web.AppKey("next_runs", NextRuns)

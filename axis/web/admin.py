@@ -10,7 +10,7 @@ from aiohttp import web
 from multidict import MultiDict
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from axis.appkeys import CONTEXT, PUSH_WAKEUP
+from axis.appkeys import CONTEXT, NEXT_RUNS, PUSH_WAKEUP
 from axis.exchange.redelivery import (
     UNDELIVERED,
     ResendError,
@@ -57,6 +57,8 @@ async def health_page(request: web.Request) -> web.Response:
         "backlog": waiting,
         "stuck_minutes": ctx.settings.stuck_after_minutes,
         "jobs": [(name, JOBS.get(name), runs.get(name)) for name in jobs],
+        "intervals": {name: spec.interval_for(ctx.settings) for name, spec in JOBS.items()},
+        "next_runs": request.app.get(NEXT_RUNS) or {},
         "certificates": await certificate_section(ctx),
     }, active="admin")
 

@@ -267,6 +267,11 @@ CATALOGUE: Final[Mapping[str, tuple[str, str]]] = {
     "rcpt.download": ("Tải biên nhận (XML)", "Download the receipt (XML)"),
     "rcpt.recipients": ("Nơi nhận", "Recipients"),
     # reports
+    "reports.computed_at": ("Số liệu tính lúc {at}; văn bản gửi sau thời điểm này sẽ có ở lần tính tiếp theo "
+                            "(mỗi {minutes} phút) hoặc khi tính lại ngay.",
+                            "Figures computed at {at}; documents sent since then appear at the next computation "
+                            "(every {minutes} minutes) or when recomputed now."),
+    "reports.recompute": ("Tính lại ngay", "Recompute now"),
     "reports.title": ("Báo cáo", "Reports"),
     "reports.month": ("Tháng", "Month"),
     "reports.agency": ("Cơ quan", "Agency"),
@@ -539,6 +544,8 @@ CATALOGUE: Final[Mapping[str, tuple[str, str]]] = {
     "health.outcome": ("Kết quả", "Outcome"),
     "health.detail": ("Chi tiết", "Detail"),
     "health.never": ("Chưa chạy", "Never run"),
+    "health.next": ("Lần chạy tới", "Next run"),
+    "health.not_scheduled": ("Không lập lịch trên nút này", "Not scheduled on this node"),
     "health.interval": ("Chu kỳ (giây)", "Every (s)"),
     "health.count": ("Số lượng", "Count"),
     # certificate lifecycle on /admin (issue 15)
