@@ -113,7 +113,9 @@ def _day(raw: str, name: str) -> date | None:
             return parse(raw)
         except ValueError:
             continue
-    raise SearchRefused(f"{name} must be a date (YYYY-MM-DD or DD/MM/YYYY), not {raw[:40]!r}", field=name)
+    refused = SearchRefused(f"{name} must be a date (YYYY-MM-DD or DD/MM/YYYY), not {raw[:40]!r}", field=name)
+    refused.wording = ("err.bad_date", {"field": name, "value": raw[:40]})
+    raise refused
 
 
 def parse_query(values: Mapping[str, str], *, limit: int = PAGE_SIZE) -> SearchQuery:

@@ -350,6 +350,13 @@ CATALOGUE: Final[Mapping[str, tuple[str, str]]] = {
     "archive.nav_disposals": ("Danh sách hủy", "Disposal lists"),
     "archive.nav_due": ("Tài liệu hết hạn bảo quản", "Due for disposal"),
     "archive.nav_holds": ("Lệnh tạm giữ", "Legal holds"),
+    "err.no_archived_document": ("Không có văn bản lưu trữ {ids}", "No archived document {ids}"),
+    "err.user_exists": ("Người dùng {login} đã có", "User {login} already exists"),
+    "err.bad_login": ("“{login}” không dùng được làm tên đăng nhập (3–64 ký tự a-z 0-9 . _ @ -, bắt đầu bằng chữ "
+                      "hoặc số)", "“{login}” is not a valid login (3-64 of a-z 0-9 . _ @ -, starting with a letter "
+                      "or digit)"),
+    "err.bad_date": ("Ô “{field}” phải là một ngày (dd/mm/yyyy), không phải “{value}”",
+                     "{field} must be a date (dd/mm/yyyy), not “{value}”"),
     "archive.refused": ("Không thực hiện được: {detail}", "Refused: {detail}"),
     "archive.read_only": ("Chỉ người làm lưu trữ mới thực hiện được thao tác này; bạn chỉ được xem.",
                           "Only archivists can act here; you may view."),
@@ -714,6 +721,13 @@ class Translator:
         """The string for ``key``, with ``values`` filled in."""
         text = CATALOGUE[key][self._index]
         return text.format(**values) if values else text
+
+    def error(self, exc: BaseException) -> str:
+        """A refusal in this language when it names its catalogue entry (``wording``), else its own words."""
+        wording = getattr(exc, "wording", None)
+        if wording and wording[0] in CATALOGUE:
+            return self(wording[0], **wording[1])
+        return str(exc)
 
     def status(self, code: str) -> str:
         """The label of an edXML StatusCode."""

@@ -11,7 +11,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from axis.appkeys import CONTEXT
-from axis.web.auth import checked_form, require_user
+from axis.web.auth import checked_form, language_of, require_user
+from axis.web.i18n import Translator
 from axis.web.rendering import render
 from storage.models import Agency, User
 from storage.people.accounts import Role, UserError
@@ -69,7 +70,7 @@ async def person_add(request: web.Request) -> web.Response:
             added, password = await add_person(session, fields["login"], fields["agency"], fields["role"],
                                                actor=user.actor)
     except UserError as exc:
-        return await _people_page(request, status=400, error=str(exc), form=fields)
+        return await _people_page(request, status=400, error=Translator(language_of(request)).error(exc), form=fields)
     return _password_page(request, added.login, fields["agency"], password, added=True)
 
 
@@ -93,7 +94,7 @@ async def _change_person(request: web.Request, change: PersonChange) -> web.Resp
     except UnknownPerson:
         raise web.HTTPNotFound() from None
     except UserError as exc:
-        return await _people_page(request, status=400, error=str(exc))
+        return await _people_page(request, status=400, error=Translator(language_of(request)).error(exc))
     raise web.HTTPSeeOther(_back(changed.login, form))
 
 
@@ -124,5 +125,5 @@ async def person_password(request: web.Request) -> web.Response:
     except UnknownPerson:
         raise web.HTTPNotFound() from None
     except UserError as exc:
-        return await _people_page(request, status=400, error=str(exc))
+        return await _people_page(request, status=400, error=Translator(language_of(request)).error(exc))
     return _password_page(request, changed.login, agency.code if agency else "", password, added=False)

@@ -26,7 +26,6 @@ async def test_health_page_says_when_each_job_runs_next_in_both_languages(world:
 
 
 async def test_report_says_when_it_was_computed_and_an_archivist_recomputes_it(world: Any, browser_for: Any) -> None:
-    ctx = world.axis.ctx
     await world.add_user("luutru", world.a.code, "archivist")
     archivist = await browser_for("luutru")
     status, html, r = await archivist.get("/reports")
