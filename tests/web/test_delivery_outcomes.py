@@ -83,3 +83,28 @@ async def test_a_revoked_document_reads_revoked_on_the_operators_search(world: A
     assert f'data-id="{sent["id"]}"' in html
     hits = await asyncio.to_thread(_search, world, "--message-id", sent["id"])
     assert [r["state"] for r in hits[0]["recipients"]] == ["revoked", "revoked"]
+
+
+async def test_the_migration_marks_deliveries_refused_before_it_as_refused(world: Any) -> None:
+    import importlib
+
+    from sqlalchemy import text
+
+    revision = importlib.import_module("migrations.versions.0015_refused_deliveries")
+    _, refused = world.a.document([world.b], subject="Từ chối trước khi có trạng thái refused")
+    _, kept = world.a.document([world.b], subject="Đã nhận")
+    async with world.a.client() as client:
+        refused_id = (await client.submit(refused))["id"]
+        kept_id = (await client.submit(kept))["id"]
+    async with world.b.client() as client:
+        await client.post_status(world.b.status(refused, StatusCode.REFUSED, "Sai thẩm quyền"))
+        await client.post_status(world.b.status(kept, StatusCode.ARRIVED, "Đã đến"))
+    ctx = world.axis.ctx
+    async with ctx.sessions() as session, session.begin():
+        # As a database upgraded from before the refused state holds it.
+        await session.execute(update(Delivery).where(Delivery.message_id == refused_id).values(state="retrieved"))
+    async with ctx.sessions() as session, session.begin():
+        await session.execute(text(revision._REFUSED))
+    async with ctx.sessions() as session:
+        states = dict((await session.execute(select(Delivery.message_id, Delivery.state))).tuples().all())
+    assert states[refused_id] == "refused" and states[kept_id] == "delivered"
