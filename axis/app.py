@@ -24,7 +24,7 @@ from axis.api.problems import (
     problem_for,
     problem_response,
 )
-from axis.appkeys import CONTEXT, GAUGES, JOB_INTERVALS, METRICS, PUSH_WAKEUP, SETTINGS
+from axis.appkeys import CONTEXT, GAUGES, JOB_INTERVALS, METRICS, NEXT_RUNS, PUSH_WAKEUP, SETTINGS, NextRuns
 from axis.certificate_expiry import WatchedCertificates, current_records, log_attention
 from axis.context import AxisContext, Clock, build_context, system_clock
 from axis.gauges import GaugeRefresher
@@ -182,6 +182,7 @@ def create_app(settings: Settings, *, clock: Clock = system_clock, workers: bool
         await ctx.committer.close()
         await ctx.engine.dispose()
 
+    app[NEXT_RUNS] = NextRuns()
     app.cleanup_ctx.append(context_ctx)
     app.cleanup_ctx.append(sealer_ctx)
     if workers:

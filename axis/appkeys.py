@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
 
 from aiohttp import web
 
@@ -10,6 +11,10 @@ from axis.context import AxisContext
 from axis.gauges import GaugeRefresher
 from axis.metrics import Metrics
 from axis.settings import Settings
+
+
+class NextRuns(dict[str, "datetime | None"]):
+    """When this process's scheduler runs each job next (filled while the scheduler runs)."""
 
 SETTINGS = web.AppKey("settings", Settings)
 CONTEXT = web.AppKey("context", AxisContext)
@@ -20,3 +25,5 @@ PUSH_WAKEUP = web.AppKey("push_wakeup", asyncio.Event)
 GAUGES = web.AppKey("gauges", GaugeRefresher)
 #: Every scheduled job's name and the seconds between its runs under these settings (the health page's list).
 JOB_INTERVALS: web.AppKey[dict[str, float]] = web.AppKey("job_intervals", dict)
+#: The scheduler's next run of each job, for the health page ("never run" alone says nothing of when).
+NEXT_RUNS = web.AppKey("next_runs", NextRuns)

@@ -29,7 +29,7 @@ GaugeSource = Callable[[AxisContext, Metrics], Awaitable[None]]
 #: Delivery states the ``axis_deliveries`` gauge counts: the ones an operator watches. Delivered rows
 #: grow without bound (counting them scans the table); ``axis_push_attempts_total`` counts those pushes.
 WATCHED_STATES = (DeliveryState.QUEUED, DeliveryState.PUSHING, DeliveryState.RETRY_WAIT,
-                  DeliveryState.RETRIEVED, DeliveryState.FAILED)
+                  DeliveryState.RETRIEVED, DeliveryState.FAILED, DeliveryState.REFUSED)
 
 # A range of ix_deliveries_due (state first) per watched state, not a scan of every delivery.
 _DELIVERY_STATES = (

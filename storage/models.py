@@ -96,6 +96,8 @@ class DeliveryState(str, enum.Enum):
     RETRIEVED = "retrieved"
     DELIVERED = "delivered"
     FAILED = "failed"
+    # The recipient answered with a signed status 02: an outcome, so never resent nor counted as on its way.
+    REFUSED = "refused"
 
 
 class Agency(Base):

@@ -8,6 +8,11 @@ from datetime import datetime
 class ArchiveError(Exception):
     """Something the archive refuses to do, with a message fit for an archivist."""
 
+    def __init__(self, message: str = "", wording: tuple[str, dict[str, object]] | None = None) -> None:
+        super().__init__(message)
+        # The UI's catalogue entry and its values, so a page says it in its own language.
+        self.wording = wording
+
 
 class RetentionConfigError(ArchiveError):
     """config/retention.toml cannot be read or is inconsistent."""

@@ -99,7 +99,8 @@ async def place_hold(
             select(Message.id).where(Message.id.in_(chunk), Message.kind == MessageKind.EDOC.value)
         )).scalars())
         if missing := [i for i in chunk if i not in found]:
-            raise UnknownRecord(f"no archived document {', '.join(missing[:5])}")
+            raise UnknownRecord(f"no archived document {', '.join(missing[:5])}",
+                                    ("err.no_archived_document", {"ids": ", ".join(missing[:5])}))
     query = json.dumps(check_search(search), ensure_ascii=False, sort_keys=True) if search else None
     hold = LegalHold(name=name.strip(), authority=authority.strip(), reason=reason.strip(), query=query,
                      created_by=user.login, created_at=now)

@@ -167,6 +167,13 @@ async def monthly_report(session: AsyncSession, month: str, *, agency_code: str 
     return rows
 
 
+async def computed_at(session: AsyncSession, month: str) -> datetime | None:
+    """When the month's figures were last computed (None if never): documents since then are not in them yet."""
+    stamp: datetime | None = (await session.execute(
+        select(func.min(MonthlyStat.computed_at)).where(MonthlyStat.month == month))).scalar()
+    return stamp
+
+
 async def report_series(
     session: AsyncSession, agency_code: str | None, *, until: str, months: int = 12
 ) -> list[dict[str, Any]]:

@@ -267,7 +267,8 @@ async def retention_of(session: AsyncSession, message_id: str, schedules: Schedu
     """The schedule, due date, disposal and holds of one archived document."""
     assignment = await session.get(RetentionAssignment, message_id)
     if assignment is None:
-        raise UnknownRecord(f"no archived document {message_id} (statuses have no schedule of their own)")
+        raise UnknownRecord(f"no archived document {message_id} (statuses have no schedule of their own)",
+                            ("err.no_archived_document", {"ids": message_id}))
     holds = await holds_on(session, [message_id])
     return RetentionInfo(message_id, schedules.get(assignment.schedule_code), assignment.due_date,
                          assignment.disposed_at, assignment.disposal_id, tuple(holds.get(message_id, ())))

@@ -10,7 +10,7 @@ import asyncio
 import json
 import sys
 from collections.abc import Awaitable, Callable
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -18,7 +18,7 @@ import click
 
 from axis.archive.archivists import archivist
 from axis.archive.audit_heads import verify_heads
-from axis.archive.calendar import parse_month, vn_date
+from axis.archive.calendar import month_of, parse_month, vn_date
 from axis.archive.csv_export import csv_text
 from axis.archive.destruction_certificates import verify_certificate
 from axis.archive.disposal import (
@@ -40,7 +40,7 @@ from axis.archive.fixity import run_fixity
 from axis.archive.head_log import HeadLogError, check_logs
 from axis.archive.holds import SEARCH_KEYS, list_holds, place_hold, release_hold
 from axis.archive.registers import register_columns, register_rows
-from axis.archive.reports import COLUMNS, compute_month, monthly_report
+from axis.archive.reports import COLUMNS, compute_month, computed_at, monthly_report
 from axis.archive.schedules import RetentionInfo, load_schedules, retention_of
 from axis.archive.sealing import seal_now
 from axis.cli.common import echo_fields, echo_json, echo_table, emit, json_option, settings_of
@@ -48,6 +48,7 @@ from axis.context import AxisContext, build_context
 from axis.jobs.archive import audit_head_job
 from axis.runtime import prepare_home
 from axis.wording import counted
+from envelope.codes import VN_TZ
 from signing.keys import fingerprint
 from storage.audit import verify_chain
 
@@ -544,26 +545,34 @@ def report() -> None:
 
 
 @report.command("monthly")
-@click.option("--month", required=True, metavar="YYYY-MM", help="Calendar month, Vietnam time.")
+@click.option("--month", metavar="YYYY-MM", help="Calendar month, Vietnam time (default: this month).")
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True,
               help="table for people; json or csv for machines.")
+@click.option("--json", "as_json", is_flag=True, help="The same as --format json.")
 @click.option("--agency", metavar="CODE", help="Only this agency's row.")
 @click.option("--refresh", is_flag=True, help="Recompute the month's aggregates first.")
 @click.pass_context
-def report_monthly(ctx: click.Context, month: str, fmt: str, agency: str | None, refresh: bool) -> None:
+def report_monthly(ctx: click.Context, month: str | None, fmt: str, as_json: bool, agency: str | None,
+                   refresh: bool) -> None:
     """One row per agency: sent, received, delivered, refused, failed, receipt times, bytes, disposed."""
-    try:
-        parse_month(month)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="--month") from None
+    if month is not None:
+        try:
+            parse_month(month)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--month") from None
+    fmt = "json" if as_json else fmt
 
-    async def work(actx: AxisContext) -> list[dict[str, Any]]:
+    async def work(actx: AxisContext) -> tuple[str, list[dict[str, Any]], datetime | None]:
+        chosen = month or month_of(actx.clock())
         async with actx.sessions() as session, session.begin():
             if refresh:
-                await compute_month(session, month, now=actx.clock())
-            return await monthly_report(session, month, agency_code=agency)
+                await compute_month(session, chosen, now=actx.clock())
+            rows = await monthly_report(session, chosen, agency_code=agency)
+        async with actx.sessions() as session:
+            # No stored row (no agency active, no traffic): the month was read just now.
+            return chosen, rows, await computed_at(session, chosen) or actx.clock()
 
-    rows = _with_context(ctx, work)
+    month, rows, stamp = _with_context(ctx, work)
     if fmt == "csv":
         click.echo(csv_text(COLUMNS, rows), nl=False)
     elif fmt == "json":
@@ -572,6 +581,11 @@ def report_monthly(ctx: click.Context, month: str, fmt: str, agency: str | None,
         echo_table(["agency", *[c for c in COLUMNS if c not in ("agency", "month")]],
                    [[r["agency"], *[r[c] for c in COLUMNS if c not in ("agency", "month")]] for r in rows],
                    empty=f"no traffic in {month}")
+        if stamp is not None:
+            every = settings_of(ctx).report_interval_seconds / 60
+            when = stamp.astimezone(VN_TZ).strftime("%H:%M:%S %d/%m/%Y")
+            click.echo(f"{month} computed at {when} (Vietnam time); documents since then appear at the next "
+                       f"recompute (every {every:g} minutes) or now with --refresh")
 
 
 # --- statutory registers -----------------------------------------------------------------------------

@@ -9,19 +9,42 @@ from __future__ import annotations
 import json
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
-from axis.settings import Settings, load_settings
+from axis.settings import DEFAULT_CONFIG, Settings, load_settings
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+#: Commands that make a home where there is none: they say where (the others would silently start an empty one).
+MAKES_A_HOME = frozenset({"serve", "upgrade", "demo"})
+
+
 def settings_of(ctx: click.Context) -> Settings:
     """The settings of this invocation, loaded once (config/axis.toml, then the environment)."""
-    settings: Settings = ctx.ensure_object(dict).setdefault("settings", load_settings())
-    return settings
+    obj = ctx.ensure_object(dict)
+    if "settings" not in obj:
+        settings = load_settings()
+        if ctx.info_name not in MAKES_A_HOME:
+            refuse_a_missing_home(settings)
+        obj["settings"] = settings
+    found: Settings = obj["settings"]
+    return found
+
+
+def refuse_a_missing_home(settings: Settings, cwd: Path | None = None) -> None:
+    """Refuse to run from a folder with no axis home, rather than start an empty database or a new CA there."""
+    cwd = cwd or Path.cwd()
+    if "AXIS_HOME" in settings.sources or settings.home.is_absolute() or (cwd / settings.home).exists():
+        return
+    if cwd.resolve() == DEFAULT_CONFIG.parent.parent:
+        return  # the project folder itself: a fresh clone starts its home here
+    raise click.ClickException(
+        f"no axis home here: looked for {cwd / settings.home} (the home of {DEFAULT_CONFIG}) and AXIS_HOME is not "
+        f"set; run this from the axis folder or set AXIS_HOME=/path/to/var (and AXIS_DATABASE_URL if not SQLite)")
 
 
 def echo_json(value: Any) -> None:

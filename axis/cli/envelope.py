@@ -25,7 +25,7 @@ from signing.verifier import VerifyPolicy, verify_envelope
 
 @click.group()
 def envelope() -> None:
-    """Tools for edXML envelopes: sign, verify, show."""
+    """Tools for edXML envelopes: new, new-status, sign, verify, show."""
 
 
 @envelope.command("sign")
@@ -123,4 +123,16 @@ def envelope_show(infile: Path, as_json: bool) -> None:
         echo_json(data)
         return
     for key, value in data.items():
-        click.echo(f"{key:>18}: {value}")
+        click.echo(f"{key:>18}: {_plain(value)}")
+
+
+def _plain(value: Any) -> str:
+    """A field's value as people read it: lists joined, attachments and references spelled out, never a repr."""
+    if isinstance(value, dict):
+        return ", ".join(f"{k} {_plain(v)}" for k, v in value.items() if v not in (None, "", []))
+    if isinstance(value, list):
+        if value and all(isinstance(v, dict) and "name" in v for v in value):
+            return "; ".join(f"{v['name']} ({v['content_type']}, {v['size']} bytes, sha256 {v['sha256']})"
+                             for v in value)
+        return ", ".join(_plain(v) for v in value) or "—"
+    return "—" if value is None or value == "" else str(value)

@@ -54,10 +54,24 @@ _TYPE_HELP = ", ".join(t.abbreviation for t in DOCUMENT_TYPES if t.abbreviation)
 # --- shared plumbing ----------------------------------------------------------
 
 
+def _base_url(_: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """The axis's base URL; ``host:port`` alone means plain HTTP, as people type it."""
+    if value is None or not value.strip():
+        return value
+    value = value.strip()
+    if "://" not in value:
+        value = "http://" + value
+    scheme = value.split("://", 1)[0].lower()
+    if scheme not in {"http", "https"}:
+        raise click.BadParameter(f"{value} is not an http:// or https:// URL (e.g. http://127.0.0.1:8080)",
+                                 param=param)
+    return value.rstrip("/")
+
+
 def _connection(func: Callable[..., Any]) -> Callable[..., Any]:
     """Add --server, --as and --token (also from AXIS_SERVER, AXIS_AS, AXIS_TOKEN)."""
     options = [
-        click.option("--server", required=True, envvar="AXIS_SERVER", metavar="URL",
+        click.option("--server", required=True, envvar="AXIS_SERVER", metavar="URL", callback=_base_url,
                      help="Base URL of the axis, e.g. http://127.0.0.1:8080 [env AXIS_SERVER]."),
         click.option("--as", "as_code", required=True, envvar="AXIS_AS", metavar="CODE",
                      help="Your agency code (mã định danh), e.g. 000.00.00.G22 [env AXIS_AS]."),
@@ -393,7 +407,7 @@ def status(server: str, as_code: str, token: str, key_path: Path, cert_path: Pat
 
 
 @click.command()
-@click.option("--server", envvar="AXIS_SERVER", metavar="URL",
+@click.option("--server", envvar="AXIS_SERVER", metavar="URL", callback=_base_url,
               help="Axis to send sample traffic to (must share this database). Default: "
                    "http://127.0.0.1:<port from settings> if it answers, else registration only.")
 @click.pass_context

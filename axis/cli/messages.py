@@ -13,6 +13,7 @@ from axis.runtime import run_in_session
 from envelope.codes import VN_TZ
 from storage.audit import append_event
 from storage.people.accounts import Role, user_by_login
+from storage.registry.agencies import agency_by_code
 
 
 @click.group("messages")
@@ -73,6 +74,11 @@ def search(ctx: click.Context, document_id: str | None, message_id: str | None, 
             if person is None or not person.active or person.role != Role.OPERATOR.value:
                 raise click.ClickException(f"{login} is not an active operator")
             actor = f"user:{person.login}"
+        for option, code in (("--sender", query.sender), ("--recipient", query.recipient)):
+            if code and await agency_by_code(session, code) is None:
+                # An unknown code would match nothing and read as "no messages match".
+                raise click.BadParameter(f"no agency {code} is registered (axis agency list shows them)",
+                                         param_hint=option)
         page = await search_messages(session, query)
         await append_event(session, actor=actor, action="messages.searched", subject="messages",
                            details={"via": "cli", "filters": query.filters(), "found": len(page.hits)})

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+import errno
 import sys
 
 import click
 
 from axis.cli.common import redact, settings_of
+from axis.cli.failures import EXIT_ADDRESS, OneLine
 from migrations.upgrade import upgrade
 
 
@@ -31,9 +33,11 @@ def serve(ctx: click.Context, host: str | None, port: int | None, workers: int |
 
     settings = settings_of(ctx)
     configure_logging(settings.log_format)
-    prepare_home(settings)
     host = host or settings.host
     port = port or settings.port
+    if not reuse_port:
+        _refuse_a_busy_port(host, port)
+    prepare_home(settings)
     # The listen address decides settings that depend on it (Secure cookies unless on loopback).
     settings = dataclasses.replace(settings, host=host, port=port)
     if reuse_port:
@@ -58,6 +62,27 @@ def serve(ctx: click.Context, host: str | None, port: int | None, workers: int |
             child.terminate()
         for child in children:
             child.wait(timeout=30)
+
+
+def _refuse_a_busy_port(host: str, port: int) -> None:
+    """One line when another server holds the port, before anything starts or prints "serving on"."""
+    import socket
+
+    # A plain bind (no SO_REUSEPORT) fails even beside a server whose own processes share the port.
+    try:
+        infos = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except OSError:
+        return  # an address that does not resolve is aiohttp's to report
+    for family, kind, proto, _, address in infos[:1]:
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind(address)
+            except OSError as exc:
+                if exc.errno == errno.EADDRINUSE:
+                    raise OneLine(f"address already in use: port {port} on {host} (is an axis already running?); "
+                                  "stop it or choose another with --port", EXIT_ADDRESS) from None
+                raise
 
 
 @click.group()

@@ -8,6 +8,9 @@ from typing import Any
 class ExchangeError(Exception):
     """A request the exchange refuses; ``extra`` holds the fields a caller can act on (e.g. ``field``)."""
 
+    #: The UI's catalogue entry and its values, when a page should say it in its own language.
+    wording: tuple[str, dict[str, object]] | None = None
+
     def __init__(self, detail: str, **extra: Any) -> None:
         super().__init__(detail)
         self.detail = detail

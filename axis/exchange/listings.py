@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased, defer
 from sqlalchemy.sql.elements import ColumnElement
 
+from axis.exchange.outcome import delivery_outcome, message_outcome
 from axis.exchange.redelivery import UNDELIVERED
 from envelope.codes import VN_TZ, Priority
 from storage.models import Agency, Delivery, DeliveryState, Message, MessageKind
@@ -219,12 +220,8 @@ _WITHOUT_RECEIPT = defer(Message.receipt_xml, raiseload=True)
 
 
 def _inbox_state(delivery: Delivery, message: Message) -> str:
-    if delivery.revoked_at or message.revoked_at:
-        return "revoked"
-    if delivery.state == DeliveryState.DELIVERED.value:
-        return "delivered"
-    # Every other state is shown as itself, so the inbox and the document page name a delivery alike.
-    return str(delivery.state)
+    # Every state is shown as itself, so the inbox and the document page name a delivery alike.
+    return delivery_outcome(delivery.state, delivery.revoked_at, message.revoked_at)
 
 
 async def inbox_listing(session: AsyncSession, agency: Agency, f: Filters) -> Listing:
@@ -292,22 +289,12 @@ async def outbox_listing(session: AsyncSession, agency: Agency, f: Filters) -> L
                 .order_by(Delivery.id)
             )
         ).all():
-            # A copy the recipient agreed to give back (15) is revoked, whatever its delivery got to.
-            recipients[message_id].append((code, name, "revoked" if revoked_at else state))
+            recipients[message_id].append((code, name, delivery_outcome(state, revoked_at, None)))
     out: list[Row] = []
     for m in messages:
         states = [s for _, _, s in recipients[m.id]]
         done = sum(1 for s in states if s == DeliveryState.DELIVERED.value)
-        if m.revoked_at or (states and all(s == "revoked" for s in states)):
-            state = "revoked"
-        elif DeliveryState.FAILED.value in states:
-            state = "failed"
-        elif states and done == len(states):
-            state = "delivered"
-        elif len(states) == 1:
-            state = states[0]  # one recipient: its own delivery state, as the document page names it
-        else:
-            state = "pending"
+        state = message_outcome(states, m.revoked_at)
         out.append(Row(m, [(c, n) for c, n, _ in recipients[m.id]], state, done, len(states),
                        urgent=m.priority >= Priority.URGENT.value))
     return Listing(out, total, page, pages, more)

@@ -11,16 +11,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
+from axis.exchange.outcome import ON_ITS_WAY, can_resend
 from storage.audit import append_event
 from storage.models import Agency, Delivery, DeliveryMode, DeliveryState, Message
 
-#: States in which a delivery is still on its way.
-UNDELIVERED = (
-    DeliveryState.QUEUED.value,
-    DeliveryState.PUSHING.value,
-    DeliveryState.RETRY_WAIT.value,
-    DeliveryState.RETRIEVED.value,
-)
+#: States in which a delivery is still on its way (a refused one is not: it has its outcome).
+UNDELIVERED = tuple(sorted(ON_ITS_WAY))
 MAX_REASON = 500
 
 
@@ -107,8 +103,8 @@ async def resend_deliveries(
     ).all()
     resent: list[int] = []
     for delivery, recipient_code in rows:
-        if delivery.state == DeliveryState.DELIVERED.value or delivery.revoked_at is not None:
-            continue  # arrived (or withdrawn) in the meantime: nothing to resend
+        if not can_resend(delivery.state, delivery.revoked_at, None):
+            continue  # arrived, refused or withdrawn in the meantime: nothing to resend
         if delivery.state == DeliveryState.PUSHING.value and delivery.claimed_until and delivery.claimed_until > now:
             continue  # a worker is pushing it right now; its outcome decides
         previous = delivery.state

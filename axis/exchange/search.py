@@ -29,12 +29,13 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
-from sqlalchemy import exists, literal_column, select
+from sqlalchemy import exists, literal_column, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
 from axis.exchange.errors import InvalidRequest
+from axis.exchange.outcome import delivery_outcome
 from envelope.codes import VN_TZ
 from storage.ids import is_id
 from storage.models import Agency, Delivery, DeliveryState, Message, MessageKind
@@ -45,7 +46,7 @@ _MAX_TEXT = 200
 _SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 _CODE_RE = re.compile(r"^[0-9A-Za-z.]{1,13}$")
 KINDS = tuple(k.value for k in MessageKind)
-STATES = tuple(s.value for s in DeliveryState)
+STATES = (*(s.value for s in DeliveryState), "revoked")
 #: A message's id and its received_at are taken from the same node's clock at the same moment; a date
 #: filter's id range is this much wider on each side all the same (a clock stepped by NTP, a slow commit).
 #: Every row in the margin is read and dropped, so it stays small (at 10 M messages, ~200 rows).
@@ -112,7 +113,9 @@ def _day(raw: str, name: str) -> date | None:
             return parse(raw)
         except ValueError:
             continue
-    raise SearchRefused(f"{name} must be a date (YYYY-MM-DD or DD/MM/YYYY), not {raw[:40]!r}", field=name)
+    refused = SearchRefused(f"{name} must be a date (YYYY-MM-DD or DD/MM/YYYY), not {raw[:40]!r}", field=name)
+    refused.wording = ("err.bad_date", {"field": name, "value": raw[:40]})
+    raise refused
 
 
 def parse_query(values: Mapping[str, str], *, limit: int = PAGE_SIZE) -> SearchQuery:
@@ -227,8 +230,14 @@ def _conditions(q: SearchQuery) -> list[ColumnElement[bool]]:
     delivery: list[ColumnElement[bool]] = []
     if q.recipient:
         delivery.append(Delivery.recipient_id == _agency_id(q.recipient))
-    if q.state:
-        delivery.append(Delivery.state == q.state)
+    if q.state == "revoked":
+        where.append(or_(Message.revoked_at.is_not(None),
+                         exists(select(Delivery.id).where(Delivery.message_id == Message.id,
+                                                          Delivery.revoked_at.is_not(None)))))
+    elif q.state:
+        # A revoked document's deliveries read "revoked", whatever state they stopped in.
+        delivery += [Delivery.state == q.state, Delivery.revoked_at.is_(None)]
+        where.append(Message.revoked_at.is_(None))
     if delivery:
         if q.after:
             # The same bound on the deliveries' side lets the recipient index start at the cursor too.
@@ -246,7 +255,7 @@ async def search_messages(session: AsyncSession, q: SearchQuery) -> SearchPage:
         await session.execute(
             select(Message.id, Message.kind, Message.document_id, sender.code, sender.name, Message.subject,
                    Message.received_at, Message.sha256, Message.size, Message.status_code, Message.code_number,
-                   Message.code_notation)
+                   Message.code_notation, Message.revoked_at)
             .join(sender, sender.id == Message.sender_id)
             .where(*_conditions(q))
             .order_by(Message.id.desc())
@@ -255,6 +264,7 @@ async def search_messages(session: AsyncSession, q: SearchQuery) -> SearchPage:
     ).all()
     more = len(rows) > q.limit
     rows = rows[:q.limit]
+    revoked = {r[0]: r[12] for r in rows}
     hits = [
         Hit(id=r[0], kind=r[1], document_id=r[2], sender_code=r[3], sender_name=r[4], subject=r[5],
             received_at=r[6], sha256=r[7], size=r[8], status_code=r[9],
@@ -263,13 +273,13 @@ async def search_messages(session: AsyncSession, q: SearchQuery) -> SearchPage:
     ]
     if hits:
         by_id = {h.id: h for h in hits}
-        for message_id, code, state in (
+        for message_id, code, state, revoked_at in (
             await session.execute(
-                select(Delivery.message_id, Agency.code, Delivery.state)
+                select(Delivery.message_id, Agency.code, Delivery.state, Delivery.revoked_at)
                 .join(Agency, Agency.id == Delivery.recipient_id)
                 .where(Delivery.message_id.in_(list(by_id)))
                 .order_by(Delivery.id)
             )
         ).all():
-            by_id[message_id].recipients.append((code, state))
+            by_id[message_id].recipients.append((code, delivery_outcome(state, revoked_at, revoked[message_id])))
     return SearchPage(hits, hits[-1].id if more and hits else None)

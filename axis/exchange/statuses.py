@@ -149,10 +149,11 @@ async def _status_target(
     return doc, [Party(a.id, a.code, a.delivery_mode) for a in parties], None
 
 
-# Built once: every delivery receipt (status 01) runs it.
+# Built once: every delivery receipt (status 01) runs it; a refusal already given stays the outcome.
 _DELIVER = (
     update(Delivery.__table__)
-    .where(Delivery.id == bindparam("delivery", type_=Integer), Delivery.state != DeliveryState.DELIVERED.value)
+    .where(Delivery.id == bindparam("delivery", type_=Integer),
+           Delivery.state.not_in((DeliveryState.DELIVERED.value, DeliveryState.REFUSED.value)))
     .values(state=DeliveryState.DELIVERED.value,
             delivered_at=bindparam("at", type_=Delivery.__table__.c.delivered_at.type),
             receipt_message_id=bindparam("receipt", type_=String), claimed_by=None, claimed_until=None)
@@ -175,6 +176,16 @@ async def _apply_status(
             await register_incoming(session, own.recipient_id, doc.id, now=now)
             await queue_event(session, actor="axis", action="delivery.delivered", subject=doc.id,
                               details={"delivery": own.id, "receipt": status_message_id}, at=now)
+    elif code == StatusCode.REFUSED and own is not None:
+        # A refusal ends the delivery, even one that arrived first: it is no longer on its way nor resendable.
+        changed = await session.execute(
+            update(Delivery.__table__)
+            .where(Delivery.id == own.id, Delivery.state != DeliveryState.REFUSED.value)
+            .values(state=DeliveryState.REFUSED.value, claimed_by=None, claimed_until=None, next_attempt_at=None)
+        )
+        if rowcount(changed):
+            await queue_event(session, actor="axis", action="delivery.refused", subject=doc.id,
+                              details={"delivery": own.id, "status": status_message_id}, at=now)
     elif code == StatusCode.REVOKE_AGREED and own is not None and doc.response_for_id:
         # The recipient agreed to revoke: its copy of the original is frozen.
         await session.execute(

@@ -13,6 +13,7 @@ from sqlalchemy.orm import defer
 from axis.archive.disposal import disposal_of_message
 from axis.context import AxisContext
 from axis.exchange.errors import NotFound
+from axis.exchange.outcome import can_resend, delivery_outcome
 from envelope.errors import EnvelopeError
 from envelope.model import TraceHeader
 from envelope.parser import parse_message
@@ -61,11 +62,17 @@ class DeliveryStory:
     revoked_at: datetime | None
     receipt_message_id: str | None
     tries: list[Attempt] = field(default_factory=list)
+    message_revoked_at: datetime | None = None
+
+    @property
+    def outcome(self) -> str:
+        """The delivery's state as every page names it (revoked wins)."""
+        return delivery_outcome(self.state, self.revoked_at, self.message_revoked_at)
 
     @property
     def resendable(self) -> bool:
-        """An operator may queue it again: not delivered and not withdrawn."""
-        return self.state != DeliveryState.DELIVERED.value and self.revoked_at is None
+        """An operator may queue it again: not delivered, refused nor withdrawn."""
+        return can_resend(self.state, self.revoked_at, self.message_revoked_at)
 
 
 @dataclass(frozen=True)
@@ -173,7 +180,7 @@ async def message_story(ctx: AxisContext, message_id: str) -> Story:
             id=d.id, recipient_code=code, recipient_name=name, mode=d.mode, state=d.state, attempts=d.attempts,
             created_at=d.created_at, next_attempt_at=d.next_attempt_at, retrieved_at=d.retrieved_at,
             delivered_at=d.delivered_at, last_error=d.last_error, revoked_at=d.revoked_at,
-            receipt_message_id=d.receipt_message_id, tries=attempts,
+            receipt_message_id=d.receipt_message_id, tries=attempts, message_revoked_at=message.revoked_at,
         ))
     if disposed is not None:
         trace, note = None, "disposed"

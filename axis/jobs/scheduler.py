@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 from aiohttp import web
+from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, EVENT_JOB_MISSED, JobExecutionEvent
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from axis.appkeys import CONTEXT, METRICS
+from axis.appkeys import CONTEXT, METRICS, NEXT_RUNS
 from axis.jobs.archive import ARCHIVE_JOBS
 from axis.jobs.certificate_expiry import CERTIFICATES
 from axis.jobs.runner import JobSpec, run_job
@@ -37,5 +38,15 @@ async def scheduler_ctx(app: web.Application) -> AsyncIterator[None]:
         scheduler.add_job(make(spec), "interval", seconds=spec.interval_for(ctx.settings), id=spec.name,
                           max_instances=1, coalesce=True)
     scheduler.start()
+    next_runs = app.get(NEXT_RUNS)
+    if next_runs is not None:
+        for job in scheduler.get_jobs():
+            next_runs[job.id] = job.next_run_time
+
+        def remember(event: JobExecutionEvent) -> None:
+            job = scheduler.get_job(event.job_id)
+            next_runs[event.job_id] = job.next_run_time if job is not None else None
+
+        scheduler.add_listener(remember, EVENT_JOB_EXECUTED | EVENT_JOB_ERROR | EVENT_JOB_MISSED)
     yield
     scheduler.shutdown(wait=False)

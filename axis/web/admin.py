@@ -10,7 +10,7 @@ from aiohttp import web
 from multidict import MultiDict
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from axis.appkeys import CONTEXT, JOB_INTERVALS, PUSH_WAKEUP
+from axis.appkeys import CONTEXT, JOB_INTERVALS, NEXT_RUNS, PUSH_WAKEUP
 from axis.exchange.redelivery import (
     UNDELIVERED,
     ResendError,
@@ -66,6 +66,7 @@ async def health_page(request: web.Request) -> web.Response:
         "backlog": waiting,
         "stuck_minutes": ctx.settings.stuck_after_minutes,
         "jobs": [(name, intervals.get(name), runs.get(name)) for name in jobs],
+        "next_runs": request.app.get(NEXT_RUNS) or {},
         "certificates": await certificate_section(ctx),
         "people_notices": notices,
     }, active="admin")

@@ -34,7 +34,8 @@ from axis.archive.holds import holds_on
 from axis.archive.schedules import Schedules, load_schedules
 from axis.exchange.listings import parse_day
 from axis.web.audit import audit_person
-from axis.web.auth import WebUser, checked_form, require_user
+from axis.web.auth import WebUser, checked_form, language_of, require_user
+from axis.web.i18n import Translator
 from axis.web.rendering import download, render
 from storage.models import Message
 from storage.people.accounts import Role
@@ -152,7 +153,8 @@ async def _disposal_action(request: web.Request, act: Callable[[WebUser, int], A
         await act(user, disposal_id)
     except ArchiveError as exc:
         status = refusal_status(exc, 409, DisposalRefused, NotAnArchivist)
-        return await _disposal_page(request, user, disposal_id, status=status, error=str(exc))
+        return await _disposal_page(request, user, disposal_id, status=status,
+                                    error=Translator(language_of(request)).error(exc))
     raise web.HTTPSeeOther(f"/archive/disposals/{disposal_id}?done={done}")
 
 

@@ -13,7 +13,8 @@ from axis.archive.errors import ArchiveError, DisposalRefused, RetentionConfigEr
 from axis.archive.holds import SEARCH_KEYS, list_holds, place_hold, release_hold
 from axis.exchange.listings import parse_day
 from axis.web.archive import ARCHIVIST, READERS, record_id, refusal_status
-from axis.web.auth import checked_form, require_user
+from axis.web.auth import checked_form, language_of, require_user
+from axis.web.i18n import Translator
 from axis.web.rendering import render
 
 routes = web.RouteTableDef()
@@ -78,7 +79,7 @@ async def hold_place(request: web.Request) -> web.Response:
                                     message_ids=ids, search=search or None)
     except ArchiveError as exc:
         status = refusal_status(exc, 400, RetentionConfigError, UnknownRecord)
-        return await _holds_page(request, status=status, error=str(exc), form=fields)
+        return await _holds_page(request, status=status, error=Translator(language_of(request)).error(exc), form=fields)
     raise web.HTTPSeeOther(f"/archive/holds?placed={hold.id}")
 
 
@@ -93,5 +94,6 @@ async def hold_release(request: web.Request) -> web.Response:
         async with ctx.sessions() as session, session.begin():
             step = await release_hold(session, hold_id, by=user.login, now=ctx.clock())
     except ArchiveError as exc:
-        return await _holds_page(request, status=refusal_status(exc, 409, DisposalRefused), error=str(exc))
+        return await _holds_page(request, status=refusal_status(exc, 409, DisposalRefused),
+                                 error=Translator(language_of(request)).error(exc))
     raise web.HTTPSeeOther(f"/archive/holds?{'released' if step.released else 'requested'}={hold_id}")

@@ -124,6 +124,8 @@ CATALOGUE: Final[Mapping[str, tuple[str, str]]] = {
     "state.retry_wait": ("Chờ thử lại", "Waiting to retry"),
     "state.retrieved": ("Đã tải về", "Retrieved"),
     "state.revoked": ("Đã thu hồi", "Revoked"),
+    "state.refused": ("Bị từ chối", "Refused"),
+    "state.settled": ("Đã có trả lời", "Answered"),
     "state.summary": ("{label} ({done}/{total})", "{label} ({done}/{total})"),
     "kind.edoc": ("Văn bản", "Document"),
     "kind.status": ("Trạng thái", "Status"),
@@ -265,6 +267,11 @@ CATALOGUE: Final[Mapping[str, tuple[str, str]]] = {
     "rcpt.download": ("Tải biên nhận (XML)", "Download the receipt (XML)"),
     "rcpt.recipients": ("Nơi nhận", "Recipients"),
     # reports
+    "reports.computed_at": ("Số liệu tính lúc {at}; văn bản gửi sau thời điểm này sẽ có ở lần tính tiếp theo "
+                            "(mỗi {minutes} phút) hoặc khi tính lại ngay.",
+                            "Figures computed at {at}; documents sent since then appear at the next computation "
+                            "(every {minutes} minutes) or when recomputed now."),
+    "reports.recompute": ("Tính lại ngay", "Recompute now"),
     "reports.title": ("Báo cáo", "Reports"),
     "reports.month": ("Tháng", "Month"),
     "reports.agency": ("Cơ quan", "Agency"),
@@ -343,6 +350,13 @@ CATALOGUE: Final[Mapping[str, tuple[str, str]]] = {
     "archive.nav_disposals": ("Danh sách hủy", "Disposal lists"),
     "archive.nav_due": ("Tài liệu hết hạn bảo quản", "Due for disposal"),
     "archive.nav_holds": ("Lệnh tạm giữ", "Legal holds"),
+    "err.no_archived_document": ("Không có văn bản lưu trữ {ids}", "No archived document {ids}"),
+    "err.user_exists": ("Người dùng {login} đã có", "User {login} already exists"),
+    "err.bad_login": ("“{login}” không dùng được làm tên đăng nhập (3–64 ký tự a-z 0-9 . _ @ -, bắt đầu bằng chữ "
+                      "hoặc số)", "“{login}” is not a valid login (3-64 of a-z 0-9 . _ @ -, starting with a letter "
+                      "or digit)"),
+    "err.bad_date": ("Ô “{field}” phải là một ngày (dd/mm/yyyy), không phải “{value}”",
+                     "{field} must be a date (dd/mm/yyyy), not “{value}”"),
     "archive.refused": ("Không thực hiện được: {detail}", "Refused: {detail}"),
     "archive.read_only": ("Chỉ người làm lưu trữ mới thực hiện được thao tác này; bạn chỉ được xem.",
                           "Only archivists can act here; you may view."),
@@ -537,6 +551,8 @@ CATALOGUE: Final[Mapping[str, tuple[str, str]]] = {
     "health.outcome": ("Kết quả", "Outcome"),
     "health.detail": ("Chi tiết", "Detail"),
     "health.never": ("Chưa chạy", "Never run"),
+    "health.next": ("Lần chạy tới", "Next run"),
+    "health.not_scheduled": ("Không lập lịch trên nút này", "Not scheduled on this node"),
     "health.interval": ("Chu kỳ (giây)", "Every (s)"),
     "health.count": ("Số lượng", "Count"),
     # certificate lifecycle on /admin
@@ -747,6 +763,13 @@ class Translator:
         """The string for ``key``, with ``values`` filled in."""
         text = CATALOGUE[key][self._index]
         return text.format(**values) if values else text
+
+    def error(self, exc: BaseException) -> str:
+        """A refusal in this language when it names its catalogue entry (``wording``), else its own words."""
+        wording = getattr(exc, "wording", None)
+        if wording and wording[0] in CATALOGUE:
+            return self(wording[0], **wording[1])
+        return str(exc)
 
     def status(self, code: str) -> str:
         """The label of an edXML StatusCode."""

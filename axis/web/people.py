@@ -10,7 +10,8 @@ from multidict import MultiDict
 from sqlalchemy import select
 
 from axis.appkeys import CONTEXT
-from axis.web.auth import checked_form, require_user
+from axis.web.auth import checked_form, language_of, require_user
+from axis.web.i18n import Translator
 from axis.web.rendering import render
 from storage.models import Agency
 from storage.people.accounts import Role, UserError
@@ -82,7 +83,7 @@ async def person_add(request: web.Request) -> web.Response:
                                        actor=user.actor, now=ctx.clock(),
                                        link_hours=ctx.settings.password_link_hours)
     except UserError as exc:
-        return await _people_page(request, status=400, error=str(exc), form=fields)
+        return await _people_page(request, status=400, error=Translator(language_of(request)).error(exc), form=fields)
     if outcome.link is None:
         return _requested(outcome)
     return _link_page(request, outcome, added=True)
@@ -107,7 +108,7 @@ async def person_role(request: web.Request) -> web.Response:
     except UnknownPerson:
         raise web.HTTPNotFound() from None
     except UserError as exc:
-        return await _people_page(request, status=400, error=str(exc))
+        return await _people_page(request, status=400, error=Translator(language_of(request)).error(exc))
     if outcome.request is not None:
         return _requested(outcome)
     raise web.HTTPSeeOther(_back(outcome.login, form))
@@ -125,7 +126,7 @@ async def person_active(request: web.Request) -> web.Response:
     except UnknownPerson:
         raise web.HTTPNotFound() from None
     except UserError as exc:
-        return await _people_page(request, status=400, error=str(exc))
+        return await _people_page(request, status=400, error=Translator(language_of(request)).error(exc))
     raise web.HTTPSeeOther(_back(changed.login, form))
 
 
@@ -141,7 +142,7 @@ async def person_password(request: web.Request) -> web.Response:
     except UnknownPerson:
         raise web.HTTPNotFound() from None
     except UserError as exc:
-        return await _people_page(request, status=400, error=str(exc))
+        return await _people_page(request, status=400, error=Translator(language_of(request)).error(exc))
     return _requested(outcome)
 
 
@@ -165,7 +166,7 @@ async def request_confirm(request: web.Request) -> web.Response:
     except UnknownPerson:
         raise web.HTTPNotFound() from None
     except UserError as exc:
-        return await _people_page(request, status=400, error=str(exc))
+        return await _people_page(request, status=400, error=Translator(language_of(request)).error(exc))
     if outcome.link is None:
         raise web.HTTPSeeOther(f"/admin/people?{urlencode({'saved': outcome.login})}")
     return _link_page(request, outcome, added=outcome.request is not None and outcome.request.kind == "add")
@@ -183,5 +184,5 @@ async def request_cancel(request: web.Request) -> web.Response:
     except UnknownPerson:
         raise web.HTTPNotFound() from None
     except UserError as exc:
-        return await _people_page(request, status=400, error=str(exc))
+        return await _people_page(request, status=400, error=Translator(language_of(request)).error(exc))
     raise web.HTTPSeeOther(f"/admin/people?{urlencode({'saved': row.login})}")

@@ -11,9 +11,9 @@ from sqlalchemy import select
 from axis.appkeys import CONTEXT
 from axis.archive.calendar import month_of, parse_month
 from axis.archive.csv_export import csv_text
-from axis.archive.reports import COLUMNS, COUNTS, monthly_report, report_series
+from axis.archive.reports import COLUMNS, COUNTS, compute_month, computed_at, monthly_report, report_series
 from axis.web.audit import audit_person
-from axis.web.auth import WebUser, language_of, require_user
+from axis.web.auth import WebUser, checked_form, language_of, require_user
 from axis.web.charts import throughput_chart
 from axis.web.i18n import Translator
 from axis.web.rendering import download, render
@@ -69,7 +69,11 @@ async def reports_page(request: web.Request) -> web.Response:
     async with ctx.sessions() as session, session.begin():
         rows = await monthly_report(session, query.month, agency_code=query.agency)
         series = await report_series(session, query.agency, until=query.month, months=12)
+        stamp = await computed_at(session, query.month)
     return render(request, "reports.html", {
+        "computed_at": stamp,
+        "every_minutes": f"{ctx.settings.report_interval_seconds / 60:g}",
+        "can_recompute": user.sees_archive,
         "query": query,
         "agencies": agencies,
         "names": dict(agencies) if agencies else {user.agency.code: user.agency.name},
@@ -80,6 +84,26 @@ async def reports_page(request: web.Request) -> web.Response:
         "csv_query": f"month={query.month}" + (f"&agency={query.agency}" if query.agency and user.sees_archive
                                                 else ""),
     }, active="reports")
+
+
+@routes.post("/reports/recompute")
+async def reports_recompute(request: web.Request) -> web.Response:
+    """Recompute a month's figures now (archivists and operators), then show them again."""
+    user = require_user(request)
+    if not user.sees_archive:
+        raise web.HTTPForbidden()
+    form = await checked_form(request)
+    month = form.get("month", "").strip()
+    try:
+        parse_month(month)
+    except ValueError:
+        raise web.HTTPBadRequest() from None
+    ctx = request.app[CONTEXT]
+    async with ctx.sessions() as session, session.begin():
+        await compute_month(session, month, now=ctx.clock())
+    await audit_person(ctx, user, "report.recomputed", month, report="monthly")
+    agency = form.get("agency", "").strip()
+    raise web.HTTPSeeOther(f"/reports?month={month}" + (f"&agency={agency}" if agency else ""))
 
 
 @routes.get("/reports.csv")

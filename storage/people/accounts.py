@@ -54,6 +54,11 @@ class Role(str, enum.Enum):
 class UserError(Exception):
     """A user request that cannot be carried out."""
 
+    def __init__(self, message: str, wording: tuple[str, dict[str, object]] | None = None) -> None:
+        super().__init__(message)
+        # The UI's catalogue entry and its values, so a page says it in its own language.
+        self.wording = wording
+
 
 def _b64(raw: bytes) -> str:
     return base64.b64encode(raw).decode("ascii")
@@ -110,7 +115,8 @@ async def add_user(
     """Create a person of an agency with a role; the password is stored only as a scrypt hash."""
     name = normalise_login(login)
     if not LOGIN_RE.fullmatch(name):
-        raise UserError(f"{login!r} is not a valid login (3-64 of a-z 0-9 . _ @ -, starting with a letter or digit)")
+        raise UserError(f"{login!r} is not a valid login (3-64 of a-z 0-9 . _ @ -, starting with a letter or digit)",
+                        ("err.bad_login", {"login": login[:64]}))
     try:
         role_value = Role(role).value
     except ValueError:
@@ -120,7 +126,7 @@ async def add_user(
     if agency is None:
         raise UserError(f"no agency {agency_code} is registered")
     if await user_by_login(session, name) is not None:
-        raise UserError(f"user {name} already exists")
+        raise UserError(f"user {name} already exists", ("err.user_exists", {"login": name}))
     # Hashing is deliberately slow; keep the event loop free meanwhile.
     digest = await asyncio.to_thread(hash_password, password)
     user = User(login=name, agency_id=agency.id, role=role_value, password_hash=digest, active=True)
@@ -128,7 +134,7 @@ async def add_user(
     try:
         await session.flush()
     except IntegrityError:
-        raise UserError(f"user {name} already exists") from None
+        raise UserError(f"user {name} already exists", ("err.user_exists", {"login": name})) from None
     await append_event(session, actor=actor, action="user.added", subject=name,
                        details={"agency": agency.code, "role": role_value})
     return user

@@ -287,7 +287,7 @@ async def test_two_archivists_approve_and_execute_a_disposal_list_held_documents
     assert status == 400 and "a hold needs a name, an authority and a reason" in html
     status, html, _ = await mot.post("/archive/holds", {"csrf_token": token, "name": "x", "authority": "y",
                                                         "reason": "z", "documents": "01J00000000000000000000000"})
-    assert status == 400 and "no archived document" in html
+    assert status == 400 and "Không có văn bản lưu trữ 01J00000000000000000000000" in html  # the page's language
 
     # The dry run: four due, one held; proposing puts the three unheld ones on list 1.
     _, html, _ = await mot.get("/archive/due")
