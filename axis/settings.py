@@ -106,6 +106,16 @@ class Settings:
     vxp_secret_key: str = ""
     # National SDK transport: a request's XroadVnpt-timestamp may differ from the axis clock by this much.
     vxp_timestamp_window_seconds: float = 300.0
+    # Push isolation: an endpoint that accepts and never answers must fail in seconds, not hold a slot
+    # for the whole push_timeout_seconds (which still bounds a trickling answer).
+    push_connect_timeout_seconds: float = 5.0
+    push_first_byte_timeout_seconds: float = 15.0
+    # At most this many of the push_concurrency slots go to one endpoint host, so a slow one uses only its share.
+    push_endpoint_concurrency: int = 2
+    # After this many consecutive unreachable/timed-out attempts an endpoint is left alone (circuit open)
+    # for push_circuit_open_seconds, then one probe decides whether it is back.
+    push_circuit_failures: int = 5
+    push_circuit_open_seconds: float = 30.0
     # Where the values came from, for `axis config` style diagnostics.
     sources: tuple[str, ...] = field(default=(), compare=False)
 

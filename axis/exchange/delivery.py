@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from axis.context import AxisContext
 from axis.exchange import push_errors
+from axis.exchange.endpoint_gate import EndpointGate, endpoint_key
 from axis.exchange.errors import ExchangeError
 from axis.exchange.push_errors import PushFailure
 from axis.exchange.statuses import submit_status
@@ -31,7 +32,7 @@ from signing.push_request import HEADER as PUSH_SIGNATURE_HEADER
 from signing.push_request import sign_push_request
 from signing.signer import sign_envelope
 from storage.audit import queue_event
-from storage.claims import claim_due_deliveries
+from storage.claims import claim_due_deliveries, release_claims
 from storage.db import rowcount
 from storage.ids import new_id
 from storage.models import (
@@ -77,7 +78,8 @@ class PushTransport(Protocol):
     """
 
     async def __call__(self, url: str, body: PayloadBody, headers: dict[str, str], *, timeout: float,
-                       max_answer: int) -> PushAnswer:
+                       max_answer: int, connect_timeout: float | None = None,
+                       first_byte_timeout: float | None = None) -> PushAnswer:
         """Send ``body`` to ``url``; return the answer, or raise ``PushFailure``."""
         ...
 
@@ -118,6 +120,11 @@ class PushWorker:
         self.limit = max(1, ctx.settings.push_concurrency)
         self.in_flight: set[asyncio.Task[None]] = set()
         self.slot_free = asyncio.Event()
+        self._published: set[str] = set()
+        settings = ctx.settings
+        self.gate = EndpointGate(concurrency=settings.push_endpoint_concurrency,
+                                 circuit_failures=settings.push_circuit_failures,
+                                 circuit_open_seconds=settings.push_circuit_open_seconds)
 
     async def run(self) -> None:
         """Keep up to ``push_concurrency`` pushes going, claiming more as each one ends; loop until cancelled."""
@@ -149,11 +156,46 @@ class PushWorker:
         except Exception:  # noqa: BLE001 - a database blip must not stop delivery
             log.exception("claiming deliveries failed")
             return 0
+        started, spare = [], []
         for job in jobs:
+            # An endpoint without an URL fails at once and takes no share.
+            if job.endpoint and not self.gate.acquire(endpoint_key(job.endpoint)):
+                spare.append(job.delivery_id)
+                continue
+            started.append(job)
             task = asyncio.create_task(self._attempt(job), name=f"push-{job.delivery_id}")
             self.in_flight.add(task)
             task.add_done_callback(self._finished)
-        return len(jobs)
+        if spare:
+            # Claimed beyond its endpoint's share in one round: due again at once, here or on another node.
+            try:
+                async with self.ctx.sessions() as session, session.begin():
+                    await release_claims(session, worker=self.worker_id, ids=spare, now=self.ctx.clock())
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # noqa: BLE001 - the lease lapses anyway; they are retried then
+                log.exception("handing back claims failed")
+        self._publish_endpoints()
+        return len(started)
+
+    async def _skipped_recipients(self) -> set[int]:
+        """Recipients whose endpoint has no free share now (busy or its circuit open): not claimed this round."""
+        blocked = self.gate.blocked()
+        if not blocked:
+            return set()
+        snapshot = await self.ctx.registry.snapshot()
+        return {agency_id for agency_id, agency in snapshot.by_id.items()
+                if agency.endpoint_url and endpoint_key(agency.endpoint_url) in blocked}
+
+    def _publish_endpoints(self) -> None:
+        gauge = self.metrics.push_circuit_open
+        seen = set()
+        for state in self.gate.states():
+            gauge.labels(state.key).set(1 if state.circuit == "open" else 0)
+            seen.add(state.key)
+        for key in self._published - seen:
+            gauge.labels(key).set(0)
+        self._published = seen
 
     def _finished(self, task: asyncio.Task[None]) -> None:
         self.in_flight.discard(task)
@@ -165,7 +207,8 @@ class PushWorker:
         now = self.ctx.clock()
         lease = timedelta(seconds=self.ctx.settings.claim_lease_seconds)
         async with self.ctx.sessions() as session, session.begin():
-            ids = await claim_due_deliveries(session, worker=self.worker_id, now=now, lease=lease, limit=limit)
+            ids = await claim_due_deliveries(session, worker=self.worker_id, now=now, lease=lease, limit=limit,
+                                             skip_recipients=await self._skipped_recipients())
             if not ids:
                 return []
             rows = (await session.execute(_JOBS, {"ids": ids})).all()
@@ -179,12 +222,21 @@ class PushWorker:
 
     async def _attempt(self, job: Job) -> None:
         error: str | None = None
+        unreachable = False
         try:
             await self._push(job)
         except PushFailure as exc:
             error = exc.stored
+            unreachable = exc.public == push_errors.UNREACHABLE
         except Exception as exc:  # noqa: BLE001 - any failure is a failed attempt
             error = f"{push_errors.GENERIC}: {type(exc).__name__}: {exc}"
+        finally:
+            if job.endpoint:
+                key = endpoint_key(job.endpoint)
+                if self.gate.release(key, unreachable=unreachable):
+                    log.warning(json.dumps({"event": "push.circuit_open", "endpoint": key,
+                                            "seconds": self.ctx.settings.push_circuit_open_seconds}))
+                self._publish_endpoints()
         outcome = "delivered" if error is None else "error"
         self.metrics.push_attempts.labels(outcome).inc()
         log.info(json.dumps({
@@ -220,7 +272,9 @@ class PushWorker:
             headers["Content-Length"] = str(body.size)
         try:
             reply = await self.transport(job.endpoint, body, headers, timeout=settings.push_timeout_seconds,
-                                         max_answer=settings.push_max_answer_bytes)
+                                         max_answer=settings.push_max_answer_bytes,
+                                         connect_timeout=settings.push_connect_timeout_seconds,
+                                         first_byte_timeout=settings.push_first_byte_timeout_seconds)
         finally:
             await _close(body)
         status, answer = reply.status, reply.body

@@ -38,10 +38,13 @@ def http_transport(http: aiohttp.ClientSession) -> PushTransport:
     """A push transport over ``http``: no redirects followed, answers capped, failures as ``PushFailure``."""
 
     async def post(url: str, body: PayloadBody, headers: dict[str, str], *, timeout: float,
-                   max_answer: int) -> PushAnswer:
+                   max_answer: int, connect_timeout: float | None = None,
+                   first_byte_timeout: float | None = None) -> PushAnswer:
+        # sock_read bounds each wait for the peer, the first byte of the answer included: a silent endpoint
+        # fails in seconds; ``total`` still bounds one that trickles.
+        limits = aiohttp.ClientTimeout(total=timeout, sock_connect=connect_timeout, sock_read=first_byte_timeout)
         try:
-            async with http.post(url, data=body, headers=headers, allow_redirects=False,
-                                 timeout=aiohttp.ClientTimeout(total=timeout)) as resp:
+            async with http.post(url, data=body, headers=headers, allow_redirects=False, timeout=limits) as resp:
                 if 300 <= resp.status < 400:
                     return PushAnswer(resp.status, b"", resp.headers.get("Location"))
                 return PushAnswer(resp.status, await _read_capped(resp, url, max_answer))
