@@ -25,9 +25,10 @@ from axis.api.problems import (
     problem_for,
     problem_response,
 )
-from axis.appkeys import CONTEXT, GAUGES, METRICS, PUSH_WAKEUP, SETTINGS
+from axis.appkeys import CONTEXT, GAUGES, METRICS, PUSH_ENDPOINTS, PUSH_WAKEUP, SETTINGS
 from axis.certificate_expiry import WatchedCertificates, current_records, log_attention
 from axis.context import AxisContext, Clock, system_clock
+from axis.exchange.endpoint_gate import EndpointGate
 from axis.gauges import GaugeRefresher
 from axis.identity import key_files, load_axis_identity
 from axis.jobs.push import delivery_worker_ctx
@@ -168,6 +169,9 @@ def create_app(settings: Settings, *, clock: Clock = system_clock, workers: bool
     app[SETTINGS] = settings
     app[METRICS] = Metrics()
     app[PUSH_WAKEUP] = asyncio.Event()
+    app[PUSH_ENDPOINTS] = EndpointGate(concurrency=settings.push_endpoint_concurrency,
+                                       circuit_failures=settings.push_circuit_failures,
+                                       circuit_open_seconds=settings.push_circuit_open_seconds)
 
     async def context_ctx(app: web.Application) -> AsyncIterator[None]:
         settings.home.mkdir(parents=True, exist_ok=True)

@@ -111,7 +111,8 @@ _JOBS = (
 class PushWorker:
     """Delivers queued push deliveries of one axis process."""
 
-    def __init__(self, ctx: AxisContext, metrics: Metrics, wakeup: asyncio.Event, transport: PushTransport) -> None:
+    def __init__(self, ctx: AxisContext, metrics: Metrics, wakeup: asyncio.Event, transport: PushTransport,
+                 *, gate: EndpointGate | None = None) -> None:
         self.ctx = ctx
         self.metrics = metrics
         self.wakeup = wakeup
@@ -122,7 +123,7 @@ class PushWorker:
         self.slot_free = asyncio.Event()
         self._published: set[str] = set()
         settings = ctx.settings
-        self.gate = EndpointGate(concurrency=settings.push_endpoint_concurrency,
+        self.gate = gate or EndpointGate(concurrency=settings.push_endpoint_concurrency,
                                  circuit_failures=settings.push_circuit_failures,
                                  circuit_open_seconds=settings.push_circuit_open_seconds)
 

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 import aiohttp
 from aiohttp import web
 
-from axis.appkeys import CONTEXT, METRICS, PUSH_WAKEUP
+from axis.appkeys import CONTEXT, METRICS, PUSH_ENDPOINTS, PUSH_WAKEUP
 from axis.exchange import push_errors
 from axis.exchange.delivery import PushAnswer, PushTransport, PushWorker
 from axis.exchange.push_errors import PushFailure
@@ -58,7 +58,8 @@ async def delivery_worker_ctx(app: web.Application) -> AsyncIterator[None]:
     """Run the push worker for the application's lifetime."""
     # No proxy from the environment and no cookies kept between recipients.
     async with aiohttp.ClientSession(trust_env=False, cookie_jar=aiohttp.DummyCookieJar()) as http:
-        worker = PushWorker(app[CONTEXT], app[METRICS], app[PUSH_WAKEUP], http_transport(http))
+        worker = PushWorker(app[CONTEXT], app[METRICS], app[PUSH_WAKEUP], http_transport(http),
+                            gate=app[PUSH_ENDPOINTS])
         task = asyncio.create_task(worker.run(), name="push-worker")
         yield
         task.cancel()

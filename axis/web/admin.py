@@ -10,7 +10,7 @@ from aiohttp import web
 from multidict import MultiDict
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from axis.appkeys import CONTEXT, PUSH_WAKEUP
+from axis.appkeys import CONTEXT, PUSH_ENDPOINTS, PUSH_WAKEUP
 from axis.exchange.redelivery import (
     UNDELIVERED,
     ResendError,
@@ -58,6 +58,7 @@ async def health_page(request: web.Request) -> web.Response:
         "stuck_minutes": ctx.settings.stuck_after_minutes,
         "jobs": [(name, JOBS.get(name), runs.get(name)) for name in jobs],
         "certificates": await certificate_section(ctx),
+        "endpoints": request.app[PUSH_ENDPOINTS].states(),
     }, active="admin")
 
 
