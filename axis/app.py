@@ -119,7 +119,8 @@ async def security_headers_middleware(request: web.Request, handler: Handler) ->
 
 def build_context(settings: Settings, clock: Clock = system_clock) -> AxisContext:
     """Engine, blob store, axis identity and trust policy from the settings."""
-    engine = create_engine(settings.resolved_database_url)
+    engine = create_engine(settings.resolved_database_url,
+                           idle_in_transaction_seconds=settings.database_idle_in_transaction_seconds)
     identity = load_axis_identity(key_files(settings), settings.key_kind)
     cas: list[Certificate] = []
     for path in settings.ca_certificates:

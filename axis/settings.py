@@ -116,6 +116,9 @@ class Settings:
     # for push_circuit_open_seconds, then one probe decides whether it is back.
     push_circuit_failures: int = 5
     push_circuit_open_seconds: float = 30.0
+    # PostgreSQL ends a session idle inside a transaction this long (a frozen node holding claimed rows
+    # locked), so its locks cannot hide deliveries from the other nodes; keep it below claim_lease_seconds.
+    database_idle_in_transaction_seconds: float = 60.0
     # Where the values came from, for `axis config` style diagnostics.
     sources: tuple[str, ...] = field(default=(), compare=False)
 

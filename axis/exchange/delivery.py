@@ -84,6 +84,10 @@ class PushTransport(Protocol):
         ...
 
 
+class LeaseLapsed(Exception):
+    """Our claim on a delivery lapsed before its POST (the node was paused): another worker may have it now."""
+
+
 @dataclass(frozen=True)
 class Job:
     """Everything one push attempt needs, read in the claiming transaction."""
@@ -224,8 +228,11 @@ class PushWorker:
     async def _attempt(self, job: Job) -> None:
         error: str | None = None
         unreachable = False
+        lapsed = False
         try:
             await self._push(job)
+        except LeaseLapsed:
+            lapsed = True
         except PushFailure as exc:
             error = exc.stored
             unreachable = exc.public == push_errors.UNREACHABLE
@@ -234,10 +241,15 @@ class PushWorker:
         finally:
             if job.endpoint:
                 key = endpoint_key(job.endpoint)
-                if self.gate.release(key, unreachable=unreachable):
+                if self.gate.release(key, unreachable=unreachable, neutral=lapsed):
                     log.warning(json.dumps({"event": "push.circuit_open", "endpoint": key,
                                             "seconds": self.ctx.settings.push_circuit_open_seconds}))
                 self._publish_endpoints()
+        if lapsed:
+            # Nothing was sent: whoever holds the delivery now (or the next claim) makes the attempt.
+            log.warning(json.dumps({"event": "push.lease_lapsed", "delivery": job.delivery_id,
+                                    "message": job.message_id, "to": job.recipient_code}))
+            return
         outcome = "delivered" if error is None else "error"
         self.metrics.push_attempts.labels(outcome).inc()
         log.info(json.dumps({
@@ -257,6 +269,7 @@ class PushWorker:
             check_endpoint_url(job.endpoint, allow_http=settings.push_allow_http)
         except InvalidEndpoint as exc:
             raise PushFailure(push_errors.NOT_ALLOWED, str(exc)) from None
+        deadline = await self._renew_lease(job)
         # Streamed, never held whole: a large payload is read from its file or its rows as it is sent.
         body = await self.ctx.payloads.open(job.sha256)
         headers = {
@@ -272,7 +285,7 @@ class PushWorker:
         if isinstance(body, PayloadStream):
             headers["Content-Length"] = str(body.size)
         try:
-            reply = await self.transport(job.endpoint, body, headers, timeout=settings.push_timeout_seconds,
+            reply = await self.transport(job.endpoint, body, headers, timeout=deadline,
                                          max_answer=settings.push_max_answer_bytes,
                                          connect_timeout=settings.push_connect_timeout_seconds,
                                          first_byte_timeout=settings.push_first_byte_timeout_seconds)
@@ -290,6 +303,28 @@ class PushWorker:
         if status != 200:
             raise push_errors.answered(status)
         await self._accept_receipt(job, answer)
+
+    async def _renew_lease(self, job: Job) -> float:
+        """Confirm the claim is still ours and unexpired, renew it, and return this attempt's deadline (seconds).
+
+        A node paused (SIGSTOP, a VM freeze) between claim and POST finds its lease lapsed here and sends
+        nothing: the delivery may already be another worker's. The attempt ends well inside the renewed
+        lease, so no other worker can take the delivery while this POST may still be answered.
+        """
+        settings = self.ctx.settings
+        lease = settings.claim_lease_seconds
+        now = self.ctx.clock()
+        async with self.ctx.sessions() as session, session.begin():
+            result = await session.execute(
+                update(Delivery)
+                .where(Delivery.id == job.delivery_id, Delivery.claimed_by == self.worker_id,
+                       Delivery.state == DeliveryState.PUSHING.value, Delivery.claimed_until > now)
+                .values(claimed_until=now + timedelta(seconds=lease))
+            )
+            if not rowcount(result):
+                raise LeaseLapsed(job.delivery_id)
+        # A margin for recording the outcome after the answer.
+        return max(1.0, min(settings.push_timeout_seconds, lease * 0.8))
 
     async def _accept_receipt(self, job: Job, answer: bytes) -> None:
         """The recipient answered with its signed status 01: record it as if it had posted it."""

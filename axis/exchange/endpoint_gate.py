@@ -73,10 +73,18 @@ class EndpointGate:
         ep.in_flight += 1
         return True
 
-    def release(self, key: str, *, unreachable: bool) -> bool:
-        """Give the slot back with the attempt's outcome; True when this outcome opened the circuit."""
+    def release(self, key: str, *, unreachable: bool, neutral: bool = False) -> bool:
+        """Give the slot back with the attempt's outcome; True when this outcome opened the circuit.
+
+        ``neutral``: nothing was sent (the claim lapsed), which says nothing about the endpoint.
+        """
         ep = self._endpoints.setdefault(key, _Endpoint())
         ep.in_flight = max(0, ep.in_flight - 1)
+        if neutral:
+            if ep.half_open:
+                ep.half_open, ep.open_until = False, self.clock()  # the probe did not happen: allow another
+            self._forget(key, ep)
+            return False
         if not unreachable:
             ep.failures, ep.half_open, ep.open_until = 0, False, 0.0
             self._forget(key, ep)
