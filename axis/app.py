@@ -24,9 +24,20 @@ from axis.api.problems import (
     problem_for,
     problem_response,
 )
-from axis.appkeys import CONTEXT, GAUGES, JOB_INTERVALS, METRICS, NEXT_RUNS, PUSH_WAKEUP, SETTINGS, NextRuns
+from axis.appkeys import (
+    CONTEXT,
+    GAUGES,
+    JOB_INTERVALS,
+    METRICS,
+    NEXT_RUNS,
+    PUSH_ENDPOINTS,
+    PUSH_WAKEUP,
+    SETTINGS,
+    NextRuns,
+)
 from axis.certificate_expiry import WatchedCertificates, current_records, log_attention
 from axis.context import AxisContext, Clock, build_context, system_clock
+from axis.exchange.endpoint_gate import EndpointGate
 from axis.gauges import GaugeRefresher
 from axis.jobs.push import delivery_worker_ctx
 from axis.jobs.scheduler import JOBS, scheduler_ctx
@@ -167,6 +178,9 @@ def create_app(settings: Settings, *, clock: Clock = system_clock, workers: bool
     web_response.SERVER_SOFTWARE = SERVER_NAME  # type: ignore[attr-defined]  # aiohttp private, pinned below 4
     app[PUSH_WAKEUP] = asyncio.Event()
     app[JOB_INTERVALS] = {name: spec.interval_for(settings) for name, spec in JOBS.items()}
+    app[PUSH_ENDPOINTS] = EndpointGate(concurrency=settings.push_endpoint_concurrency,
+                                       circuit_failures=settings.push_circuit_failures,
+                                       circuit_open_seconds=settings.push_circuit_open_seconds)
 
     async def context_ctx(app: web.Application) -> AsyncIterator[None]:
         settings.home.mkdir(parents=True, exist_ok=True)

@@ -74,7 +74,8 @@ def build_context(
     blobs: BlobStore | None = None,
 ) -> AxisContext:
     """The context from the settings (the app factory's and every command's), any part handed in instead."""
-    engine = engine if engine is not None else create_engine(settings.resolved_database_url)
+    engine = engine if engine is not None else create_engine(
+        settings.resolved_database_url, idle_in_transaction_seconds=settings.database_idle_in_transaction_seconds)
     if identity is None:
         identity = load_axis_identity(key_files(settings), settings.key_kind)
     if policy is None:

@@ -39,6 +39,10 @@ class Metrics:
         self.push_attempts = Counter(
             "axis_push_attempts", "Push delivery attempts by outcome", ["outcome"], registry=r
         )
+        # 1 while pushes to an endpoint (scheme://host:port) are suspended after repeated timeouts.
+        self.push_circuit_open = Gauge(
+            "axis_push_circuit_open", "Push endpoints whose circuit is open", ["endpoint"], registry=r
+        )
         self.retries = Counter("axis_delivery_retries", "Push deliveries scheduled for a retry", registry=r)
         self.delivery_latency = Histogram(
             "axis_delivery_seconds", "Submission to signed receipt 01", buckets=DELIVERY_BUCKETS, registry=r

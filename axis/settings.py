@@ -180,6 +180,19 @@ class Settings:
     # count as the axis's after a key rotation. Taken from here, not from the log, so that whoever can
     # append one line to the log cannot make a key of their own trusted.
     axis_retired_certificates: tuple[str, ...] = ()
+    # Push isolation: an endpoint that accepts and never answers must fail in seconds, not hold a slot
+    # for the whole push_timeout_seconds (which still bounds a trickling answer).
+    push_connect_timeout_seconds: float = 5.0
+    push_first_byte_timeout_seconds: float = 15.0
+    # At most this many of the push_concurrency slots go to one endpoint host, so a slow one uses only its share.
+    push_endpoint_concurrency: int = 2
+    # After this many consecutive unreachable/timed-out attempts an endpoint is left alone (circuit open)
+    # for push_circuit_open_seconds, then one probe decides whether it is back.
+    push_circuit_failures: int = 5
+    push_circuit_open_seconds: float = 30.0
+    # PostgreSQL ends a session idle inside a transaction this long (a frozen node holding claimed rows
+    # locked), so its locks cannot hide deliveries from the other nodes; keep it below claim_lease_seconds.
+    database_idle_in_transaction_seconds: float = 60.0
     # Where the values came from, for `axis config` style diagnostics.
     sources: tuple[str, ...] = field(default=(), compare=False)
     # The SDK stamps its JVM's wall-clock time with no zone, and DMS containers often run in UTC:

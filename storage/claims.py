@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, case, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
+from storage.db import rowcount
 from storage.models import Delivery, DeliveryMode, DeliveryState
 
 
@@ -26,16 +28,21 @@ def _due(now: datetime) -> ColumnElement[bool]:
 
 
 async def claim_due_deliveries(
-    session: AsyncSession, *, worker: str, now: datetime, lease: timedelta, limit: int
+    session: AsyncSession, *, worker: str, now: datetime, lease: timedelta, limit: int,
+    skip_recipients: Collection[int] = (),
 ) -> list[int]:
     """Mark up to ``limit`` due push deliveries as ours (state pushing); return their ids.
 
     Run it inside a transaction. On PostgreSQL rows are locked with
     ``FOR UPDATE SKIP LOCKED`` so concurrent workers take disjoint sets; on
     SQLite the transaction holds the database write lock (BEGIN IMMEDIATE),
-    which serialises claimers just as well.
+    which serialises claimers just as well. Deliveries to ``skip_recipients``
+    (whose endpoints have no free share) are left for later.
     """
-    query = select(Delivery.id).where(_due(now)).order_by(Delivery.next_attempt_at, Delivery.id).limit(limit)
+    due = _due(now)
+    if skip_recipients:
+        due = and_(due, Delivery.recipient_id.not_in(list(skip_recipients)))
+    query = select(Delivery.id).where(due).order_by(Delivery.next_attempt_at, Delivery.id).limit(limit)
     if session.bind.dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
     ids = list((await session.execute(query)).scalars())
@@ -53,3 +60,26 @@ async def claim_due_deliveries(
         .execution_options(synchronize_session=False)
     )
     return ids
+
+
+async def release_claims(session: AsyncSession, *, worker: str, ids: Collection[int], now: datetime) -> int:
+    """Hand back claims this worker will not attempt after all (its endpoint had no free share); return how many.
+
+    The attempt was counted at claim time and is taken back, so the delivery is due again as it was.
+    """
+    if not ids:
+        return 0
+    result = await session.execute(
+        update(Delivery)
+        .where(Delivery.id.in_(list(ids)), Delivery.claimed_by == worker,
+               Delivery.state == DeliveryState.PUSHING.value)
+        .values(
+            state=case((Delivery.attempts <= 1, DeliveryState.QUEUED.value), else_=DeliveryState.RETRY_WAIT.value),
+            claimed_by=None,
+            claimed_until=None,
+            attempts=Delivery.attempts - 1,
+            next_attempt_at=now,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return rowcount(result)

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from axis.context import AxisContext
 from axis.exchange import push_errors
+from axis.exchange.endpoint_gate import EndpointGate, endpoint_key
 from axis.exchange.errors import ExchangeError
 from axis.exchange.push_errors import PushFailure
 from axis.exchange.statuses import submit_status
@@ -34,7 +35,7 @@ from signing.push_request import HEADER as PUSH_SIGNATURE_HEADER
 from signing.push_request import sign_push_request
 from signing.signer import sign_envelope
 from storage.audit import queue_event
-from storage.claims import claim_due_deliveries
+from storage.claims import claim_due_deliveries, release_claims
 from storage.db import read_session, rowcount
 from storage.errors import Superseded
 from storage.ids import new_id
@@ -80,9 +81,14 @@ class PushTransport(Protocol):
     """
 
     async def __call__(self, url: str, body: PayloadBody, headers: dict[str, str], *, timeout: float,
-                       max_answer: int) -> PushAnswer:
+                       max_answer: int, connect_timeout: float | None = None,
+                       first_byte_timeout: float | None = None) -> PushAnswer:
         """Send ``body`` to ``url``; return the answer, or raise ``PushFailure``."""
         ...
+
+
+class LeaseLapsed(Exception):
+    """Our claim on a delivery lapsed before its POST (the node was paused): another worker may have it now."""
 
 
 @dataclass(frozen=True)
@@ -112,7 +118,8 @@ _JOBS = (
 class PushWorker:
     """Delivers queued push deliveries of one axis process."""
 
-    def __init__(self, ctx: AxisContext, metrics: Metrics, wakeup: asyncio.Event, transport: PushTransport) -> None:
+    def __init__(self, ctx: AxisContext, metrics: Metrics, wakeup: asyncio.Event, transport: PushTransport,
+                 *, gate: EndpointGate | None = None) -> None:
         self.ctx = ctx
         self.metrics = metrics
         self.wakeup = wakeup
@@ -121,6 +128,11 @@ class PushWorker:
         self.limit = max(1, ctx.settings.push_concurrency)
         self.in_flight: set[asyncio.Task[None]] = set()
         self.slot_free = asyncio.Event()
+        self._published: set[str] = set()
+        settings = ctx.settings
+        self.gate = gate or EndpointGate(concurrency=settings.push_endpoint_concurrency,
+                                 circuit_failures=settings.push_circuit_failures,
+                                 circuit_open_seconds=settings.push_circuit_open_seconds)
 
     async def run(self) -> None:
         """Keep up to ``push_concurrency`` pushes going, claiming more as each one ends; loop until cancelled."""
@@ -152,11 +164,46 @@ class PushWorker:
         except Exception:  # noqa: BLE001 - a database blip must not stop delivery
             log.exception("claiming deliveries failed")
             return 0
+        started, spare = [], []
         for job in jobs:
+            # An endpoint without an URL fails at once and takes no share.
+            if job.endpoint and not self.gate.acquire(endpoint_key(job.endpoint)):
+                spare.append(job.delivery_id)
+                continue
+            started.append(job)
             task = asyncio.create_task(self._attempt(job), name=f"push-{job.delivery_id}")
             self.in_flight.add(task)
             task.add_done_callback(self._finished)
-        return len(jobs)
+        if spare:
+            # Claimed beyond its endpoint's share in one round: due again at once, here or on another node.
+            try:
+                async with self.ctx.sessions() as session, session.begin():
+                    await release_claims(session, worker=self.worker_id, ids=spare, now=self.ctx.clock())
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # noqa: BLE001 - the lease lapses anyway; they are retried then
+                log.exception("handing back claims failed")
+        self._publish_endpoints()
+        return len(started)
+
+    async def _skipped_recipients(self) -> set[int]:
+        """Recipients whose endpoint has no free share now (busy or its circuit open): not claimed this round."""
+        blocked = self.gate.blocked()
+        if not blocked:
+            return set()
+        snapshot = await self.ctx.registry.snapshot()
+        return {agency_id for agency_id, agency in snapshot.by_id.items()
+                if agency.endpoint_url and endpoint_key(agency.endpoint_url) in blocked}
+
+    def _publish_endpoints(self) -> None:
+        gauge = self.metrics.push_circuit_open
+        seen = set()
+        for state in self.gate.states():
+            gauge.labels(state.key).set(1 if state.circuit == "open" else 0)
+            seen.add(state.key)
+        for key in self._published - seen:
+            gauge.labels(key).set(0)
+        self._published = seen
 
     def _finished(self, task: asyncio.Task[None]) -> None:
         self.in_flight.discard(task)
@@ -168,7 +215,8 @@ class PushWorker:
         now = self.ctx.clock()
         lease = timedelta(seconds=self.ctx.settings.claim_lease_seconds)
         async with self.ctx.sessions() as session, session.begin():
-            ids = await claim_due_deliveries(session, worker=self.worker_id, now=now, lease=lease, limit=limit)
+            ids = await claim_due_deliveries(session, worker=self.worker_id, now=now, lease=lease, limit=limit,
+                                             skip_recipients=await self._skipped_recipients())
             if not ids:
                 return []
             rows = (await session.execute(_JOBS, {"ids": ids})).all()
@@ -182,12 +230,29 @@ class PushWorker:
 
     async def _attempt(self, job: Job) -> None:
         error: str | None = None
+        unreachable = False
+        lapsed = False
         try:
             await self._push(job)
+        except LeaseLapsed:
+            lapsed = True
         except PushFailure as exc:
             error = exc.stored
+            unreachable = exc.public == push_errors.UNREACHABLE
         except Exception as exc:  # noqa: BLE001 - any failure is a failed attempt
             error = f"{push_errors.GENERIC}: {type(exc).__name__}: {exc}"
+        finally:
+            if job.endpoint:
+                key = endpoint_key(job.endpoint)
+                if self.gate.release(key, unreachable=unreachable, neutral=lapsed):
+                    log.warning(json.dumps({"event": "push.circuit_open", "endpoint": key,
+                                            "seconds": self.ctx.settings.push_circuit_open_seconds}))
+                self._publish_endpoints()
+        if lapsed:
+            # Nothing was sent: whoever holds the delivery now (or the next claim) makes the attempt.
+            log.warning(json.dumps({"event": "push.lease_lapsed", "delivery": job.delivery_id,
+                                    "message": job.message_id, "to": job.recipient_code}))
+            return
         outcome = "delivered" if error is None else "error"
         self.metrics.push_attempts.labels(outcome).inc()
         log.info(json.dumps({
@@ -207,6 +272,7 @@ class PushWorker:
             check_endpoint_url(job.endpoint, allow_http=settings.push_allow_http)
         except InvalidEndpoint as exc:
             raise PushFailure(push_errors.NOT_ALLOWED, str(exc)) from None
+        deadline = await self._renew_lease(job)
         # Streamed, never held whole: a large payload is read from its file or its rows as it is sent.
         body = await self.ctx.payloads.open(job.sha256)
         headers = {
@@ -222,8 +288,10 @@ class PushWorker:
         if isinstance(body, PayloadStream):
             headers["Content-Length"] = str(body.size)
         try:
-            reply = await self.transport(job.endpoint, body, headers, timeout=settings.push_timeout_seconds,
-                                         max_answer=settings.push_max_answer_bytes)
+            reply = await self.transport(job.endpoint, body, headers, timeout=deadline,
+                                         max_answer=settings.push_max_answer_bytes,
+                                         connect_timeout=settings.push_connect_timeout_seconds,
+                                         first_byte_timeout=settings.push_first_byte_timeout_seconds)
         finally:
             await _close(body)
         status, answer = reply.status, reply.body
@@ -238,6 +306,28 @@ class PushWorker:
         if status != 200:
             raise push_errors.answered(status)
         await self._accept_receipt(job, answer)
+
+    async def _renew_lease(self, job: Job) -> float:
+        """Confirm the claim is still ours and unexpired, renew it, and return this attempt's deadline (seconds).
+
+        A node paused (SIGSTOP, a VM freeze) between claim and POST finds its lease lapsed here and sends
+        nothing: the delivery may already be another worker's. The attempt ends well inside the renewed
+        lease, so no other worker can take the delivery while this POST may still be answered.
+        """
+        settings = self.ctx.settings
+        lease = settings.claim_lease_seconds
+        now = self.ctx.clock()
+        async with self.ctx.sessions() as session, session.begin():
+            result = await session.execute(
+                update(Delivery)
+                .where(Delivery.id == job.delivery_id, Delivery.claimed_by == self.worker_id,
+                       Delivery.state == DeliveryState.PUSHING.value, Delivery.claimed_until > now)
+                .values(claimed_until=now + timedelta(seconds=lease))
+            )
+            if not rowcount(result):
+                raise LeaseLapsed(job.delivery_id)
+        # A margin for recording the outcome after the answer.
+        return max(1.0, min(settings.push_timeout_seconds, lease * 0.8))
 
     async def _accept_receipt(self, job: Job, answer: bytes) -> None:
         """The recipient answered with its signed status 01: record it as if it had posted it."""

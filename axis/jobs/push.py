@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 import aiohttp
 from aiohttp import web
 
-from axis.appkeys import CONTEXT, METRICS, PUSH_WAKEUP
+from axis.appkeys import CONTEXT, METRICS, PUSH_ENDPOINTS, PUSH_WAKEUP
 from axis.exchange import push_errors
 from axis.exchange.delivery import PushAnswer, PushTransport, PushWorker
 from axis.exchange.push_errors import PushFailure
@@ -38,10 +38,13 @@ def http_transport(http: aiohttp.ClientSession) -> PushTransport:
     """A push transport over ``http``: no redirects followed, answers capped, failures as ``PushFailure``."""
 
     async def post(url: str, body: PayloadBody, headers: dict[str, str], *, timeout: float,
-                   max_answer: int) -> PushAnswer:
+                   max_answer: int, connect_timeout: float | None = None,
+                   first_byte_timeout: float | None = None) -> PushAnswer:
+        # sock_read bounds each wait for the peer, the first byte of the answer included: a silent endpoint
+        # fails in seconds; ``total`` still bounds one that trickles.
+        limits = aiohttp.ClientTimeout(total=timeout, sock_connect=connect_timeout, sock_read=first_byte_timeout)
         try:
-            async with http.post(url, data=body, headers=headers, allow_redirects=False,
-                                 timeout=aiohttp.ClientTimeout(total=timeout)) as resp:
+            async with http.post(url, data=body, headers=headers, allow_redirects=False, timeout=limits) as resp:
                 if 300 <= resp.status < 400:
                     return PushAnswer(resp.status, b"", resp.headers.get("Location"))
                 return PushAnswer(resp.status, await _read_capped(resp, url, max_answer))
@@ -55,7 +58,8 @@ async def delivery_worker_ctx(app: web.Application) -> AsyncIterator[None]:
     """Run the push worker for the application's lifetime."""
     # No proxy from the environment and no cookies kept between recipients.
     async with aiohttp.ClientSession(trust_env=False, cookie_jar=aiohttp.DummyCookieJar()) as http:
-        worker = PushWorker(app[CONTEXT], app[METRICS], app[PUSH_WAKEUP], http_transport(http))
+        worker = PushWorker(app[CONTEXT], app[METRICS], app[PUSH_WAKEUP], http_transport(http),
+                            gate=app[PUSH_ENDPOINTS])
         task = asyncio.create_task(worker.run(), name="push-worker")
         yield
         task.cancel()

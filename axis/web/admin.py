@@ -10,7 +10,7 @@ from aiohttp import web
 from multidict import MultiDict
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from axis.appkeys import CONTEXT, JOB_INTERVALS, NEXT_RUNS, PUSH_WAKEUP
+from axis.appkeys import CONTEXT, JOB_INTERVALS, NEXT_RUNS, PUSH_ENDPOINTS, PUSH_WAKEUP
 from axis.exchange.redelivery import (
     UNDELIVERED,
     ResendError,
@@ -69,6 +69,7 @@ async def health_page(request: web.Request) -> web.Response:
         "next_runs": request.app.get(NEXT_RUNS) or {},
         "certificates": await certificate_section(ctx),
         "people_notices": notices,
+        "endpoints": request.app[PUSH_ENDPOINTS].states(),
     }, active="admin")
 
 
