@@ -75,6 +75,12 @@ def to_networks(raw: Any, home: Path) -> tuple[str, ...]:
     return entries
 
 
+def to_fingerprints(raw: Any, home: Path) -> tuple[str, ...]:
+    """A list of SHA-256 fingerprints (comma-separated in the environment), as lower-case hex without colons."""
+    items = raw if isinstance(raw, list) else str(raw).split(",")
+    return tuple(str(p).strip().lower().replace(":", "") for p in items if str(p).strip())
+
+
 def setting(default: Any, section: str, convert: Converter) -> Any:
     """A settings field: its default, its TOML table and how a written value becomes its type."""
     assert section in SECTIONS
@@ -172,32 +178,32 @@ class Settings:
     vxp_timestamp_window_seconds: float = setting(300.0, "vxp", to_float)
     # A set-password link handed to a new or reset person stops working after this many hours, so a
     # link lost in a mailbox is not a standing way into the account.
-    password_link_hours: float = 72.0
+    password_link_hours: float = setting(72.0, "web", to_float)
     # Log lines of `axis serve`: "text" (the message alone, for people) or "json" (one object per line
     # with time, level and logger, the request fields merged in, for log collectors).
-    log_format: str = "text"
+    log_format: str = setting("text", "server", to_str)
     # The axis's own earlier certificates (SHA-256 fingerprints, hex): head log lines they signed still
     # count as the axis's after a key rotation. Taken from here, not from the log, so that whoever can
     # append one line to the log cannot make a key of their own trusted.
-    axis_retired_certificates: tuple[str, ...] = ()
+    axis_retired_certificates: tuple[str, ...] = setting((), "identity", to_fingerprints)
     # Push isolation: an endpoint that accepts and never answers must fail in seconds, not hold a slot
     # for the whole push_timeout_seconds (which still bounds a trickling answer).
-    push_connect_timeout_seconds: float = 5.0
-    push_first_byte_timeout_seconds: float = 15.0
+    push_connect_timeout_seconds: float = setting(5.0, "push", to_float)
+    push_first_byte_timeout_seconds: float = setting(15.0, "push", to_float)
     # At most this many of the push_concurrency slots go to one endpoint host, so a slow one uses only its share.
-    push_endpoint_concurrency: int = 2
+    push_endpoint_concurrency: int = setting(2, "push", to_int)
     # After this many consecutive unreachable/timed-out attempts an endpoint is left alone (circuit open)
     # for push_circuit_open_seconds, then one probe decides whether it is back.
-    push_circuit_failures: int = 5
-    push_circuit_open_seconds: float = 30.0
+    push_circuit_failures: int = setting(5, "push", to_int)
+    push_circuit_open_seconds: float = setting(30.0, "push", to_float)
     # PostgreSQL ends a session idle inside a transaction this long (a frozen node holding claimed rows
     # locked), so its locks cannot hide deliveries from the other nodes; keep it below claim_lease_seconds.
-    database_idle_in_transaction_seconds: float = 60.0
-    # Where the values came from, for `axis config` style diagnostics.
-    sources: tuple[str, ...] = field(default=(), compare=False)
+    database_idle_in_transaction_seconds: float = setting(60.0, "database", to_float)
     # The SDK stamps its JVM's wall-clock time with no zone, and DMS containers often run in UTC:
     # the UTC offsets (hours, comma-separated) a zone-less XroadVnpt-timestamp may be read in.
-    vxp_clock_zones: str = "7,0"
+    vxp_clock_zones: str = setting("7,0", "vxp", to_str)
+    # Where the values came from, for `axis config` style diagnostics.
+    sources: tuple[str, ...] = field(default=(), compare=False)
 
     @property
     def key_kind(self) -> KeyKind:
@@ -312,36 +318,6 @@ def _flatten(path: Path, document: dict[str, Any]) -> dict[str, Any]:
         else:
             raise ValueError(f"unknown setting {key} in {path}")
     return values
-def _coerce(name: str, raw: Any, home: Path | None) -> Any:
-    kind = {f.name: f.type for f in dataclasses.fields(Settings)}[name]
-    if name == "home":
-        return Path(raw)
-    if name == "ca_certificates":
-        items = raw if isinstance(raw, list) else [p for p in str(raw).split(",") if p]
-        return tuple((home or Path(".")) / Path(p) if not Path(p).is_absolute() else Path(p) for p in items)
-    if kind == "bool | None":
-        if raw is None or (isinstance(raw, str) and raw.strip().lower() in {"", "auto"}):
-            return None
-        return raw if isinstance(raw, bool) else str(raw).strip().lower() in {"1", "true", "yes", "on"}
-    if name == "trusted_proxies":
-        items = raw if isinstance(raw, list) else str(raw).split(",")
-        proxies = tuple(str(p).strip() for p in items if str(p).strip())
-        for entry in proxies:
-            try:
-                ipaddress.ip_network(entry, strict=False)
-            except ValueError:
-                raise ValueError(f"trusted_proxies: {entry!r} is not an IP address or CIDR range") from None
-        return proxies
-    if name == "axis_retired_certificates":
-        items = raw if isinstance(raw, list) else str(raw).split(",")
-        return tuple(str(p).strip().lower().replace(":", "") for p in items if str(p).strip())
-    if kind == "bool":
-        return raw if isinstance(raw, bool) else str(raw).strip().lower() in {"1", "true", "yes", "on"}
-    if kind == "int":
-        return int(raw)
-    if kind == "float":
-        return float(raw)
-    return str(raw)
 
 
 def load_settings(

@@ -90,7 +90,7 @@ async def test_the_migration_marks_deliveries_refused_before_it_as_refused(world
 
     from sqlalchemy import text
 
-    revision = importlib.import_module("migrations.versions.0015_refused_deliveries")
+    revision = importlib.import_module("migrations.versions.0014_refused_deliveries")
     _, refused = world.a.document([world.b], subject="Từ chối trước khi có trạng thái refused")
     _, kept = world.a.document([world.b], subject="Đã nhận")
     async with world.a.client() as client:

@@ -3,8 +3,8 @@
 Notices used to be stored outside the common path and entered into the ledger later, by the
 fixity job; they now arrive like every message. This enters the ones stored before, once.
 
-Revision ID: 0018
-Revises: 0011
+Revision ID: 0015
+Revises: 0014
 Create Date: 2026-12-05 15:00:00
 """
 
@@ -12,8 +12,8 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = '0018'
-down_revision: str | None = '0011'
+revision: str = '0015'
+down_revision: str | None = '0014'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """deliveries refused by their recipient (status 02) take the state "refused"
 
-Revision ID: 0015
-Revises: 0011
+Revision ID: 0014
+Revises: 0013
 Create Date: 2026-12-05 15:20:00
 """
 
@@ -9,8 +9,8 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = '0015'
-down_revision: str | None = '0011'
+revision: str = '0014'
+down_revision: str | None = '0013'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -4,8 +4,8 @@ Accounts made or reset on the web carry no usable password until their owner fol
 link (only its SHA-256 is stored, with an expiry). Adding a person, resetting a password and
 raising a role wait in people_requests until another operator confirms them.
 
-Revision ID: 0014
-Revises: 0011
+Revision ID: 0013
+Revises: 0012
 Create Date: 2026-12-05 15:00:00
 """
 
@@ -14,8 +14,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = '0014'
-down_revision: str | None = '0011'
+revision: str = '0013'
+down_revision: str | None = '0012'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
