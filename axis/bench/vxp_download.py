@@ -22,17 +22,17 @@ from typing import Any
 
 import aiohttp
 
+from axis.agency.sdk import sdk_timestamp, unpadded_sha256_hex
 from axis.bench.load import _init_signer, sign_large
 from axis.bench.run import _identities, _register
 from axis.bench.server import ProcessStats, ServerProcess
-from axis.vxp.transport import format_timestamp, unpadded_hex
 
 SENDER, RECIPIENT = "sender", "large_to"
 
 
 def _headers(system_id: str, secret: str, params: dict[str, str], content_type: str) -> dict[str, str]:
     """The SDK's signed headers for one call (a fresh timestamp; every call's hash-header differs)."""
-    values = {"timestamp": format_timestamp(datetime.now(UTC)), "systemid": system_id, **params}
+    values = {"timestamp": sdk_timestamp(datetime.now(UTC)), "systemid": system_id, **params}
     signed = {f"XroadVnpt-{k}": v for k, v in values.items()}
     sign_header = json.dumps(signed, separators=(",", ":"))
     return {**signed, "Content-Type": content_type, "XroadVnpt-sign-header": sign_header,
@@ -61,7 +61,7 @@ async def _measure(base: str, pid: int, creds: dict[str, tuple[str, str]], sende
     stats = ProcessStats(pid)
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=600)) as http:
         sid, secret = creds[sender]
-        h = _headers(sid, secret, {"from": sender, "hash-file": unpadded_hex(hashlib.sha256(document).digest())},
+        h = _headers(sid, secret, {"from": sender, "hash-file": unpadded_sha256_hex(document)},
                      "application/octet-stream")
         async with http.post(f"{base}/vxp/sendEdoc", data=document + b"\r\n", headers=h) as r:
             sent = await r.json()

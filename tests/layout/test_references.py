@@ -8,7 +8,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 #: "issue 16", "(issue #6)", "SPEC §4": places a reader of this repository cannot open.
-UNREADABLE = re.compile(r"\b[Ii]ssues? #?\d+\b|SPEC §|\bSPEC\.md\b")
+UNREADABLE = re.compile(r"\b[Ii]ssues? #?\d+(?![\d.])|SPEC §|\bSPEC\.md\b")
 SUFFIXES = {".py", ".md", ".html", ".toml", ".sh", ".yml", ".yaml", ".service"}
 
 
