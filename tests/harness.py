@@ -125,6 +125,8 @@ def server_settings(home: Path, database_url: str, **overrides: Any) -> Settings
     """Settings for a test server: fast retries, small limits where useful."""
     values: dict[str, Any] = dict(
         home=home, database_url=database_url, retry_base_seconds=0.05, retry_max_seconds=0.5,
+        # An endpoint's circuit opens after a few failures like in production, but for retry-sized spans.
+        push_circuit_open_seconds=0.5,
         push_timeout_seconds=5.0, claim_lease_seconds=30.0, push_allow_http=True, blob_backend=blob_backend(),
     )
     values.update(overrides)

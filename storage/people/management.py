@@ -186,7 +186,8 @@ async def add_person(session: AsyncSession, login: str, agency_code: str, role: 
     """Add a person: the first clerk of an agency with nobody at once (with a link), anyone else on request."""
     name = normalise_login(login)
     if not LOGIN_RE.fullmatch(name):
-        raise UserError(f"{login!r} is not a valid login (3-64 of a-z 0-9 . _ @ -, starting with a letter or digit)")
+        raise UserError(f"{login!r} is not a valid login (3-64 of a-z 0-9 . _ @ -, starting with a letter or digit)",
+                        ("err.bad_login", {"login": login[:64]}))
     try:
         role_value = Role(role).value
     except ValueError:
@@ -194,7 +195,7 @@ async def add_person(session: AsyncSession, login: str, agency_code: str, role: 
     if (await session.execute(select(Agency.id).where(Agency.code == agency_code))).first() is None:
         raise UserError(f"no agency {agency_code} is registered")
     if await user_by_login(session, name) is not None:
-        raise UserError(f"user {name} already exists")
+        raise UserError(f"user {name} already exists", ("err.user_exists", {"login": name}))
     if role_value == Role.CLERK.value and not await _agency_has_people(session, agency_code):
         user = await add_user(session, name, agency_code, role_value, secrets.token_urlsafe(ONE_TIME_PASSWORD_BYTES),
                               actor=actor)
@@ -288,7 +289,7 @@ async def confirm_request(session: AsyncSession, request_id: int, *, actor: str,
     token: str | None = None
     if row.kind == "add":
         if await user_by_login(session, row.login) is not None:
-            raise UserError(f"user {row.login} already exists")
+            raise UserError(f"user {row.login} already exists", ("err.user_exists", {"login": row.login}))
         user = await add_user(session, row.login, row.agency_code, row.role,
                               secrets.token_urlsafe(ONE_TIME_PASSWORD_BYTES), actor=actor)
         token = await _issue_link(session, user, now, link_hours)

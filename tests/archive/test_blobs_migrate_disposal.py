@@ -37,11 +37,16 @@ async def _dispose(archive: Harness, sha256: str) -> None:
 
 async def test_migrate_skips_disposed_payloads_and_one_disposed_mid_copy(archive: Harness) -> None:
     before, during, kept = await _large(archive, 3)
+    # Away from wherever this run stores payloads (files on SQLite, chunk rows on the PostgreSQL run).
+    source = archive.app[SETTINGS].blob_backend
+    target = "filesystem" if source == "database" else "database"
     store = PayloadStore(archive.ctx.blobs, archive.ctx.engine, archive.app[SETTINGS].inline_payload_max_bytes,
-                         "database")
-    assert await store.file_backend.rehash(before) == before
+                         target)
+    origin, destination = ((store.file_backend, store.chunk_backend) if target == "database"
+                           else (store.chunk_backend, store.file_backend))
+    assert await origin.rehash(before) == before
     await _dispose(archive, before)  # committed; its files not deleted yet (a crash, or the purge not run)
-    real_write = store.chunk_backend.write
+    real_write = destination.write
 
     async def write_while_disposing(chunks: AsyncIterator[bytes], sha256: str) -> int:
         written = await real_write(chunks, sha256)
@@ -49,9 +54,9 @@ async def test_migrate_skips_disposed_payloads_and_one_disposed_mid_copy(archive
             await _dispose(archive, sha256)
         return written
 
-    store.chunk_backend.write = write_while_disposing  # type: ignore[method-assign]
-    report = await migrate_payloads(store, "database")
+    destination.write = write_while_disposing  # type: ignore[method-assign]
+    report = await migrate_payloads(store, target)
     assert (report.moved, report.disposed) == (1, 2), report
-    assert await store.chunk_backend.rehash(kept) == kept
+    assert await destination.rehash(kept) == kept
     for destroyed in (before, during):
-        assert await store.chunk_backend.rehash(destroyed) is None, "a disposed payload was brought back"
+        assert await destination.rehash(destroyed) is None, "a disposed payload was brought back"

@@ -129,6 +129,7 @@ def post_matrix(listed: int, hold: int, doc: str) -> list[tuple[str, str, dict[s
          (LOGIN, 400, 400, 400, 400)),
         ("/account/set-password/{token}", "/account/set-password/" + "x" * 43,
          {"password": "a" * 12, "again": "a" * 12}, (410, 410, 410, 410, 410)),
+        ("/reports/recompute", "/reports/recompute", {"month": "13/2026"}, (LOGIN, 403, 403, 400, 400)),
         ("/language", "/language", {"lang": "vi", "next": "/inbox"}, (303, 303, 303, 303, 303)),
         # Last: logging out ends each person's session.
         ("/logout", "/logout", {}, (303, 303, 303, 303, 303)),

@@ -390,7 +390,8 @@ def test_every_string_the_templates_use_is_in_the_catalogue_in_both_languages() 
     # Keys completed at render time ("state." ~ row.state) must exist for every value they can take.
     dynamic = {k for k in used if k.endswith(".")}
     assert dynamic <= {"state.", "dlv.mode.", "sig.trust.", "kind.", "role.", "disposal.state.", "disposal.outcome.",
-                       "retention.action.", "retention.trigger.", "people.kind.", "health.people."}
+                       "retention.action.", "retention.trigger.", "people.kind.", "health.people.",
+                       "health.circuit."}
     expected = {f"state.{s.value}" for s in DeliveryState} | {f"state.{s}" for s in STATE_CHOICES} | \
         {"state.revoked"} | {f"dlv.mode.{m.value}" for m in DeliveryMode} | {"sig.trust.pinned", "sig.trust.ca"} | \
         {f"kind.{k.value}" for k in MessageKind} | {f"role.{r.value}" for r in Role} | \
@@ -398,7 +399,8 @@ def test_every_string_the_templates_use_is_in_the_catalogue_in_both_languages() 
         {f"retention.action.{a}" for a in ACTIONS} | {f"retention.trigger.{t}" for t in TRIGGERS} | \
         {f"holds.s_{k}" for k in SEARCH_KEYS} | \
         {f"people.kind.{k}" for k in ("add", "reset", "role", "first_clerk")} | \
-        {f"health.people.{o}" for o in ("pending", "confirmed", "cancelled", "done")}
+        {f"health.people.{o}" for o in ("pending", "confirmed", "cancelled", "done")} | \
+        {f"health.circuit.{c}" for c in ("open", "half-open", "closed")}
     missing = sorted(k for k in (used - dynamic) | expected if k not in CATALOGUE)
     assert missing == []
     for key, (vi, en) in CATALOGUE.items():
