@@ -109,10 +109,9 @@ def check_password_strength(password: str) -> None:
         raise UserError(f"the password must have at least {MIN_PASSWORD_LENGTH} characters")
 
 
-async def add_user(
-    session: AsyncSession, login: str, agency_code: str, role: str, password: str, *, actor: str = "cli"
-) -> User:
-    """Create a person of an agency with a role; the password is stored only as a scrypt hash."""
+async def check_new_person(session: AsyncSession, login: str, agency_code: str, role: str
+                           ) -> tuple[str, str, Agency]:
+    """The normalised login, role value and agency of a person about to be added, or a UserError saying why not."""
     name = normalise_login(login)
     if not LOGIN_RE.fullmatch(name):
         raise UserError(f"{login!r} is not a valid login (3-64 of a-z 0-9 . _ @ -, starting with a letter or digit)",
@@ -121,12 +120,20 @@ async def add_user(
         role_value = Role(role).value
     except ValueError:
         raise UserError(f"role must be one of {', '.join(r.value for r in Role)}") from None
-    check_password_strength(password)
     agency = (await session.execute(select(Agency).where(Agency.code == agency_code))).scalar_one_or_none()
     if agency is None:
         raise UserError(f"no agency {agency_code} is registered")
     if await user_by_login(session, name) is not None:
         raise UserError(f"user {name} already exists", ("err.user_exists", {"login": name}))
+    return name, role_value, agency
+
+
+async def add_user(
+    session: AsyncSession, login: str, agency_code: str, role: str, password: str, *, actor: str = "cli"
+) -> User:
+    """Create a person of an agency with a role; the password is stored only as a scrypt hash."""
+    name, role_value, agency = await check_new_person(session, login, agency_code, role)
+    check_password_strength(password)
     # Hashing is deliberately slow; keep the event loop free meanwhile.
     digest = await asyncio.to_thread(hash_password, password)
     user = User(login=name, agency_id=agency.id, role=role_value, password_hash=digest, active=True)

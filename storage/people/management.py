@@ -24,10 +24,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.audit import append_event
 from storage.models import Agency, PeopleRequest, User, WebSession
 from storage.people.accounts import (
-    LOGIN_RE,
     Role,
     UserError,
     add_user,
+    check_new_person,
     check_password_strength,
     hash_password,
     normalise_login,
@@ -184,18 +184,7 @@ async def _request(session: AsyncSession, kind: str, login: str, agency_code: st
 async def add_person(session: AsyncSession, login: str, agency_code: str, role: str, *, actor: str,
                      now: datetime, link_hours: float) -> Outcome:
     """Add a person: the first clerk of an agency with nobody at once (with a link), anyone else on request."""
-    name = normalise_login(login)
-    if not LOGIN_RE.fullmatch(name):
-        raise UserError(f"{login!r} is not a valid login (3-64 of a-z 0-9 . _ @ -, starting with a letter or digit)",
-                        ("err.bad_login", {"login": login[:64]}))
-    try:
-        role_value = Role(role).value
-    except ValueError:
-        raise UserError(f"role must be one of {', '.join(r.value for r in Role)}") from None
-    if (await session.execute(select(Agency.id).where(Agency.code == agency_code))).first() is None:
-        raise UserError(f"no agency {agency_code} is registered")
-    if await user_by_login(session, name) is not None:
-        raise UserError(f"user {name} already exists", ("err.user_exists", {"login": name}))
+    name, role_value, _ = await check_new_person(session, login, agency_code, role)
     if role_value == Role.CLERK.value and not await _agency_has_people(session, agency_code):
         user = await add_user(session, name, agency_code, role_value, secrets.token_urlsafe(ONE_TIME_PASSWORD_BYTES),
                               actor=actor)
