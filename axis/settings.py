@@ -127,6 +127,9 @@ class Settings:
     claim_lease_seconds: float = setting(120.0, "push", to_float)
     # Push endpoints must be https:// unless this allows http:// (tests, loopback development only).
     push_allow_http: bool = setting(False, "push", to_bool)
+    # Non-public addresses (loopback, private, link-local, unique-local...) the push worker may connect to,
+    # as addresses or CIDR ranges; a push endpoint resolving only to other non-public addresses is refused.
+    push_allowed_networks: tuple[str, ...] = setting((), "push", to_networks)
     # Largest answer read from a push endpoint (a signed status 01 is a few KB); a longer one is a failed attempt.
     push_max_answer_bytes: int = setting(1024 * 1024, "push", to_int)
     # /metrics: when set, scrapes must send `Authorization: Bearer <metrics_token>` (else 401).

@@ -114,6 +114,8 @@ class Harness:
 #: "database" runs the suite with large payloads in PostgreSQL (the PostgreSQL run of `make test`);
 #: unset or "filesystem" keeps them as blob files.
 BLOB_BACKEND_ENV = "AXIS_TEST_BLOB_BACKEND"
+#: What test servers may push to besides public addresses: their receivers listen on loopback.
+LOOPBACK_NETWORKS = ("127.0.0.0/8", "::1/128")
 
 
 def blob_backend() -> str:
@@ -128,6 +130,8 @@ def server_settings(home: Path, database_url: str, **overrides: Any) -> Settings
         # An endpoint's circuit opens after a few failures like in production, but for retry-sized spans.
         push_circuit_open_seconds=0.5,
         push_timeout_seconds=5.0, claim_lease_seconds=30.0, push_allow_http=True, blob_backend=blob_backend(),
+        # Test push receivers listen on loopback, which production refuses unless listed.
+        push_allowed_networks=LOOPBACK_NETWORKS,
     )
     values.update(overrides)
     return Settings(**values)

@@ -319,8 +319,9 @@ class ServerProcess:
             "AXIS_DATABASE_URL": database_url,
             "AXIS_HOST": "127.0.0.1",
             "AXIS_PORT": str(self.port),
-            # Its push receivers are plain-HTTP listeners on loopback.
+            # Its push receivers are plain-HTTP listeners on loopback, which the axis refuses unless listed.
             "AXIS_PUSH_ALLOW_HTTP": "1",
+            "AXIS_PUSH_ALLOWED_NETWORKS": "127.0.0.0/8,::1",
             **(extra_env or {}),
         }
         self.process: subprocess.Popen[bytes] | None = None

@@ -13,6 +13,8 @@ import re
 UNREACHABLE = "recipient endpoint unreachable"
 REDIRECTED = "recipient endpoint answered with a redirect, which the axis does not follow"
 NOT_ALLOWED = "recipient endpoint is not an allowed https:// URL"
+#: The endpoint's host resolved only to internal addresses (loopback, private, link-local...) not allow-listed.
+ADDRESS_REFUSED = "recipient endpoint's address is not allowed"
 ANSWER_TOO_LARGE = "recipient endpoint's answer is too large"
 BAD_RECEIPT = "recipient endpoint's answer is not its signed receipt 01"
 NO_ENDPOINT = "recipient has no push endpoint"
@@ -20,7 +22,8 @@ NOT_REGISTERED = "recipient is no longer registered"
 #: What anything else (an axis-side failure, an error stored before this rule) is shown as.
 GENERIC = "delivery attempt failed"
 
-_FIXED = (UNREACHABLE, REDIRECTED, NOT_ALLOWED, ANSWER_TOO_LARGE, BAD_RECEIPT, NO_ENDPOINT, NOT_REGISTERED)
+_FIXED = (UNREACHABLE, REDIRECTED, NOT_ALLOWED, ADDRESS_REFUSED, ANSWER_TOO_LARGE, BAD_RECEIPT, NO_ENDPOINT,
+          NOT_REGISTERED)
 _PUBLIC = re.compile(
     "(" + "|".join(re.escape(p) for p in _FIXED) + r"|recipient endpoint answered HTTP \d{3})(?::|$)"
 )

@@ -12,7 +12,9 @@ from aiohttp import web
 from axis.appkeys import CONTEXT, METRICS, PUSH_ENDPOINTS, PUSH_WAKEUP
 from axis.exchange import push_errors
 from axis.exchange.delivery import PushAnswer, PushTransport, PushWorker
+from axis.exchange.push_addresses import AddressPolicy
 from axis.exchange.push_errors import PushFailure
+from axis.jobs.push_connector import checked_connector, refused_address
 from storage.payloads.backends import PayloadBody
 
 #: Bytes read from an answer at a time.
@@ -49,6 +51,9 @@ def http_transport(http: aiohttp.ClientSession) -> PushTransport:
                     return PushAnswer(resp.status, b"", resp.headers.get("Location"))
                 return PushAnswer(resp.status, await _read_capped(resp, url, max_answer))
         except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+            refused = refused_address(exc)
+            if refused is not None:
+                raise PushFailure(push_errors.ADDRESS_REFUSED, f"{refused} ({url})") from None
             raise PushFailure(push_errors.UNREACHABLE, f"{type(exc).__name__}: {exc} ({url})") from None
 
     return post
@@ -56,8 +61,11 @@ def http_transport(http: aiohttp.ClientSession) -> PushTransport:
 
 async def delivery_worker_ctx(app: web.Application) -> AsyncIterator[None]:
     """Run the push worker for the application's lifetime."""
-    # No proxy from the environment and no cookies kept between recipients.
-    async with aiohttp.ClientSession(trust_env=False, cookie_jar=aiohttp.DummyCookieJar()) as http:
+    # No proxy from the environment and no cookies kept between recipients; only addresses the
+    # operator's push_allowed_networks lets through when a host is not public (axis.exchange.push_addresses).
+    connector = checked_connector(AddressPolicy.of(app[CONTEXT].settings.push_allowed_networks))
+    async with aiohttp.ClientSession(connector=connector, trust_env=False,
+                                     cookie_jar=aiohttp.DummyCookieJar()) as http:
         worker = PushWorker(app[CONTEXT], app[METRICS], app[PUSH_WAKEUP], http_transport(http),
                             gate=app[PUSH_ENDPOINTS])
         task = asyncio.create_task(worker.run(), name="push-worker")
