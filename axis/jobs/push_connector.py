@@ -23,7 +23,8 @@ class CheckedResolver(AbstractResolver):
 
     def __init__(self, policy: AddressPolicy, inner: AbstractResolver | None = None) -> None:
         self.policy = policy
-        self.inner = inner if inner is not None else aiohttp.DefaultResolver()
+        # The system's getaddrinfo (/etc/hosts, the host's DNS), which holds nothing the connector must close.
+        self.inner = inner if inner is not None else aiohttp.ThreadedResolver()
 
     async def resolve(self, host: str, port: int = 0,
                       family: socket.AddressFamily = socket.AF_INET) -> list[ResolveResult]:
