@@ -12,6 +12,7 @@ from axis.bench.run import (
     ALL_SCENARIOS,
     DEFAULT_COUNTS,
     BenchFailed,
+    BenchInterrupted,
     BenchOptions,
     run_bench,
 )
@@ -81,6 +82,10 @@ def bench(as_json: bool, database_url: str | None, scenario_list: str, count: in
         result = run_bench(options)
     except BenchFailed as exc:
         raise click.ClickException(str(exc)) from None
+    except BenchInterrupted as exc:
+        # Every process it started is stopped by now; exit as a process killed by that signal would.
+        click.echo(f"axis bench: {exc}; its processes are stopped", err=True)
+        raise SystemExit(128 + exc.signum) from None
     click.echo(report.render_text(result))
     if as_json:
         click.echo(json.dumps(result, ensure_ascii=False, separators=(",", ":")))
