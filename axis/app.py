@@ -27,6 +27,7 @@ from axis.api.problems import (
 from axis.appkeys import (
     CONTEXT,
     GAUGES,
+    INBOX_ARRIVALS,
     JOB_INTERVALS,
     METRICS,
     NEXT_RUNS,
@@ -37,6 +38,7 @@ from axis.appkeys import (
 )
 from axis.certificate_expiry import WatchedCertificates, current_records, log_attention
 from axis.context import AxisContext, Clock, build_context, system_clock
+from axis.exchange.arrivals import Arrivals
 from axis.exchange.endpoint_gate import EndpointGate
 from axis.gauges import GaugeRefresher
 from axis.jobs.push import delivery_worker_ctx
@@ -177,6 +179,7 @@ def create_app(settings: Settings, *, clock: Clock = system_clock, workers: bool
     # Responses aiohttp writes itself (a request line it cannot parse) get no app signal: its default goes too.
     web_response.SERVER_SOFTWARE = SERVER_NAME  # type: ignore[attr-defined]  # aiohttp private, pinned below 4
     app[PUSH_WAKEUP] = asyncio.Event()
+    app[INBOX_ARRIVALS] = Arrivals()
     app[JOB_INTERVALS] = {name: spec.interval_for(settings) for name, spec in JOBS.items()}
     app[PUSH_ENDPOINTS] = EndpointGate(concurrency=settings.push_endpoint_concurrency,
                                        circuit_failures=settings.push_circuit_failures,
