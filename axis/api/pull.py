@@ -126,8 +126,8 @@ async def post_statuses(request: web.Request) -> web.Response:
     arrived: set[str] = set()
     for result in results:
         if isinstance(result, Accepted):
-            # The single route's body, with the HTTP status it would have had.
-            answers.append({"status": 202 if result.created else 200, **submission_json(result)})
+            # The single route's body and the HTTP status it would have had.
+            answers.append({"status": 202 if result.created else 200, "reply": submission_json(result)})
             if result.created:
                 arrived.update(result.recipients)
                 if result.pushes:

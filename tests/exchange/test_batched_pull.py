@@ -15,7 +15,10 @@ from envelope.codes import StatusCode
 from envelope.model import Attachment
 from signing.receipt import verify_submission_receipt
 from storage.models import AuditEvent
+from axis.api.openapi import openapi_document
+from axis.vxp import openapi as vxp_openapi
 from tests.exchange.snapshots import assert_problem, call
+from tests.exchange.test_openapi import check
 from tests.harness import Agent, Harness
 
 A, B, C = "000.00.00.G22", "000.00.00.H29", "000.00.00.H41"
@@ -48,6 +51,7 @@ async def test_an_inbox_page_with_bodies_carries_the_bytes_a_fetch_returns(
     reply = await call(axis, "GET", "/api/v1/inbox", token=b, params={"include": "bodies", "kind": "edoc"})
     assert reply.status == 200
     items = reply.json()["items"]
+    check(openapi_document(vxp_openapi.part()), reply.json(), "/api/v1/inbox", "get", 200)
     assert [i["id"] for i in items] == [m for m, _, _ in small + big]
     for (message_id, signed, _), item in zip(small, items, strict=False):
         fetched = await call(axis, "GET", f"/api/v1/messages/{message_id}", token=b)
@@ -74,20 +78,22 @@ async def test_a_batch_of_statuses_with_a_bad_one_answers_each_and_keeps_the_goo
     async with b.client() as bc:
         results = await bc.post_statuses([sent[0][2], b"<not-edxml/>", sent[1][2]])
     assert [r["status"] for r in results] == [202, 400, 202]
+    check(openapi_document(vxp_openapi.part()), {"results": results}, "/api/v1/statuses/batch", "post", 200)
     assert results[1]["problem"]["code"] == "AXIS.Validation"
     # Each status its own message and its own receipt, signed by the axis.
-    assert results[0]["id"] != results[2]["id"] and results[0]["receipt"] != results[2]["receipt"]
+    replies = [results[0]["reply"], results[2]["reply"]]
+    assert replies[0]["id"] != replies[1]["id"] and replies[0]["receipt"] != replies[1]["receipt"]
     axis_certificate = axis.ctx.identity.certificate
-    for r in (results[0], results[2]):
+    for r in replies:
         receipt = verify_submission_receipt(r["receipt"].encode(), axis_certificate)
         assert (receipt.message_id, receipt.sender, receipt.recipients) == (r["id"], B, (A,))
-    for (message_id, _, _), result in zip(sent, (results[0], results[2]), strict=True):
+    for (message_id, _, _), result in zip(sent, replies, strict=True):
         trace = (await call(axis, "GET", f"/api/v1/documents/{message_id}/trace", token=a)).json()
         assert [(r["state"], r["receipt_id"]) for r in trace["recipients"]] == [("delivered", result["id"])]
     # The same batch again: the same answers, nothing stored twice.
     async with b.client() as bc:
         again = await bc.post_statuses([sent[0][2], sent[1][2]])
-    assert [(r["status"], r["id"]) for r in again] == [(200, results[0]["id"]), (200, results[2]["id"])]
+    assert [(r["status"], r["reply"]) for r in again] == [(200, replies[0]), (200, replies[1])]
 
 
 async def test_a_batch_of_acks_with_bad_ids_answers_each_and_takes_the_good_ones_off(axis: Harness) -> None:
@@ -99,6 +105,7 @@ async def test_a_batch_of_acks_with_bad_ids_answers_each_and_takes_the_good_ones
         statuses = [i["id"] for i in (await ac.inbox(kind="status"))["items"]]
         assert len(statuses) == 3
         results = await ac.ack_many([statuses[0], "no-such-id", sent[0][0], statuses[1]])
+        check(openapi_document(vxp_openapi.part()), {"results": results}, "/api/v1/inbox/ack", "post", 200)
         assert results[0] == {"id": statuses[0], "state": "delivered"}
         assert results[1]["id"] == "no-such-id" and results[1]["problem"]["code"] == "AXIS.NotFound"
         # A document it sent is not an inbox item of its own.
