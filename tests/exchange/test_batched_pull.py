@@ -9,14 +9,14 @@ import time
 import pytest
 from sqlalchemy import select
 
+from axis.api.openapi import openapi_document
 from axis.archive.sealing import seal_now
 from axis.exchange import pull
+from axis.vxp import openapi as vxp_openapi
 from envelope.codes import StatusCode
 from envelope.model import Attachment
 from signing.receipt import verify_submission_receipt
 from storage.models import AuditEvent
-from axis.api.openapi import openapi_document
-from axis.vxp import openapi as vxp_openapi
 from tests.exchange.snapshots import assert_problem, call
 from tests.exchange.test_openapi import check
 from tests.harness import Agent, Harness
