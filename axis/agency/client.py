@@ -165,7 +165,7 @@ class AxisClient:
                                 headers={"Content-Type": "application/xml"})
 
     async def post_statuses(self, signed: Sequence[bytes]) -> list[dict[str, Any]]:
-        """POST several signed statuses in one request: per status, in order, ``status`` and ``reply`` or ``problem``."""
+        """POST several signed statuses at once: in order, each one's ``status`` with ``reply`` or ``problem``."""
         payload = {"statuses": [base64.b64encode(s).decode() for s in signed]}
         results: list[dict[str, Any]] = (await self._json("POST", "/api/v1/statuses/batch", json=payload))["results"]
         return results

@@ -67,6 +67,9 @@ class BenchOptions:
     workers: int = 1
     #: Where the server keeps large payloads (its blob_backend setting): "filesystem" or "database".
     blob_backend: str = "filesystem"
+    #: How the simulated DMSes pull: "batched" (pages with bytes, long-poll, batched acks and statuses)
+    #: or "single" (one request per step per document).
+    pull: str = "batched"
 
 
 class BenchFailed(Exception):
@@ -266,6 +269,7 @@ def _run_bench(options: BenchOptions) -> dict[str, Any]:
             "concurrency": options.concurrency,
             "workers": options.workers,
             "blob_backend": options.blob_backend,
+            "pull": options.pull,
             "machine": machine(),
             "verify": options.verify,
             "scenarios": result["scenarios"],
@@ -314,6 +318,7 @@ def _run_load(options: BenchOptions, workdir: Path, server: ServerProcess, db: B
         "verify": options.verify,
         "half_rate": options.half_rate,
         "max_seconds": options.max_seconds,
+        "pull": options.pull,
     }
     spec_path, result_path = workdir / "spec.json", workdir / "result.json"
     spec_path.write_text(json.dumps(spec, ensure_ascii=False))

@@ -34,7 +34,7 @@ PAGE_BODY_BUDGET = 8 << 20
 #: The longest an inbox read may wait for an arrival.
 MAX_WAIT_SECONDS = 60.0
 #: How often a waiting read looks again at the database: arrivals through another process or node.
-RECHECK_SECONDS = 0.5
+RECHECK_SECONDS = 0.25
 #: Acknowledgements or statuses in one request at most.
 MAX_BATCH = 500
 
