@@ -180,6 +180,7 @@ def create_app(settings: Settings, *, clock: Clock = system_clock, workers: bool
     web_response.SERVER_SOFTWARE = SERVER_NAME  # type: ignore[attr-defined]  # aiohttp private, pinned below 4
     app[PUSH_WAKEUP] = asyncio.Event()
     app[INBOX_ARRIVALS] = Arrivals()
+    app.on_shutdown.append(lambda app: app[INBOX_ARRIVALS].close())
     app[JOB_INTERVALS] = {name: spec.interval_for(settings) for name, spec in JOBS.items()}
     app[PUSH_ENDPOINTS] = EndpointGate(concurrency=settings.push_endpoint_concurrency,
                                        circuit_failures=settings.push_circuit_failures,

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Integer, and_, bindparam, exists, select, update
+from sqlalchemy import Integer, and_, bindparam, exists, func, select, update
 
 from axis.context import AxisContext
 from axis.exchange import mailbox
@@ -33,8 +33,9 @@ BODY_MAX_BYTES = 1 << 20
 PAGE_BODY_BUDGET = 8 << 20
 #: The longest an inbox read may wait for an arrival.
 MAX_WAIT_SECONDS = 60.0
-#: How often a waiting read looks again at the database: arrivals through another process or node.
-RECHECK_SECONDS = 0.25
+#: How often a waiting read looks again at the database by itself. Arrivals through another process or
+#: node are seen sooner by the process's one watcher (Arrivals.interval); this is the backstop.
+RECHECK_SECONDS = 2.0
 #: Acknowledgements or statuses in one request at most.
 MAX_BATCH = 500
 
@@ -117,7 +118,7 @@ async def wait_for_inbox(ctx: AxisContext, caller: AgencyRef, arrivals: Arrivals
     """An inbox page; an empty one is read again at each arrival for ``caller`` until ``wait`` seconds passed."""
     deadline = time.monotonic() + wait
     # Watching before the first read: an arrival between the read and the wait is not missed.
-    with arrivals.watch(caller.code) as arrived:
+    with arrivals.watch(caller.code, caller.id, lambda ids: waiting_heads(ctx, ids)) as arrived:
         while True:
             page = await mailbox.inbox(ctx, caller, kind=kind, limit=limit, cursor=cursor)
             left = deadline - time.monotonic()
@@ -128,6 +129,25 @@ async def wait_for_inbox(ctx: AxisContext, caller: AgencyRef, arrivals: Arrivals
                 await asyncio.wait_for(arrived.wait(), timeout=min(left, RECHECK_SECONDS))
             except TimeoutError:
                 pass  # look again: it may have arrived through another process
+
+
+# Per agency with anything waiting: how many items and the newest one (an arrival changes one or both).
+_HEADS = (
+    select(Delivery.recipient_id, func.count(), func.max(Delivery.message_id))
+    .where(
+        Delivery.recipient_id.in_(bindparam("agencies", expanding=True)),
+        Delivery.mode == DeliveryMode.PULL.value,
+        Delivery.state.in_(mailbox.WAITING),
+    )
+    .group_by(Delivery.recipient_id)
+)
+
+
+async def waiting_heads(ctx: AxisContext, agency_ids: Sequence[int]) -> dict[int, tuple[int, str]]:
+    """For each of these agencies with anything in its inbox: (items waiting, the newest message id)."""
+    async with reading(ctx.engine) as conn:
+        rows = (await conn.execute(_HEADS, {"agencies": list(agency_ids)})).all()
+    return {agency_id: (count, newest) for agency_id, count, newest in rows}
 
 
 # Every status item of the caller's among the ids, not yet taken off, in one statement.

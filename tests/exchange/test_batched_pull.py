@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from axis.api.openapi import openapi_document
+from axis.appkeys import INBOX_ARRIVALS
 from axis.archive.sealing import seal_now
 from axis.exchange import pull
 from axis.vxp import openapi as vxp_openapi
@@ -160,6 +161,28 @@ async def test_a_long_poll_answers_at_the_arrival_and_after_its_wait_when_nothin
         told = time.monotonic() - arrived
     assert [(item["id"], raw) for item, raw in pulled] == [(sent[0][0], sent[0][1])]
     assert told < 1.0, told
+
+
+async def test_a_long_poll_hears_of_an_arrival_through_another_process(
+        axis: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
+    a, b = await axis.register(A), await axis.register(B)
+    arrivals = axis.app[INBOX_ARRIVALS]
+    # As if accepted by another process or node: this one is told nothing, the database alone knows.
+    told: list[list[str]] = []
+    monkeypatch.setattr(arrivals, "notify", lambda codes: told.append(list(codes)))
+    monkeypatch.setattr(pull, "RECHECK_SECONDS", 30.0)  # no waiting read's own backstop either
+    async with b.client() as bc:
+        waiting = asyncio.create_task(bc.inbox(wait=20))
+        await asyncio.sleep(0.5)
+        assert not waiting.done() and arrivals.waiting() == 1
+        sent = await _send(a, b, 1)
+        arrived = time.monotonic()
+        page = await asyncio.wait_for(waiting, 10)
+        told_after = time.monotonic() - arrived
+    assert [i["id"] for i in page["items"]] == [sent[0][0]]
+    assert told == [[B]], told  # the accepting route did try to tell
+    assert told_after < 1.0, told_after
+    assert arrivals.waiting() == 0
 
 
 @pytest.mark.parametrize(("params", "field"), [
