@@ -8,6 +8,7 @@ from datetime import datetime
 from aiohttp import web
 
 from axis.context import AxisContext
+from axis.exchange.arrivals import Arrivals
 from axis.exchange.endpoint_gate import EndpointGate
 from axis.gauges import GaugeRefresher
 from axis.metrics import Metrics
@@ -22,6 +23,8 @@ CONTEXT = web.AppKey("context", AxisContext)
 METRICS = web.AppKey("metrics", Metrics)
 #: Set when new push work is committed, so the delivery worker wakes at once.
 PUSH_WAKEUP = web.AppKey("push_wakeup", asyncio.Event)
+#: Inbox reads waiting (long-polling) in this process, woken when a message for their agency is accepted here.
+INBOX_ARRIVALS = web.AppKey("inbox_arrivals", Arrivals)
 #: This process's push shares and circuits per endpoint, shown on /admin.
 PUSH_ENDPOINTS = web.AppKey("push_endpoints", EndpointGate)
 #: Refreshes the /metrics gauges read from the database, at most every metrics_refresh_seconds.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -163,14 +164,39 @@ class AxisClient:
         return await self._json("POST", "/api/v1/statuses", data=signed,
                                 headers={"Content-Type": "application/xml"})
 
-    async def inbox(self, *, kind: str | None = None, limit: int = 100, cursor: str | None = None) -> dict[str, Any]:
-        """One page of the inbox."""
+    async def post_statuses(self, signed: Sequence[bytes]) -> list[dict[str, Any]]:
+        """POST several signed statuses at once: in order, each one's ``status`` with ``reply`` or ``problem``."""
+        payload = {"statuses": [base64.b64encode(s).decode() for s in signed]}
+        results: list[dict[str, Any]] = (await self._json("POST", "/api/v1/statuses/batch", json=payload))["results"]
+        return results
+
+    async def inbox(self, *, kind: str | None = None, limit: int = 100, cursor: str | None = None,
+                    bodies: bool = False, wait: float = 0) -> dict[str, Any]:
+        """One page of the inbox; ``bodies``: small messages carry their bytes (``body``, base64);
+        ``wait``: an empty inbox answers at the first arrival, or after that many seconds."""
         params = {"limit": str(limit)}
         if kind:
             params["kind"] = kind
         if cursor:
             params["cursor"] = cursor
+        if bodies:
+            params["include"] = "bodies"
+        if wait:
+            params["wait"] = f"{wait:g}"
         return await self._json("GET", "/api/v1/inbox", params=params)
+
+    async def pull(self, *, kind: str | None = None, limit: int = 100, cursor: str | None = None,
+                   wait: float = 0) -> tuple[list[tuple[dict[str, Any], bytes]], str | None]:
+        """One page of the inbox with every item's signed bytes, and the next cursor.
+
+        Small messages come in the page itself; a large one (no ``body`` in its item) is fetched on its own.
+        """
+        page = await self.inbox(kind=kind, limit=limit, cursor=cursor, bodies=True, wait=wait)
+        out = []
+        for item in page["items"]:
+            body = item.pop("body", None)
+            out.append((item, base64.b64decode(body) if body is not None else await self.fetch(item["id"])))
+        return out, page["next_cursor"]
 
     async def fetch(self, message_id: str) -> bytes:
         """The signed bytes of a message, exactly as submitted."""
@@ -180,6 +206,12 @@ class AxisClient:
     async def ack(self, message_id: str) -> dict[str, Any]:
         """Take a status item off the inbox."""
         return await self._json("POST", f"/api/v1/inbox/{message_id}/ack")
+
+    async def ack_many(self, message_ids: Sequence[str]) -> list[dict[str, Any]]:
+        """Take several status items off the inbox in one request: per id, its state or its ``problem``."""
+        results: list[dict[str, Any]] = (await self._json("POST", "/api/v1/inbox/ack",
+                                                          json={"ids": list(message_ids)}))["results"]
+        return results
 
     async def trace(self, message_id: str) -> dict[str, Any]:
         """Per-recipient states and the status timeline of a document."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hmac
 import json
 from typing import Any
@@ -13,9 +14,9 @@ from axis.api.auth import authenticate
 from axis.api.openapi import OPENAPI_PARTS, openapi_document
 from axis.api.problems import UnauthorizedProblem, ValidationProblem
 from axis.api.submitting import submit
-from axis.appkeys import CONTEXT, GAUGES, METRICS
+from axis.appkeys import CONTEXT, GAUGES, INBOX_ARRIVALS, METRICS
 from axis.certificate_expiry import axis_chain
-from axis.exchange import mailbox
+from axis.exchange import mailbox, pull
 from axis.exchange.submission import Accepted
 from signing.keys import certificate_pem
 from storage.models import DeliveryState
@@ -54,6 +55,8 @@ def submission_json(result: Accepted) -> dict[str, Any]:
 
 async def _submit(request: web.Request, kind: str) -> web.Response:
     result = await submit(request, kind, lambda: authenticate(request))
+    if result.created:
+        request.app[INBOX_ARRIVALS].notify(result.recipients)  # their long-polling inbox reads answer now
     return _json(submission_json(result), status=202 if result.created else 200,
                  headers={"Location": f"/api/v1/messages/{result.id}"})
 
@@ -72,15 +75,30 @@ async def post_status(request: web.Request) -> web.Response:
 
 @routes.get("/api/v1/inbox")
 async def get_inbox(request: web.Request) -> web.Response:
-    """Items waiting for the calling agency."""
+    """Items waiting for the calling agency; with ``include=bodies`` their bytes, with ``wait`` a long-poll."""
     caller = await authenticate(request)
+    ctx = request.app[CONTEXT]
     q = request.query
     try:
         limit = int(q.get("limit", "100"))
     except ValueError:
         raise ValidationProblem("limit must be a whole number", field="limit") from None
-    page = await mailbox.inbox(request.app[CONTEXT], caller, kind=q.get("kind") or None, limit=limit,
-                               cursor=q.get("cursor") or None)
+    include = q.get("include", "")
+    if include not in ("", "bodies"):
+        raise ValidationProblem("include can only be bodies", field="include")
+    kind, cursor, wait = q.get("kind") or None, q.get("cursor") or None, pull.wait_seconds(q.get("wait"))
+    if wait > 0:
+        page = await pull.wait_for_inbox(ctx, caller, request.app[INBOX_ARRIVALS], wait, kind=kind, limit=limit,
+                                         cursor=cursor)
+    else:
+        page = await mailbox.inbox(ctx, caller, kind=kind, limit=limit, cursor=cursor)
+    if include:
+        # Small messages travel in the page (base64); the others keep their own streamed fetch.
+        bodies = (await pull.page_bodies(ctx, caller, page.items)).bodies
+        for item in page.items:
+            data = bodies.get(item["id"])
+            if data is not None:
+                item["body"] = base64.b64encode(data).decode()
     return _json({"items": page.items, "next_cursor": page.next_cursor})
 
 

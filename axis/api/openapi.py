@@ -15,6 +15,7 @@ from typing import Any
 from aiohttp import web
 
 from axis.api.problems import PROBLEM_TYPE_BASE, ApiProblem
+from axis.exchange.pull import BODY_MAX_BYTES, MAX_BATCH, MAX_WAIT_SECONDS, PAGE_BODY_BUDGET
 from envelope.codes import BusinessType, Priority, StatusCode
 from storage.models import DeliveryMode, DeliveryState, MessageKind
 
@@ -86,6 +87,12 @@ def _schemas() -> dict[str, Schema]:
         "received_at": date_time,
         "sha256": _ref("Sha256"),
         "size": {"type": "integer", "minimum": 0, "description": "Size of the signed edXML in bytes."},
+    }
+    body_in_page: Schema = {
+        "type": "string", "contentEncoding": "base64", "contentMediaType": "application/xml",
+        "description": "With `include=bodies`: the signed edXML, byte for byte, base64-encoded. Absent for a "
+                       f"message over {BODY_MAX_BYTES // 1024} KiB or past the page's {PAGE_BODY_BUDGET >> 20} MiB "
+                       "of bodies: fetch it with GET /api/v1/messages/{id}.",
     }
     submission_common: dict[str, Schema] = {
         "id": _ref("MessageId"),
@@ -193,13 +200,15 @@ def _schemas() -> dict[str, Schema]:
             "kind": {"type": "string", "const": MessageKind.EDOC.value},
             "response_for": {**_ref("MessageId"),
                              "description": "Revoke, update or replace: the message id of the earlier document."},
-        }, optional=("response_for",)),
+            "body": body_in_page,
+        }, optional=("response_for", "body")),
         "InboxStatusItem": _object({
             **inbox_common,
             "kind": {"type": "string", "const": MessageKind.STATUS.value},
             "status_code": status_code,
             "response_for": {**_ref("MessageId"), "description": "The message id of the document it is about."},
-        }),
+            "body": body_in_page,
+        }, optional=("body",)),
         "InboxItem": {
             "oneOf": [_ref("InboxDocumentItem"), _ref("InboxStatusItem")],
             "discriminator": {
@@ -218,6 +227,37 @@ def _schemas() -> dict[str, Schema]:
         "Ack": _object({
             "id": _ref("MessageId"),
             "state": {"type": "string", "const": DeliveryState.DELIVERED.value},
+        }),
+        "AckRequest": _object({
+            "ids": {"type": "array", "minItems": 1, "maxItems": MAX_BATCH, "items": {"type": "string"},
+                    "description": "Message ids of status items in this agency's inbox."},
+        }),
+        "AckResults": _object({
+            "results": {"type": "array", "description": "One per id, in the order given.", "items": {
+                "oneOf": [_ref("Ack"), _object({
+                    "id": {"type": "string"},
+                    "problem": {**_ref("Problem"), "description": "What the single acknowledgement would "
+                                                                  "have answered (404, 409)."},
+                })],
+            }},
+        }),
+        "StatusBatchRequest": _object({
+            "statuses": {"type": "array", "minItems": 1, "maxItems": MAX_BATCH,
+                         "items": {"type": "string", "contentEncoding": "base64",
+                                   "contentMediaType": "application/xml"},
+                         "description": "Signed edXML statuses, each base64-encoded byte for byte."},
+        }),
+        "StatusBatchResults": _object({
+            "results": {"type": "array", "description": "One per status, in the order given.", "items": {
+                "oneOf": [
+                    _object({"status": {"enum": [200, 202], "description": "202 stored now, 200 stored before."},
+                             "reply": {**_ref("StatusSubmission"),
+                                       "description": "What POST /api/v1/statuses would have answered."}}),
+                    _object({"status": {"type": "integer", "minimum": 400},
+                             "problem": {**_ref("Problem"), "description": "What POST /api/v1/statuses would "
+                                                                           "have answered for this status."}}),
+                ],
+            }},
         }),
         "TraceRecipient": _object({
             "organ_id": _ref("AgencyCode"),
@@ -457,7 +497,9 @@ def _paths() -> dict[str, Any]:
                 "tags": ["inbox"],
                 "summary": "Items waiting for the calling agency, oldest first",
                 "description": "Documents this agency has not yet confirmed with a signed 01, and statuses it "
-                               "has not acknowledged. Paged by message id.",
+                               "has not acknowledged. Paged by message id. With `include=bodies` each small "
+                               "message carries its signed bytes (a first read, as a fetch is); with `wait` an "
+                               "empty inbox answers as soon as something arrives, or after that many seconds.",
                 "security": [{"bearerAuth": []}],
                 "parameters": [
                     {"name": "kind", "in": "query", "required": False,
@@ -466,6 +508,13 @@ def _paths() -> dict[str, Any]:
                      "schema": {"type": "integer", "minimum": 1, "maximum": 500, "default": 100}},
                     {"name": "cursor", "in": "query", "required": False,
                      "description": "The `next_cursor` of the previous page.", "schema": _ref("MessageId")},
+                    {"name": "include", "in": "query", "required": False,
+                     "description": "`bodies`: put each small message's signed edXML in its item (`body`).",
+                     "schema": {"type": "string", "enum": ["bodies"]}},
+                    {"name": "wait", "in": "query", "required": False,
+                     "description": "Long-poll: when nothing waits, answer at the first arrival or after this "
+                                    f"many seconds (at most {MAX_WAIT_SECONDS:.0f}; more is taken as that).",
+                     "schema": {"type": "number", "minimum": 0, "default": 0}},
                 ],
                 "responses": {
                     "200": _json("One page of the inbox.", _ref("InboxPage")),
@@ -514,6 +563,43 @@ def _paths() -> dict[str, Any]:
                     "200": _json("Acknowledged (repeating an acknowledgement is harmless).", _ref("Ack")),
                     "404": _problem_response("No such message in this agency's inbox.", 404, ["AXIS.NotFound"]),
                     "409": _problem_response("The item is a document, not a status.", 409, ["AXIS.Conflict"]),
+                    **AGENCY_ERRORS,
+                },
+            }
+        },
+        "/api/v1/inbox/ack": {
+            "post": {
+                "operationId": "ackInboxItems",
+                "tags": ["inbox"],
+                "summary": "Take several status items off the inbox",
+                "description": "Each id is acknowledged as POST /api/v1/inbox/{id}/ack would; one answer per id. "
+                               "A bad id is its own answer: the others are taken off.",
+                "security": [{"bearerAuth": []}],
+                "requestBody": {"required": True,
+                                "content": {"application/json": {"schema": _ref("AckRequest")}}},
+                "responses": {
+                    "200": _json("One result per id.", _ref("AckResults")),
+                    "400": _r("BadRequest"),
+                    "413": _r("TooLarge"),
+                    **AGENCY_ERRORS,
+                },
+            }
+        },
+        "/api/v1/statuses/batch": {
+            "post": {
+                "operationId": "submitStatuses",
+                "tags": ["messages"],
+                "summary": "Submit several signed edXML statuses",
+                "description": "Each status is checked, stored and receipted as POST /api/v1/statuses would: "
+                               "its own signature, its own message, its own signed receipt. A refused status is "
+                               "its own answer: the others are stored.",
+                "security": [{"bearerAuth": []}],
+                "requestBody": {"required": True,
+                                "content": {"application/json": {"schema": _ref("StatusBatchRequest")}}},
+                "responses": {
+                    "200": _json("One result per status.", _ref("StatusBatchResults")),
+                    "400": _r("BadRequest"),
+                    "413": _r("TooLarge"),
                     **AGENCY_ERRORS,
                 },
             }

@@ -194,7 +194,8 @@ async def run(spec: dict[str, Any], prepared: dict[str, Any]) -> dict[str, Any]:
     connector = aiohttp.TCPConnector(limit=concurrency)
     async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=300)) as http:
         driver = Driver(spec["server_url"], http, stats, concurrency=concurrency, database=spec["database_name"],
-                        verify=spec["verify"], max_seconds=spec["max_seconds"])
+                        verify=spec["verify"], max_seconds=spec["max_seconds"],
+                        batched_pull=spec.get("pull", "batched") == "batched")
         try:
             for name in wanted:
                 if not alive():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import platform
@@ -11,7 +12,9 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +28,7 @@ from axis.bench.server import (
     ServerProcess,
     drop_database,
     free_port,
+    kill_group,
     provision_database,
 )
 
@@ -63,10 +67,57 @@ class BenchOptions:
     workers: int = 1
     #: Where the server keeps large payloads (its blob_backend setting): "filesystem" or "database".
     blob_backend: str = "filesystem"
+    #: How the simulated DMSes pull: "batched" (pages with bytes, long-poll, batched acks and statuses)
+    #: or "single" (one request per step per document).
+    pull: str = "batched"
 
 
 class BenchFailed(Exception):
     """The benchmark could not run (server did not start, load process crashed)."""
+
+
+class BenchInterrupted(BaseException):
+    """The bench received SIGTERM or SIGHUP: unwinds like Ctrl-C, so every process it started is stopped."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(f"interrupted by {signal.Signals(signum).name}")
+        self.signum = signum
+
+
+#: Signals that end a bench run early; each unwinds through the clean-up that stops its processes.
+_STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+
+
+def _interrupted(signum: int, frame: object) -> None:
+    raise BenchInterrupted(signum)
+
+
+@contextlib.contextmanager
+def _stoppable() -> Iterator[None]:
+    """Turn SIGTERM and SIGHUP into an exception for the run's duration (Ctrl-C already is one)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signal handlers belong to the main thread; a caller elsewhere keeps its own
+        return
+    previous = {sig: signal.signal(sig, _interrupted) for sig in _STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+@contextlib.contextmanager
+def _shielded() -> Iterator[None]:
+    """Hold off SIGINT, SIGTERM and SIGHUP while processes are being stopped, so clean-up runs to its end."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, *_STOP_SIGNALS)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def _say(message: str) -> None:
@@ -158,10 +209,20 @@ def _stop_profiler(proc: subprocess.Popen[bytes] | None) -> None:
         proc.wait(timeout=60)
     except subprocess.TimeoutExpired:
         proc.kill()
+        proc.wait()
 
 
 def run_bench(options: BenchOptions) -> dict[str, Any]:
-    """Set up database, agencies and server; run the load process and the scale phase; tear down."""
+    """Set up database, agencies and server; run the load process and the scale phase; tear down.
+
+    Every process it starts (the server and its workers, the load process and its signers, the
+    profiler) is stopped and reaped before it returns, also on Ctrl-C, SIGTERM, SIGHUP or a timeout.
+    """
+    with _stoppable():
+        return _run_bench(options)
+
+
+def _run_bench(options: BenchOptions) -> dict[str, Any]:
     started = time.perf_counter()
     workdir = options.workdir or Path(tempfile.mkdtemp(prefix="axis-bench-"))
     workdir.mkdir(parents=True, exist_ok=True)
@@ -208,6 +269,7 @@ def run_bench(options: BenchOptions) -> dict[str, Any]:
             "concurrency": options.concurrency,
             "workers": options.workers,
             "blob_backend": options.blob_backend,
+            "pull": options.pull,
             "machine": machine(),
             "verify": options.verify,
             "scenarios": result["scenarios"],
@@ -227,14 +289,15 @@ def run_bench(options: BenchOptions) -> dict[str, Any]:
     except (RuntimeError, OSError) as exc:
         raise BenchFailed(str(exc)) from exc
     finally:
-        if server is not None:
-            server.stop()
-        if db is not None and not options.keep:
-            asyncio.run(drop_database(db))
-        if not options.keep and options.workdir is None:
-            shutil.rmtree(workdir, ignore_errors=True)
-        elif options.keep:
-            _say(f"kept {workdir}" + (f" and database {db.created}" if db and db.created else ""))
+        with _shielded():
+            if server is not None:
+                server.stop()
+            if db is not None and not options.keep:
+                asyncio.run(drop_database(db))
+            if not options.keep and options.workdir is None:
+                shutil.rmtree(workdir, ignore_errors=True)
+            elif options.keep:
+                _say(f"kept {workdir}" + (f" and database {db.created}" if db and db.created else ""))
 
 
 def _run_load(options: BenchOptions, workdir: Path, server: ServerProcess, db: BenchDatabase,
@@ -255,29 +318,44 @@ def _run_load(options: BenchOptions, workdir: Path, server: ServerProcess, db: B
         "verify": options.verify,
         "half_rate": options.half_rate,
         "max_seconds": options.max_seconds,
+        "pull": options.pull,
     }
     spec_path, result_path = workdir / "spec.json", workdir / "result.json"
     spec_path.write_text(json.dumps(spec, ensure_ascii=False))
     profiler = None
+    # Its own process group, with the signing processes it spawns: one killpg stops them all.
     load = subprocess.Popen([sys.executable, "-m", "axis.bench.load", str(spec_path), str(result_path)],
-                            stdin=subprocess.DEVNULL)
+                            stdin=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.monotonic() + load_timeout(options)
     try:
         if options.profile:
             # Attach once signing is over, so the profile holds the scenarios only.
-            while load.poll() is None and not _signed(workdir, server):
+            while load.poll() is None and not _signed(workdir, server) and time.monotonic() < deadline:
                 time.sleep(0.2)
             profiler = _start_profiler(server.pid, options.profile, subprocesses=options.workers > 1)
-        code = load.wait()
+        try:
+            code = load.wait(timeout=max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            raise BenchFailed(f"the load process did not finish within {load_timeout(options):.0f} s; "
+                              f"server log tail:\n{server.log_tail()}") from None
     finally:
-        if load.poll() is None:
-            load.terminate()
-            load.wait(timeout=30)
-        _stop_profiler(profiler)
+        with _shielded():
+            if load.poll() is None:
+                load.terminate()
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    load.wait(timeout=10)
+            kill_group(load.pid)
+            load.wait()
+            _stop_profiler(profiler)
     if code != 0 or not result_path.exists():
         raise BenchFailed(f"the load process exited with {code}; server log tail:\n{server.log_tail()}")
     result: dict[str, Any] = json.loads(result_path.read_text())
     return result
 
+
+def load_timeout(options: BenchOptions) -> float:
+    """How long the load process may run: signing, each scenario's time limit with room, the large document."""
+    return 300.0 + 4 * options.max_seconds * max(1, len(options.scenarios)) + 10 * options.large_mb
 
 def _database_name(db: BenchDatabase) -> str | None:
     """The PostgreSQL database name (its backends' CPU is measured), None on SQLite."""

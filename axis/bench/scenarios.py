@@ -8,6 +8,7 @@ latency percentiles, the server's CPU seconds per message and its peak RSS.
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import json
 import time
@@ -33,6 +34,10 @@ from signing.verifier import verify_envelope
 MESSAGE_TIMEOUT = 120.0
 #: Pause of an inbox poller that found nothing new.
 IDLE_POLL = 0.025
+#: Seconds a batched-pull inbox read waits for an arrival (long-poll) before it answers empty.
+LONG_POLL = 2.0
+#: Items in one batched inbox page, acknowledgement or status post at most.
+PULL_BATCH = 100
 MAX_ERROR_SAMPLES = 5
 
 
@@ -152,8 +157,11 @@ class Driver:
     """HTTP calls to the axis, and the meters, shared by the scenarios."""
 
     def __init__(self, base_url: str, http: aiohttp.ClientSession, stats: ProcessStats, *, concurrency: int,
-                 database: str | None, verify: bool, max_seconds: float) -> None:
+                 database: str | None, verify: bool, max_seconds: float, batched_pull: bool = True) -> None:
         self.base = base_url.rstrip("/")
+        #: DMSes pull as the batched protocol lets them (pages with bytes, long-poll, acks and statuses
+        #: several per request); False: one request per step per document.
+        self.batched_pull = batched_pull
         self.http = http
         self.stats = stats
         self.concurrency = concurrency
@@ -179,6 +187,24 @@ class Driver:
         async with self.http.get(self.base + path, headers=party.auth, params=params) as r:
             body = await r.read()
             return r.status, (json.loads(body) if r.status == 200 else body[:300])
+
+    async def post_json(self, path: str, party: Party, body: Any) -> tuple[int, Any]:
+        async with self.http.post(self.base + path, json=body, headers=party.auth) as r:
+            raw = await r.read()
+            return r.status, (json.loads(raw) if r.status == 200 else raw[:300])
+
+    async def inbox_until(self, party: Party, params: dict[str, str], stop: asyncio.Event) -> tuple[int, Any] | None:
+        """One inbox read (a long-poll when ``params`` has ``wait``), given up when ``stop`` is set first."""
+        read = asyncio.ensure_future(self.get_json("/api/v1/inbox", party, params))
+        stopped = asyncio.ensure_future(stop.wait())
+        try:
+            await asyncio.wait({read, stopped}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopped.cancel()
+        if not read.done():
+            read.cancel()
+            return None
+        return read.result()
 
     async def fetch(self, party: Party, message_id: str) -> tuple[int, bytes, str]:
         async with self.http.get(f"{self.base}/api/v1/messages/{message_id}", headers=party.auth) as r:
@@ -277,10 +303,15 @@ class StatusWatcher:
         return future
 
     async def _poll(self, stop: asyncio.Event) -> None:
+        params = {"kind": "status", "limit": "500"}
+        if self.driver.batched_pull:
+            params["wait"] = f"{LONG_POLL:g}"
         while not stop.is_set():
             try:
-                status, page = await self.driver.get_json(
-                    "/api/v1/inbox", self.sender, {"kind": "status", "limit": "500"})
+                answer = await self.driver.inbox_until(self.sender, params, stop)
+                if answer is None:
+                    return
+                status, page = answer
             except (TimeoutError, aiohttp.ClientError) as exc:
                 self.errors.add(f"sender inbox: {type(exc).__name__}: {exc}")
                 await asyncio.sleep(IDLE_POLL)
@@ -300,10 +331,13 @@ class StatusWatcher:
                 if future is not None and not future.done() and item.get("status_code") == "01":
                     future.set_result(now)
                 self.acks.put_nowait(item["id"])
-            if not new:
+            if not new and not self.driver.batched_pull:
                 await asyncio.sleep(IDLE_POLL)
 
     async def _ack(self) -> None:
+        if self.driver.batched_pull:
+            await self._ack_batches()
+            return
         while (message_id := await self.acks.get()) is not None:
             try:
                 async with self.driver.http.post(f"{self.driver.base}/api/v1/inbox/{message_id}/ack",
@@ -312,6 +346,33 @@ class StatusWatcher:
                         self.errors.add(f"ack: HTTP {r.status}")
             except (TimeoutError, aiohttp.ClientError) as exc:
                 self.errors.add(f"ack: {type(exc).__name__}: {exc}")
+
+    async def _ack_batches(self) -> None:
+        """Acknowledge whatever is queued, up to PULL_BATCH ids per request."""
+        done = False
+        while not done:
+            ids: list[str] = []
+            first = await self.acks.get()
+            if first is None:
+                return
+            ids.append(first)
+            while len(ids) < PULL_BATCH and not self.acks.empty():
+                more = self.acks.get_nowait()
+                if more is None:
+                    done = True
+                    break
+                ids.append(more)
+            try:
+                status, reply = await self.driver.post_json("/api/v1/inbox/ack", self.sender, {"ids": ids})
+            except (TimeoutError, aiohttp.ClientError) as exc:
+                self.errors.add(f"ack: {type(exc).__name__}: {exc}")
+                continue
+            if status != 200:
+                self.errors.add(f"ack: HTTP {status}: {reply!r}")
+                continue
+            for result in reply["results"]:
+                if "problem" in result:
+                    self.errors.add(f"ack: {result['problem'].get('code')}: {result['problem'].get('detail')}")
 
     async def run(self, stop: asyncio.Event) -> None:
         """Poll and ack until ``stop`` is set and every ack queued so far is done."""
@@ -388,6 +449,7 @@ async def round_trip(driver: Driver, sender: Party, recipient: Party, docs: Sequ
     """Submit → recipient lists its inbox, fetches, verifies, posts its signed 01 → sender sees it."""
     by_document = {d.document_id: d for d in docs}
     watcher = StatusWatcher(driver, sender, ack_workers=max(1, driver.concurrency // 8))
+    batched_recipient_dms = await _batched_recipient(driver, sender, recipient, docs, watcher.errors)
     taken: set[str] = set()
     work: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
     errors = watcher.errors
@@ -436,7 +498,94 @@ async def round_trip(driver: Driver, sender: Party, recipient: Party, docs: Sequ
             work.put_nowait(None)
         await asyncio.gather(*answerers)
 
-    return await _end_to_end(driver, sender, docs, [recipient_dms], watcher)
+    return await _end_to_end(driver, sender, docs, [batched_recipient_dms if driver.batched_pull else recipient_dms],
+                             watcher)
+
+
+async def _batched_recipient(driver: Driver, sender: Party, recipient: Party, docs: Sequence[Prepared],
+                             errors: Errors) -> Helper:
+    """The recipient's DMS on the batched pull: long-polled pages with the bytes, statuses posted in batches."""
+    by_document = {d.document_id: d for d in docs}
+    taken: set[str] = set()
+    work: asyncio.Queue[tuple[dict[str, Any], bytes] | None] = asyncio.Queue()
+    params = {"kind": "edoc", "limit": str(PULL_BATCH), "include": "bodies", "wait": f"{LONG_POLL:g}"}
+
+    async def poll(stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                answer = await driver.inbox_until(recipient, params, stop)
+                if answer is None:
+                    return
+                status, page = answer
+                if status != 200:
+                    errors.add(f"recipient inbox: HTTP {status}: {page!r}")
+                    await asyncio.sleep(IDLE_POLL)
+                    continue
+                for item in page["items"]:
+                    if item["id"] in taken:
+                        continue
+                    taken.add(item["id"])
+                    if "body" in item:
+                        raw = base64.b64decode(item["body"])
+                    else:  # too large for the page: its own streamed fetch
+                        status, raw, _ = await driver.fetch(recipient, item["id"])
+                        if status != 200:
+                            errors.add(f"fetch: HTTP {status}")
+                            continue
+                    work.put_nowait((item, raw))
+            except (TimeoutError, aiohttp.ClientError) as exc:
+                errors.add(f"recipient inbox: {type(exc).__name__}: {exc}")
+                await asyncio.sleep(IDLE_POLL)
+
+    async def one(item: dict[str, Any], raw: bytes) -> bytes | None:
+        doc = by_document.get(item["document_id"])
+        if doc is None or doc.status is None:
+            errors.add(f"fetch: unexpected document {item['document_id']}")
+            return None
+        if not await _intact(driver, raw, item["sha256"], doc, sender.certificate):
+            errors.add(f"fetch: {item['id']} is not the bytes the sender signed")
+            return None
+        return doc.status
+
+    async def answer() -> None:
+        done = False
+        while not done:
+            first = await work.get()
+            if first is None:
+                return
+            batch = [first]
+            while len(batch) < PULL_BATCH and not work.empty():
+                more = work.get_nowait()
+                if more is None:
+                    done = True
+                    break
+                batch.append(more)
+            statuses = [s for s in await asyncio.gather(*(one(i, r) for i, r in batch)) if s is not None]
+            if not statuses:
+                continue
+            try:
+                status, reply = await driver.post_json(
+                    "/api/v1/statuses/batch", recipient,
+                    {"statuses": [base64.b64encode(s).decode() for s in statuses]})
+            except (TimeoutError, aiohttp.ClientError) as exc:
+                errors.add(f"recipient: {type(exc).__name__}: {exc}")
+                continue
+            if status != 200:
+                errors.add(f"statuses: HTTP {status}: {reply!r}")
+                continue
+            for result in reply["results"]:
+                if result["status"] != 202:
+                    errors.add(f"status 01: {result.get('problem', {}).get('code')}: "
+                               f"{result.get('problem', {}).get('detail')}")
+
+    async def recipient_dms(stop: asyncio.Event) -> None:
+        answerers = [asyncio.create_task(answer()) for _ in range(max(1, driver.concurrency // 8))]
+        await poll(stop)
+        for _ in answerers:
+            work.put_nowait(None)
+        await asyncio.gather(*answerers)
+
+    return recipient_dms
 
 
 async def _intact(driver: Driver, raw: bytes, etag: str, doc: Prepared, certificate: Certificate) -> bool:

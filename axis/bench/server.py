@@ -298,6 +298,32 @@ async def drop_database(db: BenchDatabase) -> None:
         await conn.close()
 
 
+def group_members(pgid: int) -> list[int]:
+    """Pids of the live (not zombie) processes in process group ``pgid``."""
+    out = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            fields = _stat_fields(int(entry))
+        except (OSError, IndexError, ValueError):
+            continue  # exited while we looked
+        if int(fields[2]) == pgid and fields[0] not in (b"Z", b"X"):
+            out.append(int(entry))
+    return out
+
+
+def kill_group(pgid: int, timeout: float = 10.0) -> None:
+    """SIGKILL every process of group ``pgid`` and wait (up to ``timeout``) until none is left alive."""
+    deadline = time.monotonic() + timeout
+    while True:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pgid, signal.SIGKILL)
+        if not group_members(pgid) or time.monotonic() > deadline:
+            return
+        time.sleep(0.02)
+
+
 class ServerProcess:
     """One `axis serve` subprocess (with ``workers`` processes) on its own AXIS_HOME, database and port.
 
@@ -344,6 +370,9 @@ class ServerProcess:
         self.process = subprocess.Popen(
             [*AXIS_COMMAND, "serve", "--host", "127.0.0.1", "--port", str(self.port), "--workers", str(self.workers)],
             env=self.env, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=self.home,
+            # Its own process group, holding its workers too: one killpg reaches them all even after
+            # the parent is gone, and a Ctrl-C at the terminal reaches the bench, which stops it.
+            start_new_session=True,
         )
         self.starts += 1
 
@@ -389,6 +418,8 @@ class ServerProcess:
                 self.process.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 self._kill_tree()
+        # A worker the parent did not wait for (it timed out, or died first) is still in the group.
+        kill_group(self.process.pid)
         self._close_log()
         return self.process.returncode
 
@@ -399,6 +430,7 @@ class ServerProcess:
         for pid in reversed(descendants(self.process.pid)):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
+        kill_group(self.process.pid)
         self.process.kill()
         self.process.wait(timeout=10)
 

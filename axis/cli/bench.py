@@ -12,6 +12,7 @@ from axis.bench.run import (
     ALL_SCENARIOS,
     DEFAULT_COUNTS,
     BenchFailed,
+    BenchInterrupted,
     BenchOptions,
     run_bench,
 )
@@ -44,6 +45,9 @@ def _scenarios(value: str) -> tuple[str, ...]:
                    "server CPU and peak RSS are summed over its processes.")
 @click.option("--blob-backend", type=click.Choice(["filesystem", "database"]), default="filesystem",
               show_default=True, help="Where the server keeps large payloads (its blob_backend setting).")
+@click.option("--pull", type=click.Choice(["batched", "single"]), default="batched", show_default=True,
+              help="How the simulated DMSes pull: batched (inbox pages with the bytes, long-poll, acknowledgements "
+                   "and statuses several per request) or single (one request per step per document).")
 @click.option("--doc-kb", type=click.FloatRange(min=0), default=3.0, show_default=True,
               help="Attachment size of each document, KB (the signed envelope adds about 5.5 KB).")
 @click.option("--large-mb", type=click.FloatRange(min=0.001), default=100.0, show_default=True,
@@ -67,20 +71,24 @@ def _scenarios(value: str) -> tuple[str, ...]:
 def bench(as_json: bool, database_url: str | None, scenario_list: str, count: int | None, concurrency: int,
           workers: int | None, doc_kb: float, large_mb: float, max_seconds: float, verify: bool, half_rate: bool,
           scale: int, scale_samples: int, workdir: Path | None, keep: bool, profile: Path | None,
-          blob_backend: str = "filesystem") -> None:
+          blob_backend: str = "filesystem", pull: str = "batched") -> None:
     """Built-in load benchmark: a real `axis serve`, driven over loopback HTTP from another process."""
     counts = {k: count or v for k, v in DEFAULT_COUNTS.items()}
     if workers is None:
         workers = default_workers(database_url or "sqlite://")
     options = BenchOptions(database_url, _scenarios(scenario_list), counts, concurrency, doc_kb, large_mb, verify,
                            half_rate, scale, scale_samples, max_seconds, workdir, keep, profile, workers,
-                           blob_backend=blob_backend)
+                           blob_backend=blob_backend, pull=pull)
     if not options.scenarios and not scale:
         raise click.UsageError("nothing to do: give --scenarios or --scale")
     try:
         result = run_bench(options)
     except BenchFailed as exc:
         raise click.ClickException(str(exc)) from None
+    except BenchInterrupted as exc:
+        # Every process it started is stopped by now; exit as a process killed by that signal would.
+        click.echo(f"axis bench: {exc}; its processes are stopped", err=True)
+        raise SystemExit(128 + exc.signum) from None
     click.echo(report.render_text(result))
     if as_json:
         click.echo(json.dumps(result, ensure_ascii=False, separators=(",", ":")))

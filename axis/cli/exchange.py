@@ -283,12 +283,14 @@ def inbox_table(items: list[dict[str, Any]]) -> list[str]:
 @click.option("--kind", type=click.Choice(["edoc", "status"]), help="Only documents or only statuses.")
 @click.option("--limit", type=click.IntRange(1, 500), default=100, show_default=True, help="Items per page.")
 @click.option("--cursor", help="Start after this item (the next_cursor of a previous page).")
+@click.option("--wait", type=click.FloatRange(0, 60), default=0, metavar="SECONDS",
+              help="When nothing waits, wait up to this long for the first arrival (long-poll).")
 @click.option("--json", "as_json", is_flag=True, help="Print the API reply as JSON.")
-def inbox(server: str, as_code: str, token: str, kind: str | None, limit: int, cursor: str | None,
+def inbox(server: str, as_code: str, token: str, kind: str | None, limit: int, cursor: str | None, wait: float,
           as_json: bool) -> None:
     """List what waits for your agency, oldest first: documents and statuses."""
     _check_code(as_code, "--as")
-    page = _run(lambda c: c.inbox(kind=kind, limit=limit, cursor=cursor), server, token)
+    page = _run(lambda c: c.inbox(kind=kind, limit=limit, cursor=cursor, wait=wait), server, token)
     if as_json:
         echo_json(page)
         return
@@ -304,16 +306,40 @@ def inbox(server: str, as_code: str, token: str, kind: str | None, limit: int, c
 
 @click.command()
 @_connection
-@click.argument("message_id", metavar="ID")
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
-              help="File to write the signed edXML to ('-' for standard output).")
-def fetch(server: str, as_code: str, token: str, message_id: str, output: Path) -> None:
-    """Download message ID exactly as it was submitted (signed edXML bytes)."""
+@click.argument("message_id", metavar="ID", required=False)
+@click.option("-o", "--output", required=True, type=click.Path(allow_dash=True, path_type=Path),
+              help="File to write the signed edXML to ('-' for standard output); with --inbox, a directory.")
+@click.option("--inbox", "whole_inbox", is_flag=True,
+              help="Instead of ID: every message waiting in your inbox (one page), each as ID.xml in the directory "
+                   "--output; small ones come in one request.")
+@click.option("--kind", type=click.Choice(["edoc", "status"]), help="With --inbox: only documents or only statuses.")
+@click.option("--limit", type=click.IntRange(1, 500), default=100, show_default=True,
+              help="With --inbox: messages at most.")
+@click.option("--wait", type=click.FloatRange(0, 60), default=0, metavar="SECONDS",
+              help="With --inbox: when nothing waits, wait up to this long for the first arrival.")
+def fetch(server: str, as_code: str, token: str, message_id: str | None, output: Path, whole_inbox: bool,
+          kind: str | None, limit: int, wait: float) -> None:
+    """Download message ID exactly as it was submitted (signed edXML bytes), or with --inbox all that wait."""
+    if whole_inbox == (message_id is not None):
+        raise click.UsageError("give a message ID or --inbox (not both)")
+    if whole_inbox:
+        output.mkdir(parents=True, exist_ok=True)
+        pulled, more = _run(lambda c: c.pull(kind=kind, limit=limit, wait=wait), server, token)
+        for item, data in pulled:
+            _write(output / f"{item['id']}.xml", data)
+        click.echo(f"{output}: {len(pulled)} message(s)" + (f"; more after {more}" if more else ""), err=True)
+        return
+    assert message_id is not None
     data = _run(lambda c: c.fetch(message_id), server, token)
     if str(output) == "-":
         sys.stdout.buffer.write(data)
         sys.stdout.buffer.flush()
         return
+    _write(output, data)
+
+
+def _write(output: Path, data: bytes) -> None:
+    """Write a file whole or not at all, and say what it holds."""
     tmp = output.with_name(f".{output.name}.{os.getpid()}.part")
     tmp.write_bytes(data)
     os.replace(tmp, output)
@@ -322,12 +348,25 @@ def fetch(server: str, as_code: str, token: str, message_id: str, output: Path) 
 
 @click.command()
 @_connection
-@click.argument("message_id", metavar="ID")
+@click.argument("message_ids", metavar="ID...", nargs=-1, required=True)
 @json_option
-def ack(server: str, as_code: str, token: str, message_id: str, as_json: bool) -> None:
-    """Take status item ID off your inbox (documents leave it with your signed 01)."""
-    reply = _run(lambda c: c.ack(message_id), server, token)
-    emit(reply, as_json, lambda: click.echo(f"message {reply.get('id', message_id)}: {reply.get('state', '')}"))
+def ack(server: str, as_code: str, token: str, message_ids: tuple[str, ...], as_json: bool) -> None:
+    """Take status items off your inbox, several in one request (documents leave it with your signed 01)."""
+    if len(message_ids) == 1:
+        message_id = message_ids[0]
+        reply = _run(lambda c: c.ack(message_id), server, token)
+        emit(reply, as_json, lambda: click.echo(f"message {reply.get('id', message_id)}: {reply.get('state', '')}"))
+        return
+    results = _run(lambda c: c.ack_many(message_ids), server, token)
+
+    def lines() -> None:
+        for r in results:
+            problem = r.get("problem")
+            click.echo(f"message {r['id']}: " + (f"{problem['code']}: {problem['detail']}" if problem else r["state"]))
+
+    emit({"results": results}, as_json, lines)
+    if any("problem" in r for r in results):
+        raise SystemExit(1)  # the others were taken off; this says not all were
 
 
 @click.command()

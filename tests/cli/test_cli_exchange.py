@@ -159,3 +159,30 @@ def test_commands_print_for_people_by_default_and_json_with_the_flag(
     assert "the axis itself" in own and "disabled" not in own
     assert listed.splitlines()[0].split()[:3] == ["CODE", "DELIVERY", "STATE"]
     assert any(a["state"].startswith("the axis itself") for a in axis.json("agency", "list", "--json"))
+
+
+async def test_fetch_inbox_takes_every_waiting_message_and_ack_takes_several_off(
+    axis_server: Axis, agencies: tuple[Registered, Registered], tmp_path: Path
+) -> None:
+    axis, (sender, recipient) = axis_server, agencies
+    note = tmp_path / "cong-van.txt"
+    note.write_text("Công văn gửi kèm.\n", encoding="utf-8")
+    ids = [axis.json("send", *sender.connection(axis), *sender.signing(), "--to", recipient.code,
+                     "--subject", f"Công văn số {n}", "--number", f"90{n}", note, "--json")["id"] for n in (1, 2)]
+    inbox_dir = tmp_path / "inbox"
+    axis.run("fetch", *recipient.connection(axis), "--inbox", "--kind", "edoc", "-o", inbox_dir)
+    async with AxisClient(axis.url, sender.token) as client:
+        for message_id in ids:
+            assert (inbox_dir / f"{message_id}.xml").read_bytes() == await client.fetch(message_id)
+    for message_id in ids:
+        axis.run("status", *recipient.connection(axis), *recipient.signing(), message_id, "01")
+    statuses = [s["id"] for s in axis.json("inbox", *sender.connection(axis), "--kind", "status", "--json")["items"]
+                if s.get("response_for") in ids]
+    assert len(statuses) == 2
+    proc = axis.run("ack", *sender.connection(axis), *statuses, "0" * 26, check=False)
+    assert proc.returncode == 1, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[:2] == [f"message {s}: delivered" for s in statuses]
+    assert lines[2].startswith(f"message {'0' * 26}: AXIS.NotFound")
+    left = [s["id"] for s in axis.json("inbox", *sender.connection(axis), "--kind", "status", "--json")["items"]]
+    assert not set(statuses) & set(left)

@@ -17,6 +17,7 @@ and ignore whatever token comes along. Web pages have their own matrix: tests/we
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import json
 import secrets
@@ -142,6 +143,34 @@ def _check_ack(w: World, reply: Reply, ctx: dict[str, Any], who: str) -> None:
     assert reply.json() == {"id": ctx["status_id"], "state": "delivered"}
 
 
+def _ack_batch(w: World, caller: Agent | None, ctx: dict[str, Any]) -> Call:
+    return Call("POST", "/api/v1/inbox/ack", json.dumps({"ids": [ctx["status_id"]]}).encode())
+
+
+def _check_ack_batch(w: World, reply: Reply, ctx: dict[str, Any], who: str) -> None:
+    # Another agency's batch is answered item by item: the item is not found, and stays in A's inbox.
+    results = reply.json()["results"]
+    if who == "right_agency":
+        assert results == [{"id": ctx["status_id"], "state": "delivered"}]
+    else:
+        assert results[0]["id"] == ctx["status_id"] and results[0]["problem"]["code"] == "AXIS.NotFound"
+
+
+def _status_batch(w: World, caller: Agent | None, ctx: dict[str, Any]) -> Call:
+    signed = _post_status(w, caller, ctx).body
+    assert signed is not None
+    return Call("POST", "/api/v1/statuses/batch",
+                json.dumps({"statuses": [base64.b64encode(signed).decode()]}).encode())
+
+
+def _check_status_batch(w: World, reply: Reply, ctx: dict[str, Any], who: str) -> None:
+    (result,) = reply.json()["results"]
+    if who == "right_agency":
+        assert result["status"] == 202 and result["reply"]["status_code"] == "03"
+    else:
+        assert result["status"] == 404 and result["problem"]["code"] == "AXIS.NotFound"
+
+
 def _check_trace(w: World, reply: Reply, ctx: dict[str, Any], who: str) -> None:
     trace = reply.json()
     assert trace["id"] == ctx["id"] and [r["organ_id"] for r in trace["recipients"]] == [B]
@@ -181,6 +210,8 @@ ENDPOINTS = [
              _check_message, right="b"),
     Endpoint("POST", "/api/v1/inbox/{id}/ack", lambda w, c, x: Call("POST", f"/api/v1/inbox/{x['status_id']}/ack"),
              _check_ack),
+    Endpoint("POST", "/api/v1/inbox/ack", _ack_batch, _check_ack_batch, other=(200, None)),
+    Endpoint("POST", "/api/v1/statuses/batch", _status_batch, _check_status_batch, other=(200, None), right="b"),
     Endpoint("GET", "/api/v1/documents/{id}/trace",
              lambda w, c, x: Call("GET", f"/api/v1/documents/{x['id']}/trace"), _check_trace),
     Endpoint("GET", "/api/v1/agencies", lambda w, c, x: Call("GET", "/api/v1/agencies"), _check_agencies,
