@@ -6,8 +6,10 @@ by one. So the node serving here runs the *previous release's code*, taken from 
 the newest commit on the first-parent line of HEAD whose migrations are a strict prefix of this
 checkout's (same file names, fewer of them). Its own `axis db upgrade` makes the old schema and
 its own `axis agency add` registers the agencies; documents flow to it without pause while this
-checkout's `axis db upgrade` runs; afterwards a node of this checkout replaces it and must serve
-every document, byte for byte, and the audit chain must verify.
+checkout's `axis db upgrade` runs and after it (old code on the new schema); on PostgreSQL a node
+of this checkout then joins while the old one still serves (the rolling restart: both releases
+take documents at once); then the old node goes, and the new one must list and serve every
+document, byte for byte, and the audit chain must verify.
 
 Limits: the previous release runs on this checkout's virtual environment (adjacent releases
 share their dependencies); and the test needs the git history (a source tarball has none).
@@ -19,11 +21,13 @@ import asyncio
 import contextlib
 import hashlib
 import io
+import itertools
 import json
 import os
 import subprocess
 import tarfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -36,8 +40,9 @@ from envelope.codes import StatusCode
 from migrations.upgrade import MIGRATIONS_DIR, current_head
 from signing.keys import DevelopmentCA, IssuedIdentity, certificate_pem
 from storage.db import create_engine
-from tests.databases import fresh_database
+from tests.databases import backend, fresh_database
 from tests.harness import NAMES, Agent
+from tests.support.tools import tool
 
 A, B = "000.00.00.G22", "000.00.00.H29"
 REPO = MIGRATIONS_DIR.parent
@@ -48,7 +53,7 @@ pytestmark = pytest.mark.timeout(300)
 
 
 def _git(*args: str) -> str:
-    proc = subprocess.run(["git", "-C", str(REPO), *args], capture_output=True, text=True, timeout=60)
+    proc = subprocess.run([tool("git"), "-C", str(REPO), *args], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, f"git {' '.join(args)}: {proc.stderr} (this test needs the git history)"
     return proc.stdout
 
@@ -69,7 +74,7 @@ def previous_release() -> str:
 
 
 def _old_tree(commit: str, target: Path) -> Path:
-    archive = subprocess.run(["git", "-C", str(REPO), "archive", commit], capture_output=True, timeout=120,
+    archive = subprocess.run([tool("git"), "-C", str(REPO), "archive", commit], capture_output=True, timeout=120,
                              check=True).stdout
     with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
         tar.extractall(target, filter="data")
@@ -85,6 +90,8 @@ class Traffic:
     """Documents sent to a node without pause, with when each was answered."""
 
     sent: dict[str, bytes] = field(default_factory=dict)
+    #: Document numbers: senders in threads never draw the same one (a repeated DocumentId is refused).
+    numbers: Iterator[int] = field(default_factory=lambda: itertools.count(1))
     answered_at: list[float] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
 
@@ -92,7 +99,7 @@ class Traffic:
 async def _send(url: str, agent: Agent, traffic: Traffic, stop: asyncio.Event) -> None:
     async with AxisClient(url, agent.token) as client:
         while not stop.is_set():
-            _, signed = await asyncio.to_thread(agent.document, [B])
+            _, signed = await asyncio.to_thread(agent.document, [B], number=next(traffic.numbers))
             try:
                 reply = await client.submit(signed)
             except Exception as exc:  # noqa: BLE001 - any failure is what this test looks for
@@ -154,6 +161,16 @@ async def test_upgrade_from_the_previous_release_while_its_node_serves_loses_not
                     after_upgrade = len(traffic.sent)
                     while len(traffic.sent) < after_upgrade + AFTER and not traffic.failures:
                         await asyncio.sleep(0.05)
+                    assert previous.alive(), previous.log_tail()
+                    if backend() == "postgresql":
+                        # The rolling restart: a node of this checkout joins while the old one still serves.
+                        current = ServerProcess(home, url, tmp_path / "current.log", name="this checkout")
+                        current.start()
+                        await asyncio.to_thread(current.wait_ready, 60.0)
+                        senders.append(asyncio.create_task(_send(current.url, agents[A], traffic, stop)))
+                        both = len(traffic.sent)
+                        while len(traffic.sent) < both + AFTER and not traffic.failures:
+                            await asyncio.sleep(0.05)
                 finally:
                     stop.set()
                     await asyncio.gather(*senders)
@@ -164,11 +181,12 @@ async def test_upgrade_from_the_previous_release_while_its_node_serves_loses_not
                     assert (await conn.execute(text("SELECT version_num FROM alembic_version"))).scalar_one() \
                         == current_head()
 
-                # The node is restarted on the new release; every document is there, byte for byte.
+                # The old node goes (on SQLite it is replaced in place); every document is there, byte for byte.
                 assert previous.stop() is not None
-                current = ServerProcess(home, url, tmp_path / "current.log", name="this checkout")
-                current.start()
-                await asyncio.to_thread(current.wait_ready, 60.0)
+                if current is None:
+                    current = ServerProcess(home, url, tmp_path / "current.log", name="this checkout")
+                    current.start()
+                    await asyncio.to_thread(current.wait_ready, 60.0)
                 async with AxisClient(current.url, agents[B].token) as client:
                     listed: set[str] = set()
                     cursor = None
