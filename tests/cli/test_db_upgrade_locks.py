@@ -88,7 +88,9 @@ async def test_a_migration_waiting_on_a_busy_table_gives_up_instead_of_holding_u
             # The same run once the table is free: applied, and the migration lock released.
             await asyncio.to_thread(apply, config)
             assert await clerk.fetchval("SELECT version_num FROM alembic_version") == "9999"
-            assert await clerk.fetchval("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'") == 0
+            assert await clerk.fetchval(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' "
+                "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())") == 0
         finally:
             await reporting.close()
             await clerk.close()
