@@ -18,8 +18,9 @@ from sqlalchemy import func, select
 
 from axis.context import AxisContext
 from axis.metrics import Metrics
+from storage.archive_models import AuditHead
 from storage.db import reading
-from storage.models import Delivery, DeliveryState
+from storage.models import AuditEvent, AuditQueueEntry, Delivery, DeliveryState
 
 log = logging.getLogger("axis.metrics")
 
@@ -47,8 +48,29 @@ async def delivery_states(ctx: AxisContext, metrics: Metrics) -> None:
         metrics.deliveries.labels(state.value).set(counts.get(state.value, 0))
 
 
+# Each an index probe (primary keys), not a scan: the newest head, the newest and the first chained
+# entry; the queue holds well under a second of entries while the sealer runs.
+_NEWEST_HEAD = select(AuditHead.event_id, AuditHead.signed_at).order_by(AuditHead.id.desc()).limit(1)
+_NEWEST_ENTRY = select(func.max(AuditEvent.id))
+_FIRST_ENTRY_AT = select(AuditEvent.at).order_by(AuditEvent.id).limit(1)
+_QUEUED = select(func.count()).select_from(AuditQueueEntry)
+
+
+async def audit_head(ctx: AxisContext, metrics: Metrics) -> None:
+    """``axis_audit_head_age_seconds`` and ``axis_audit_entries_unsigned`` from the heads and the chain."""
+    async with reading(ctx.engine) as conn:
+        head = (await conn.execute(_NEWEST_HEAD)).first()
+        newest = (await conn.execute(_NEWEST_ENTRY)).scalar() or 0
+        queued = int((await conn.execute(_QUEUED)).scalar() or 0)
+        since = head.signed_at if head is not None else (await conn.execute(_FIRST_ENTRY_AT)).scalar()
+    # Entry ids are handed out one after another by the sealer, so the difference counts the entries.
+    unsigned = newest - (head.event_id if head is not None else 0) + queued
+    metrics.audit_unsigned.set(max(0, unsigned))
+    metrics.audit_head_age.set(max(0.0, (ctx.clock() - since).total_seconds()) if since is not None else 0.0)
+
+
 #: Every gauge read from the database.
-SOURCES: tuple[GaugeSource, ...] = (delivery_states,)
+SOURCES: tuple[GaugeSource, ...] = (delivery_states, audit_head)
 
 
 class GaugeRefresher:

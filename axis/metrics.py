@@ -39,6 +39,11 @@ class Metrics:
         self.push_attempts = Counter(
             "axis_push_attempts", "Push delivery attempts by outcome", ["outcome"], registry=r
         )
+        # Failed attempts by recipient: the agencies are the registered ones (about a hundred), never a
+        # caller's input, so the label stays bounded. What failed is in the log line of each attempt.
+        self.push_errors = Counter(
+            "axis_push_errors", "Failed push attempts by recipient agency", ["agency"], registry=r
+        )
         # 1 while pushes to an endpoint (scheme://host:port) are suspended after repeated timeouts.
         self.push_circuit_open = Gauge(
             "axis_push_circuit_open", "Push endpoints whose circuit is open", ["endpoint"], registry=r
@@ -52,6 +57,16 @@ class Metrics:
         self.unsigned_documents = Counter(
             "axis_unsigned_documents", "Messages accepted without a valid XML signature (legacy-transport)",
             ["agency"], registry=r,
+        )
+        # Read from the database by axis.gauges: how old the newest signed audit head is, and how many
+        # audit entries it does not cover yet (a quiet axis keeps an old head with nothing after it).
+        self.audit_head_age = Gauge(
+            "axis_audit_head_age_seconds",
+            "Seconds since the newest signed audit head (since the first entry while none is signed)", registry=r,
+        )
+        self.audit_unsigned = Gauge(
+            "axis_audit_entries_unsigned", "Audit entries, chained or queued, after the newest signed head",
+            registry=r,
         )
         self.job_runs = Counter("axis_job_runs", "Scheduler job runs by job and outcome", ["job", "outcome"],
                                 registry=r)

@@ -1,18 +1,22 @@
-"""Alembic environment: async engine from the axis settings, one migrator at a time."""
+"""Alembic environment: async engine from the axis settings, one migrator at a time, bounded lock waits."""
 
 from __future__ import annotations
 
 import asyncio
+import time
 
 from alembic import context
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
+from migrations.locks import (
+    DEFAULT_LOCK_TIMEOUT_SECONDS,
+    DEFAULT_LOCK_WAIT_SECONDS,
+    MIGRATION_LOCK_ID,
+    MigrationLockBusy,
+)
 from storage.db import create_engine
 from storage.schema import metadata
-
-# Any constant works; it only has to be the same in every axis process.
-MIGRATION_LOCK_ID = 0x0A815_0001
 
 config = context.config
 target_metadata = metadata
@@ -25,10 +29,30 @@ def _url() -> str:
     return url
 
 
+def _take_migration_lock(connection: Connection) -> None:
+    """Wait (polling, at most the configured wait) for the lock no two migrators hold at once."""
+    wait = float(config.attributes.get("lock_wait_seconds", DEFAULT_LOCK_WAIT_SECONDS))
+    deadline = time.monotonic() + wait
+    # Polled with the try form: a plain pg_advisory_lock would wait without end behind a stuck migrator.
+    while not connection.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": MIGRATION_LOCK_ID}).scalar():
+        if time.monotonic() >= deadline:
+            connection.rollback()
+            raise MigrationLockBusy(
+                f"another `axis db upgrade` has held the migration lock for more than {wait:g} s; "
+                "wait for it to finish (or pass --lock-wait SECONDS)")
+        time.sleep(0.2)
+    # A statement of a migration that needs a table lock a long transaction holds gives up after this
+    # long: queued behind it, an ALTER TABLE's exclusive lock would hold up every request on that table.
+    timeout_ms = int(1000 * float(config.attributes.get("lock_timeout_seconds", DEFAULT_LOCK_TIMEOUT_SECONDS)))
+    connection.execute(text(f"SET lock_timeout = {max(1, timeout_ms)}"))
+    # Both are session-wide: committed now, so each migration below runs in a transaction of its own.
+    connection.commit()
+
+
 def _run(connection: Connection) -> None:
-    if connection.dialect.name == "postgresql":
-        # Two nodes starting together must not both run the same migration.
-        connection.execute(text("SELECT pg_advisory_lock(:k)"), {"k": MIGRATION_LOCK_ID})
+    postgres = connection.dialect.name == "postgresql"
+    if postgres:
+        _take_migration_lock(connection)
     try:
         context.configure(
             connection=connection,
@@ -40,8 +64,12 @@ def _run(connection: Connection) -> None:
         with context.begin_transaction():
             context.run_migrations()
     finally:
-        if connection.dialect.name == "postgresql":
+        if postgres:
+            # A failed migration left its transaction aborted: end it before unlocking.
+            if connection.in_transaction():
+                connection.rollback()
             connection.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": MIGRATION_LOCK_ID})
+            connection.execute(text("RESET lock_timeout"))
             connection.commit()
 
 

@@ -158,7 +158,9 @@ def backup(settings: Settings, directory: Path) -> BackupSummary:
         kind = "postgresql"
         url = make_url(settings.resolved_database_url)
         args, env = _libpq(url)
-        _run([_tool("pg_dump"), *args, "-Fc", "--no-owner", "-f", str(directory / POSTGRES_COPY),
+        # -Z1: payloads are mostly base64 of compressed files; the default level (6) took 8 times as long
+        # for a dump 8 % smaller (60 MB of payloads: 23.5 s against 3.1 s).
+        _run([_tool("pg_dump"), *args, "-Fc", "-Z1", "--no-owner", "-f", str(directory / POSTGRES_COPY),
               url.database or "postgres"], env)
         out.add(POSTGRES_COPY)
     home = settings.home

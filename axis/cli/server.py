@@ -9,7 +9,8 @@ import sys
 import click
 
 from axis.cli.common import redact, settings_of
-from axis.cli.failures import EXIT_ADDRESS, OneLine
+from axis.cli.failures import EXIT_ADDRESS, EXIT_DATABASE, OneLine
+from migrations.locks import DEFAULT_LOCK_TIMEOUT_SECONDS, DEFAULT_LOCK_WAIT_SECONDS, MigrationLockError
 from migrations.upgrade import upgrade
 
 
@@ -91,10 +92,18 @@ def db() -> None:
 
 
 @db.command("upgrade")
+@click.option("--lock-wait", type=click.FloatRange(min=0), default=DEFAULT_LOCK_WAIT_SECONDS, show_default=True,
+              help="PostgreSQL: seconds to wait for another node's `axis db upgrade` to finish.")
+@click.option("--lock-timeout", type=click.FloatRange(min=0.001), default=DEFAULT_LOCK_TIMEOUT_SECONDS,
+              show_default=True, help="PostgreSQL: seconds one statement of a migration may wait for a table lock "
+                                      "before the run gives up (instead of holding up requests behind it).")
 @click.pass_context
-def db_upgrade(ctx: click.Context) -> None:
-    """Apply pending migrations."""
+def db_upgrade(ctx: click.Context, lock_wait: float, lock_timeout: float) -> None:
+    """Apply pending migrations (one node at a time; a migration never queues requests behind it for long)."""
     settings = settings_of(ctx)
     settings.home.mkdir(parents=True, exist_ok=True)
-    upgrade(settings.resolved_database_url)
+    try:
+        upgrade(settings.resolved_database_url, lock_wait=lock_wait, lock_timeout=lock_timeout)
+    except MigrationLockError as exc:
+        raise OneLine(str(exc), EXIT_DATABASE) from None
     click.echo(f"database at head ({redact(settings.resolved_database_url)})")

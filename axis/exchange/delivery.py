@@ -255,6 +255,8 @@ class PushWorker:
             return
         outcome = "delivered" if error is None else "error"
         self.metrics.push_attempts.labels(outcome).inc()
+        if error is not None:
+            self.metrics.push_errors.labels(job.recipient_code).inc()
         log.info(json.dumps({
             "event": "push", "delivery": job.delivery_id, "message": job.message_id, "to": job.recipient_code,
             "attempt": job.attempts, "outcome": outcome, "error": error,

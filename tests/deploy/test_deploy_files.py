@@ -51,7 +51,7 @@ def test_alert_rules_load_and_pass_their_cases() -> None:
     assert tested.returncode == 0 and "SUCCESS" in tested.stdout, tested.stdout + tested.stderr
     names = set(re.findall(r"- alert: (\w+)", (here / "alerts.yml").read_text()))
     assert {"AxisDeliveriesStuck", "AxisDeliveriesFailing", "AxisCertificateExpiring", "AxisJobFailing",
-            "AxisJobNotRunning", "AxisAuditHeadNotSigned", "AxisDown", "AxisServerErrors"} <= names
+            "AxisJobNotRunning", "AxisAuditHeadTooOld", "AxisPushErrorsByAgency", "AxisDown", "AxisServerErrors"} <= names
 
 
 def _exported() -> set[str]:

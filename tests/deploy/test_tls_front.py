@@ -1,10 +1,15 @@
-"""deploy/nginx/axis.conf for real: nginx on loopback, TLS, two axis nodes, the client address the axis logs."""
+"""deploy/nginx/axis.conf for real: nginx on loopback, TLS, two `axis serve` processes on one PostgreSQL database.
+
+The client address each node logs comes from the X-Forwarded-For header nginx sets, believed
+because the nodes list nginx's address in ``trusted_proxies``; whatever the client itself puts
+in that header is dropped at the edge.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import json
-import logging
+import os
 import ssl
 import subprocess
 import time
@@ -13,10 +18,12 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from axis.bench.server import free_port
+from axis.bench.server import AXIS_COMMAND, ServerProcess, free_port
+from migrations.upgrade import upgrade
 from signing.keys import DevelopmentCA, IssuedIdentity
-from tests.databases import DatabaseTemplate
-from tests.harness import server_settings, start_server
+from storage.db import create_engine, session_factory
+from tests.databases import ENV, fresh_database, postgres_server
+from tests.harness import register_in_database
 from tests.support.tools import tool
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
@@ -59,25 +66,50 @@ def _certificate(root: Path) -> None:
                    check=True, capture_output=True, timeout=60)
 
 
+pytestmark = pytest.mark.timeout(180)
+
+
+def _logged_requests(node: ServerProcess) -> list[dict[str, object]]:
+    """The JSON access lines a node wrote (log_format = "json")."""
+    out = []
+    for line in node.log_path.read_text(errors="replace").splitlines():
+        if line.startswith("{"):
+            entry = json.loads(line)
+            if "path" in entry:
+                out.append(entry)
+    return out
+
+
 async def test_signed_document_through_tls_reaches_both_nodes_with_the_client_address(
-        tmp_path: Path, db_template: DatabaseTemplate, test_ca: DevelopmentCA,
-        identities: dict[str, IssuedIdentity], caplog: pytest.LogCaptureFixture) -> None:
+        tmp_path: Path, test_ca: DevelopmentCA, identities: dict[str, IssuedIdentity],
+        monkeypatch: pytest.MonkeyPatch) -> None:
     nginx = tool("nginx")
+    monkeypatch.setenv(ENV, await postgres_server())
     root = tmp_path / "nginx"
     root.mkdir()
     _certificate(root)
-    async with db_template.clone(tmp_path) as url:
-        settings = server_settings(tmp_path / "home", url, trusted_proxies=("127.0.0.1",))
-        first, server1 = await start_server(settings, test_ca, identities)
-        second, server2 = await start_server(settings, test_ca, identities)
+    home = tmp_path / "home"  # both nodes sign with one axis key, as nodes installed from one backup do
+    async with fresh_database(tmp_path) as url:
+        await asyncio.to_thread(upgrade, url)
+        init = await asyncio.to_thread(subprocess.run, [*AXIS_COMMAND, "keys", "init"],
+                                       env={**os.environ, "AXIS_HOME": str(home), "AXIS_DATABASE_URL": url},
+                                       capture_output=True, text=True, timeout=60)
+        assert init.returncode == 0, init.stderr
+        engine = create_engine(url)
+        sessions = session_factory(engine)
+        node_env = {"AXIS_TRUSTED_PROXIES": "127.0.0.1", "AXIS_LOG_FORMAT": "json", "PYTHONUNBUFFERED": "1"}
+        nodes = [ServerProcess(home, url, tmp_path / f"node{i}.log", extra_env=node_env, name=f"node{i}")
+                 for i in (1, 2)]
         proc: subprocess.Popen[bytes] | None = None
-        nodes: list[int] = []
         try:
-            sender = await first.register(A)
-            await first.register(B)
+            sender = await register_in_database(sessions, test_ca, identities, A)
+            recipient = await register_in_database(sessions, test_ca, identities, B)
+            for node in nodes:
+                node.start()
+            for node in nodes:
+                await asyncio.to_thread(node.wait_ready, 60.0)
             port = free_port()
-            nodes = [server1.port or 0, server2.port or 0]
-            conf = _nginx_conf(root, port, nodes)
+            conf = _nginx_conf(root, port, [n.port for n in nodes])
             checked = subprocess.run([nginx, "-t", "-c", str(conf), "-p", str(root)], capture_output=True,
                                      text=True, timeout=30)
             assert checked.returncode == 0, checked.stderr
@@ -96,7 +128,6 @@ async def test_signed_document_through_tls_reaches_both_nodes_with_the_client_ad
                         pass
                     assert time.monotonic() < deadline, "nginx did not answer on its TLS port"
                     await asyncio.sleep(0.1)
-                caplog.set_level(logging.INFO, logger="axis.access")
                 ids = []
                 for _ in range(4):
                     _, signed = sender.document([B])
@@ -108,18 +139,27 @@ async def test_signed_document_through_tls_reaches_both_nodes_with_the_client_ad
                         ids.append((await r.json())["id"])
                 async with http.post(base + "/api/v1/documents", data=b"<not-signed/>") as r:
                     assert r.status == 401 and r.content_type == "application/problem+json"
+                # The recipient finds them through the same front, whichever node answers.
+                async with http.get(base + "/api/v1/inbox?kind=edoc",
+                                    headers={"Authorization": f"Bearer {recipient.token}"}) as r:
+                    assert r.status == 200
+                    assert {item["id"] for item in (await r.json())["items"]} == set(ids)
         finally:
             if proc is not None:
                 proc.terminate()
                 proc.wait(timeout=15)
-            await server1.close()
-            await server2.close()
-    posted = [json.loads(r.getMessage()) for r in caplog.records if r.name == "axis.access"
-              and '"path": "/api/v1/documents"' in r.getMessage()]
-    assert len(posted) >= 4 and len(set(ids)) == 4
+            for node in nodes:
+                node.stop()
+            await engine.dispose()
+    assert len(set(ids)) == 4
+    posted = [entry for node in nodes for entry in _logged_requests(node)
+              if entry["path"] == "/api/v1/documents"]
     accepted = [p for p in posted if p["status"] == 202]
-    assert {p["client"] for p in accepted} == {CLIENT_ADDRESS}
+    assert len(accepted) == 4, posted
+    assert {p["client"] for p in posted} == {CLIENT_ADDRESS}  # the refused one too
     assert all(p["agency"] == A for p in accepted)
+    served = [n for n in nodes if any(e["path"] == "/api/v1/documents" for e in _logged_requests(n))]
+    assert served == nodes  # both processes took submissions
     upstreams = {line.split("upstream=")[1].split()[0] for line in (root / "axis.access.log").read_text().splitlines()
                  if "/api/v1/documents" in line}
-    assert upstreams == {f"127.0.0.1:{n}" for n in nodes}  # both nodes served
+    assert upstreams == {f"127.0.0.1:{n.port}" for n in nodes}
