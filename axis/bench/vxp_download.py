@@ -107,7 +107,8 @@ def _percentile(ordered: list[float], fraction: float) -> float:
 
 
 async def _measure(base: str, pid: int, client: SdkClient, sender_code: str, receiver: SdkClient,
-                   document: bytes, parallel: int, rounds: int, operation: str, log: Path) -> dict[str, Any]:
+                   document: bytes, parallel: int, rounds: int, seconds: float, operation: str,
+                   log: Path) -> dict[str, Any]:
     stats = ProcessStats(pid)
     sent = (await client.send_edoc(document, {"from": sender_code})).json()
     assert sent["status"] == "OK", sent
@@ -141,8 +142,11 @@ async def _measure(base: str, pid: int, client: SdkClient, sender_code: str, rec
         begun, started = time.time(), time.perf_counter()
         log_start, load_start = log.stat().st_size, os.getloadavg()[0]
         sizes: list[int] = []
-        for _ in range(rounds):
+        done = 0
+        # At least ``rounds``, and rounds until ``seconds`` have passed: enough /healthz samples for a p99.
+        while done < rounds or time.perf_counter() - started < seconds:
             sizes += await asyncio.gather(*(one() for _ in range(parallel)))
+            done += 1
         elapsed = time.perf_counter() - started
         stop.set()
         slow = _slow_callbacks(log, log_start)
@@ -153,7 +157,7 @@ async def _measure(base: str, pid: int, client: SdkClient, sender_code: str, rec
     peak = max((mb for at, mb in rss_at if at >= begun), default=idle)
     document_mb = len(document) / 2**20
     max_ms = ordered[-1] * 1000 if ordered else float("nan")
-    return {"operation": operation, "parallel": parallel, "rounds": rounds, "document_mb": round(document_mb, 1),
+    return {"operation": operation, "parallel": parallel, "rounds": done, "document_mb": round(document_mb, 1),
             "answer_mb_each": round(min(sizes) / 2**20, 1), "seconds": round(elapsed, 2),
             "healthz_ms_p50_idle": round(_percentile(before, 0.5) * 1000, 1) if before else None,
             "healthz_ms_max_idle": round(before[-1] * 1000, 1) if before else None,
@@ -175,6 +179,7 @@ def main() -> None:
                         help="attachment size in MiB (the document is ~4/3 of it: 75 gives a 100 MiB document)")
     parser.add_argument("--parallel", type=int, default=8, help="calls at once")
     parser.add_argument("--rounds", type=int, default=3, help="rounds of parallel calls per operation")
+    parser.add_argument("--seconds", type=float, default=5.0, help="and more rounds until this long has passed")
     parser.add_argument("--operations", default="getEdoc,downloadEdoc", help="comma-separated")
     parser.add_argument("--database", default=None,
                         help="a PostgreSQL URL (a fresh database is created on its server and dropped); "
@@ -219,7 +224,8 @@ def main() -> None:
             receiver = SdkClient(f"{server.url}/vxp", *creds[parties[RECIPIENT]["code"]])
             for operation in options.operations.split(","):
                 figures = asyncio.run(_measure(server.url, server.pid, sender, parties[SENDER]["code"], receiver,
-                                               document, options.parallel, options.rounds, operation,
+                                               document, options.parallel, options.rounds, options.seconds,
+                                               operation,
                                                work / "server.log"))
                 print(json.dumps({"database": db.backend, "blob_backend": options.blob_backend, **figures}),
                       flush=True)
