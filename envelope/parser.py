@@ -335,6 +335,12 @@ def _response_for(node: _Node) -> ResponseFor:
     )
 
 
+def trace_headers_of(header: _Element) -> tuple[TraceHeader, ...]:
+    """The TraceHeaderList of an edXMLHeader element read on its own (none: empty)."""
+    trace = _Node(header, "").opt("TraceHeaderList")
+    return () if trace is None else _trace_headers(trace)
+
+
 def _trace_headers(node: _Node) -> tuple[TraceHeader, ...]:
     # History, not routing: deployed software leaves a hop's OrganId out or writes "null" (noted).
     return tuple(

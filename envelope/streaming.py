@@ -379,3 +379,44 @@ def first_element(path: Path, tag: str, *, max_size: int) -> etree._Element | No
     reader.run(path, max_size)
     wrapper = reader.tree()
     return None if wrapper is None else wrapper[0]
+
+
+class FirstElementReader:
+    """``first_element`` fed a piece at a time (a payload read from wherever it is stored), stopping early.
+
+    Call ``feed`` with each piece until it answers True (the element has closed: read no further),
+    then ``element``. Memory holds the element and one piece, never the message.
+    """
+
+    def __init__(self, tag: str, *, max_size: int) -> None:
+        self._pass = _Pass(keep=tag, canonical=None, omit=None, measure=False)
+        self._parser = self._pass.parser()
+        self._max_size = max_size
+        #: Bytes fed so far.
+        self.read = 0
+        self.done = False
+
+    def feed(self, piece: bytes) -> bool:
+        """Parse one more piece; True once the element is read (later pieces are not needed)."""
+        if self.done:
+            return True
+        self.read += len(piece)
+        if self.read > self._max_size:
+            raise EnvelopeTooLarge(f"message is over {self._max_size} bytes")
+        self._parse(piece, False)
+        return self.done
+
+    def element(self) -> etree._Element | None:
+        """The element, or None when the whole message was fed and holds none."""
+        if not self.done:
+            self._parse(b"", True)
+        wrapper = self._pass.tree()
+        return None if wrapper is None else wrapper[0]
+
+    def _parse(self, piece: bytes, last: bool) -> None:
+        try:
+            self._parser.Parse(piece, last)
+        except (expat.ExpatError, etree.XMLSyntaxError) as exc:
+            raise MalformedXml(f"not well-formed XML: {exc}") from None
+        except _Stop:
+            self.done = True

@@ -4,6 +4,7 @@ entries about it and the edXML TraceHeaderList, across all the agencies involved
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -16,7 +17,10 @@ from axis.exchange.errors import NotFound
 from axis.exchange.outcome import can_resend, delivery_outcome
 from envelope.errors import EnvelopeError
 from envelope.model import TraceHeader
-from envelope.parser import parse_message
+from envelope.namespaces import q
+from envelope.parser import trace_headers_of
+from envelope.streaming import FirstElementReader
+from storage.errors import BlobError
 from storage.ids import is_id
 from storage.models import (
     Agency,
@@ -29,6 +33,7 @@ from storage.models import (
     Message,
     StatusEvent,
 )
+from storage.payloads.backends import PayloadBody, PayloadStream
 
 #: Audit entries shown on one message's page (its busiest documents have a few dozen).
 MAX_AUDIT = 500
@@ -114,13 +119,46 @@ class Story:
     disposed_at: datetime | None = None
 
 
+#: Bytes of a payload file read per step while looking for its header.
+_READ_STEP = 1 << 20
+
+
+async def _pieces(body: PayloadBody) -> AsyncGenerator[bytes, None]:
+    if isinstance(body, bytes):
+        yield body
+    elif isinstance(body, PayloadStream):
+        async for chunk in body:
+            yield chunk
+    else:
+        while chunk := await asyncio.to_thread(body.read, _READ_STEP):
+            yield chunk
+
+
 async def _trace(ctx: AxisContext, message: Message) -> tuple[list[TraceHeader] | None, str]:
-    raw = await ctx.payloads.read(message.sha256)
+    """The TraceHeaderList, read from the payload's first bytes only: the edXMLHeader comes before the
+    attachments, so a large document is read to the end of its header and no further."""
     try:
-        parsed = await asyncio.to_thread(parse_message, raw, max_size=ctx.settings.max_message_bytes)
-    except EnvelopeError as exc:
+        body = await ctx.payloads.open(message.sha256)
+    except BlobError as exc:
         return None, f"{type(exc).__name__}: {exc}"
-    return list(parsed.trace_headers), ""
+    reader = FirstElementReader(q("edXMLHeader"), max_size=ctx.settings.max_message_bytes)
+    pieces = _pieces(body)
+    try:
+        async for piece in pieces:
+            if await asyncio.to_thread(reader.feed, piece):
+                break
+        header = await asyncio.to_thread(reader.element)
+        if header is None:
+            return None, "InvalidEnvelope: the message has no edXMLHeader"
+        return list(trace_headers_of(header)), ""
+    except (EnvelopeError, BlobError) as exc:
+        return None, f"{type(exc).__name__}: {exc}"
+    finally:
+        await pieces.aclose()
+        if isinstance(body, PayloadStream):
+            await body.aclose()
+        elif not isinstance(body, bytes):
+            body.close()
 
 
 async def message_story(ctx: AxisContext, message_id: str) -> Story:

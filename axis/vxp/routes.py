@@ -14,9 +14,11 @@ import base64
 import hashlib
 import json
 import logging
+import time
+import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
-from typing import Any
+from typing import Any, BinaryIO
 
 from aiohttp import web
 
@@ -242,7 +244,29 @@ async def send_edoc(request: web.Request, call: SdkCall) -> web.Response:
 
 
 #: Bytes of payload base64-encoded per step (a multiple of 3: the pieces join into one base64 text).
-B64_STEP = 3 * 64 * 1024
+#: binascii holds the GIL while it encodes, so a worker thread would hold up the event loop just as
+#: long, and add two thread hops per step: the steps run on the loop, each about 1 ms.
+B64_STEP = 3 * 256 * 1024
+#: Bytes read from a payload file per hop to a worker thread.
+READ_STEP = B64_STEP
+#: One encoding step at a time in a process, each followed by a rest as long as it took (the lock
+#: held): encoding takes at most half of the event loop's time, so /healthz, the other requests and
+#: the database's worker threads (SQLite's, which need the GIL) get the other half however many
+#: large getEdoc calls run at once. Per event loop: tests run several.
+_ENCODERS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = weakref.WeakKeyDictionary()
+
+
+async def _encoded(data: memoryview) -> bytes:
+    """``data`` in base64, taking its turn among every getEdoc of the process."""
+    loop = asyncio.get_running_loop()
+    encoder = _ENCODERS.get(loop)
+    if encoder is None:
+        encoder = _ENCODERS[loop] = asyncio.Lock()
+    async with encoder:
+        started = time.perf_counter()
+        encoded = base64.b64encode(data)
+        await asyncio.sleep(time.perf_counter() - started)
+    return encoded
 
 
 async def _stored(ctx: AxisContext, call: SdkCall) -> tuple[str, int, PayloadBody]:
@@ -256,16 +280,15 @@ async def _stored(ctx: AxisContext, call: SdkCall) -> tuple[str, int, PayloadBod
 
 
 async def _pieces(body: PayloadBody) -> AsyncIterator[bytes]:
-    """The payload in pieces, a file read off the event loop (and closed)."""
+    """The payload in pieces of at most a MiB, a file read a step at a time off the event loop (and closed)."""
     if isinstance(body, bytes):
-        for start in range(0, len(body), B64_STEP):
-            yield body[start:start + B64_STEP]
+        yield body  # inline: small
     elif isinstance(body, PayloadStream):
-        async for chunk in body:
+        async for chunk in body:  # the database's 1 MiB rows, each its own query
             yield chunk
     else:
         with body:
-            while chunk := await asyncio.to_thread(body.read, B64_STEP):
+            while chunk := await asyncio.to_thread(body.read, READ_STEP):
                 yield chunk
 
 
@@ -273,8 +296,9 @@ async def _pieces(body: PayloadBody) -> AsyncIterator[bytes]:
 async def get_edoc(request: web.Request, call: SdkCall) -> web.StreamResponse:
     """The stored bytes of a message the caller sent or received, base64 in ``data``.
 
-    The JSON is written in pieces: the payload is read and encoded a step at a time (off the event
-    loop), so a large document never sits whole in memory, nor its base64.
+    The JSON is written in pieces: the payload is read and encoded a bounded step at a time, so a
+    large document never sits whole in memory, nor its base64, and the event loop answers others
+    between two steps (see ``_encoded``).
     """
     message_id, size, body = await _stored(request.app[CONTEXT], call)
     head = json.dumps({"status": "OK", "ErrorCode": "0", "ErrorDesc": "", "DocId": message_id},
@@ -284,29 +308,55 @@ async def get_edoc(request: web.Request, call: SdkCall) -> web.StreamResponse:
     response.content_length = len(head) + 4 * ((size + 2) // 3) + len(tail)
     await response.prepare(request)
     await response.write(head)
-    held = b""
+    held = bytearray()  # at most two bytes carried from one piece to the next
     async for chunk in _pieces(body):
         held += chunk
-        if len(held) >= B64_STEP:
-            whole = len(held) - len(held) % 3
-            piece, held = held[:whole], held[whole:]
-            await response.write(await asyncio.to_thread(base64.b64encode, piece))
-    if held:
-        await response.write(base64.b64encode(held))
-    await response.write(tail)
+        whole = len(held) - len(held) % 3
+        with memoryview(held) as view:
+            for start in range(0, whole, B64_STEP):
+                await response.write(await _encoded(view[start:min(start + B64_STEP, whole)]))
+        del held[:whole]
+    await response.write(base64.b64encode(held) + tail)
     await response.write_eof()
     return response
 
 
+async def _send_file(request: web.Request, response: web.StreamResponse, fh: BinaryIO, size: int) -> None:
+    """Send an open payload file as the body with sendfile(2): the kernel copies it, no thread, no GIL."""
+    response.content_length = size
+    with fh:
+        await response.prepare(request)
+        transport = request.transport
+        if transport is None:
+            raise ConnectionResetError("the client left")
+        # asyncio waits for the headers to leave, then sends the file (or reads it in a thread where
+        # sendfile is unavailable).
+        await asyncio.get_running_loop().sendfile(transport, fh, 0, size)
+    await response.write_eof()
+
+
 @operation("downloadEdoc", ("GET", "POST"))
-async def download_edoc(request: web.Request, call: SdkCall) -> web.Response:
+async def download_edoc(request: web.Request, call: SdkCall) -> web.StreamResponse:
     """The stored bytes themselves, streamed from where they are stored."""
     message_id, size, body = await _stored(request.app[CONTEXT], call)
     headers = {"X-Axis-Message-Id": message_id, "Content-Type": "application/xml",
                "Content-Disposition": f'attachment; filename="{message_id}.edxml"'}
+    if isinstance(body, bytes):
+        return web.Response(body=body, headers=headers)
+    response = web.StreamResponse(headers=headers)
     if isinstance(body, PayloadStream):
-        headers["Content-Length"] = str(body.size)  # rows from the database, sent as read
-    return web.Response(body=body, headers=headers)
+        # Rows from the database, each written as it is read.
+        response.content_length = body.size
+        try:
+            await response.prepare(request)
+            async for chunk in body:
+                await response.write(chunk)
+        finally:
+            await body.aclose()  # a client that left stops the reading
+        await response.write_eof()
+        return response
+    await _send_file(request, response, body, size)
+    return response
 
 
 @operation("getReceivedEdocList")

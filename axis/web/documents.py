@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 from datetime import datetime
 from typing import Any
 
@@ -32,7 +33,7 @@ from signing.keys import load_certificates
 from signing.receipt import SubmissionReceipt, verify_submission_receipt
 from signing.verifier import VerifyPolicy, verify_envelope
 from signing.xmldsig import SIGNATURE_TAG
-from storage.models import Agency, Message
+from storage.models import Agency, AuditEvent, AuditQueueEntry, Message
 from storage.payloads.backends import PayloadBody
 
 routes = web.RouteTableDef()
@@ -123,6 +124,28 @@ async def _stored_check(ctx: AxisContext, message: Message) -> SignatureCheck | 
     return None if stored is None else load_check(stored, message.received_at)
 
 
+def notes_in(details: str) -> list[str]:
+    """The notes of an arrival's audit details: how the message differs from QCVN 102:2016's letter."""
+    try:
+        found = json.loads(details or "{}").get("notes", [])
+    except (ValueError, AttributeError):
+        return []
+    return [str(n) for n in found] if isinstance(found, list) else []
+
+
+async def arrival_notes(ctx: AxisContext, message: Message) -> list[str]:
+    """What the axis noted when it accepted the message in a deployed shape (empty: the standard's own)."""
+    action = f"{message.kind}.received"
+    async with ctx.sessions() as session:
+        # Sealed into the chain, or still queued for the sealer.
+        for model in (AuditEvent, AuditQueueEntry):
+            details = (await session.execute(select(model.details).where(
+                model.subject == message.id, model.action == action).limit(1))).scalar_one_or_none()
+            if details is not None:
+                return notes_in(details)
+    return []
+
+
 async def _payload(ctx: AxisContext, message: Message) -> bytes:
     """The stored signed bytes; 410 Gone once a disposal destroyed them."""
     async with ctx.sessions() as session:
@@ -197,6 +220,7 @@ async def document_page(request: web.Request) -> web.Response:
         "disposed": disposed,
         # Revoked for everyone by its sender, or this recipient's copy frozen by a recall.
         "revoked_at": message.revoked_at or (own_copy["revoked_at"] if own_copy else None),
+        "shape_notes": await arrival_notes(ctx, message),
     }, active="outbox" if message.sender_id == user.agency.id else "inbox")
 
 

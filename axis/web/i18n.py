@@ -240,6 +240,12 @@ CATALOGUE: Final[Mapping[str, tuple[str, str]]] = {
                         "The secret is shown only once: configure it in the agency's software now."),
     "vxp_secret.secret": ("Khóa bí mật (secret)", "Secret"),
     "doc.unsigned": ("Không có chữ ký số hợp lệ", "No valid digital signature"),
+    "doc.deployed_shape": ("Dạng gói tin thực tế", "Deployed edXML shape"),
+    "doc.deployed_shape_note": (
+        "Trục nhận gói tin này theo dạng phần mềm đang triển khai tạo ra, khác với QCVN 102:2016 ở các điểm sau "
+        "(đã ghi vào nhật ký):",
+        "The axis accepted this message as deployed software writes it, differing from QCVN 102:2016 as follows "
+        "(recorded in the audit log):"),
     "doc.unsigned_note": ("Văn bản được trục nhận không có chữ ký số hợp lệ, dựa trên kết nối đã xác thực của "
                           "đơn vị gửi (chính sách chữ ký: legacy-transport).",
                           "The axis accepted this document without a valid digital signature, on the strength of "

@@ -12,6 +12,7 @@ from axis.exchange.search import KINDS, STATES, SearchPage, SearchQuery, SearchR
 from axis.exchange.story import message_story
 from axis.web.audit import audit_person
 from axis.web.auth import checked_form, require_user
+from axis.web.documents import notes_in
 from axis.web.rendering import render
 from storage.models import Delivery
 from storage.people.accounts import Role
@@ -60,8 +61,12 @@ async def _story_page(request: web.Request, *, status: int = 200, error_key: str
         resent = int(request.query.get("resent", ""))
     except ValueError:
         resent = None
+    arrival = f"{story.message.kind}.received"
+    notes = next((notes_in(a.details) for a in story.audit if a.action == arrival and a.subject == story.message.id),
+                 [])
     return render(request, "admin_message.html", {
         "story": story, "m": story.message, "resent": resent, "error_key": error_key, "max_reason": MAX_REASON,
+        "shape_notes": notes,
     }, status=status, active="admin")
 
 
