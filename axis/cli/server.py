@@ -10,6 +10,7 @@ import click
 
 from axis.cli.common import redact, settings_of
 from axis.cli.failures import EXIT_ADDRESS, OneLine
+from axis.wording import counted
 from migrations.upgrade import upgrade
 
 
@@ -52,8 +53,8 @@ def serve(ctx: click.Context, host: str | None, port: int | None, workers: int |
         for _ in range(workers - 1)
     ]
     if not reuse_port:
-        click.echo(f"axis serving on http://{host}:{port} with {workers} process(es) "
-                   f"(database {redact(settings.resolved_database_url)})")
+        click.echo(f"axis serving on http://{host}:{port} ({counted(workers, 'process', 'processes')}); "
+                   f"home {settings.home}, database {redact(settings.resolved_database_url)}")
     try:
         web.run_app(create_app(settings), host=host, port=port, access_log=None, print=None,
                     reuse_port=reuse_port or workers > 1)
