@@ -8,7 +8,7 @@ import stat
 import pytest
 
 from axis.agency.client import AxisApiError, AxisClient
-from axis.agency.demo import AGENCIES, ENDPOINTS, G14, G22, H29, H41Q, H47
+from axis.agency.demo import AGENCIES, ENDPOINTS, G14, G22, H41Q, H47
 from tests.cli.conftest import Axis, free_port
 
 
