@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Final
 
+from babel import Locale
 from babel.dates import format_date, format_datetime
 from babel.lists import format_list
 from babel.numbers import format_decimal
@@ -28,7 +29,8 @@ from envelope.codes import (
 LANGUAGES: Final = ("vi", "en")
 DEFAULT_LANGUAGE: Final = "vi"
 
-#: key → (Vietnamese, English). Placeholders are str.format fields.
+#: key → (Vietnamese, English). Placeholders are str.format fields. A count's other plural forms sit beside
+#: it as ``key#one`` (CLDR plural categories through Babel; Vietnamese has only "other").
 CATALOGUE: Final[Mapping[str, tuple[str, str]]] = {
     # frame
     "app.name": ("Trục liên thông văn bản quốc gia", "National Document Axis"),
@@ -343,6 +345,7 @@ CATALOGUE: Final[Mapping[str, tuple[str, str]]] = {
     "registers.basis": ("Mẫu sổ theo Phụ lục IV, Nghị định số 30/2020/NĐ-CP.",
                         "Layout of Decree 30/2020/NĐ-CP, Appendix IV."),
     "registers.count": ("{count} văn bản", "{count} documents"),
+    "registers.count#one": ("{count} văn bản", "{count} document"),
     "registers.agency": ("Cơ quan", "Agency"),
     "registers.download_csv": ("Tải sổ (CSV)", "Download the register (CSV)"),
     "registers.empty": (
@@ -386,6 +389,7 @@ CATALOGUE: Final[Mapping[str, tuple[str, str]]] = {
     "retention.trigger.received": ("Từ ngày nhận", "From receipt"),
     "retention.trigger.handling_completed": ("Từ khi giải quyết xong (06)", "From completion of handling (06)"),
     "retention.years": ("{n} năm", "{n} years"),
+    "retention.years#one": ("{n} năm", "{n} year"),
     "retention.permanent": ("Vĩnh viễn", "Permanent"),
     "disposals.title": ("Danh sách tài liệu hủy ({count})", "Disposal lists ({count})"),
     "disposals.id": ("Danh sách", "List"),
@@ -489,6 +493,7 @@ CATALOGUE: Final[Mapping[str, tuple[str, str]]] = {
     "holds.reason": ("Lý do", "Reason"),
     "holds.scope": ("Phạm vi", "Applies to"),
     "holds.documents": ("{n} tài liệu", "{n} documents"),
+    "holds.documents#one": ("{n} tài liệu", "{n} document"),
     "holds.placed_by": ("Đặt bởi", "Placed by"),
     "holds.released_by": ("Gỡ bởi {login} lúc {at}", "Released by {login} at {at}"),
     "holds.active": ("Đang hiệu lực", "Active"),
@@ -664,6 +669,7 @@ CATALOGUE: Final[Mapping[str, tuple[str, str]]] = {
     "failed.resend_selected": ("Gửi lại các mục đã chọn", "Resend selected"),
     "failed.none": ("Không có lượt chuyển nào lỗi hoặc tồn đọng.", "No failed or stuck deliveries."),
     "failed.done": ("Đã xếp lại hàng đợi {n} lượt chuyển.", "{n} deliveries queued again."),
+    "failed.done#one": ("Đã xếp lại hàng đợi {n} lượt chuyển.", "{n} delivery queued again."),
     "failed.need_reason": ("Cần nhập lý do gửi lại.", "A reason is required."),
     "failed.need_selection": ("Chưa chọn lượt chuyển nào.", "No delivery selected."),
     "failed.threshold": ("Ngưỡng tồn đọng (phút)", "Stuck after (minutes)"),
@@ -819,9 +825,16 @@ class Translator:
     def __init__(self, language: str) -> None:
         self.language = language if language in LANGUAGES else DEFAULT_LANGUAGE
         self._index = LANGUAGES.index(self.language)
+        self._locale = Locale.parse(self.language)
 
     def __call__(self, key: str, **values: object) -> str:
-        """The string for ``key``, with ``values`` filled in."""
+        """The string for ``key``, with ``values`` filled in; a count (``n`` or ``count``) picks its plural form."""
+        for name in ("n", "count"):
+            count = values.get(name)
+            if isinstance(count, int) and not isinstance(count, bool):
+                form = f"{key}#{self._locale.plural_form(count)}"
+                key = form if form in CATALOGUE else key
+                values = {**values, name: self.number(count)}  # 1.234 / 1,234
         text = CATALOGUE[key][self._index]
         return text.format(**values) if values else text
 

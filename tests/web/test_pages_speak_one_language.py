@@ -71,7 +71,7 @@ async def test_push_errors_are_worded_in_the_page_language_and_wrap_between_word
     style = await row.locator(".push-error").evaluate(
         "e => [getComputedStyle(e).wordBreak, getComputedStyle(e).overflowWrap]")
     assert style == ["normal", "break-word"], style
-    await screenshot(page, screenshots, "failed-deliveries.png")
+    await screenshot(page, screenshots, "deliveries-push-error.png")
 
     await page.goto(world.url + f"/admin/messages/{message_id}")
     attempts = page.locator("#story-deliveries tr[data-state='failed'] li[data-outcome]")
@@ -82,7 +82,7 @@ async def test_push_errors_are_worded_in_the_page_language_and_wrap_between_word
     failed_audit = page.locator("#story-audit tr[data-action='delivery.failed'] td.audit-details")
     text = await failed_audit.inner_text()
     assert "Lượt chuyển:" in text and f"Lỗi: {UNREACHABLE[VI]}" in text and "{" not in text, text
-    await screenshot(page, screenshots, "message.png")
+    await screenshot(page, screenshots, "message-attempts.png")
 
     await to_english(page)
     words = [w.strip() for w in await attempts.locator(".push-words").all_inner_texts()]
@@ -165,11 +165,12 @@ async def test_dates_months_and_sizes_are_one_format_per_language(
     assert (await page.inner_text("h1")).strip() == f"Monthly report {en_month}"
     series = [s.strip() for s in await page.locator("#series tbody th").all_inner_texts()]
     assert all(re.fullmatch(r"\d{4}-\d\d", s) for s in series), series
+    await screenshot(page, screenshots, "reports-en.png")
     await page.goto(world.url + f"/documents/{sent['id']}")
     assert "2026-11-03" in await page.inner_text("main") and "03/11/2026" not in await page.inner_text("main")
     await page.goto(world.url + "/registers/incoming")
     assert "2026-11-03" in [d.strip() for d in await page.locator("#register tbody td.c-date").all_inner_texts()]
-    await screenshot(page, screenshots, "reports-en.png")
+    assert "1 document" in await page.inner_text("#register-agency")  # not "1 documents"
 
     # One placeholder per language for a typed date, on every page that asks for one; bytes in the plural.
     operator = await new_page()

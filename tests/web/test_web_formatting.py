@@ -121,3 +121,10 @@ def test_audit_details_read_as_labelled_values_not_json() -> None:
         ("documents", "A, B"), ("new key", "✔")]
     assert EN.audit_details(details)[2] == ("Previous state", "Failed")
     assert EN.audit_details("") == [] and EN.audit_details("not json") == [("", "not json")]
+
+
+def test_counted_words_take_the_plural_form_of_the_language() -> None:
+    assert EN("registers.count", count=1) == "1 document" and EN("registers.count", count=2) == "2 documents"
+    assert EN("registers.count", count=1234) == "1,234 documents" and VI("registers.count", count=1234) == "1.234 văn bản"
+    assert EN("retention.years", n=1) == "1 year" and EN("failed.done", n=1) == "1 delivery queued again."
+    assert VI("holds.documents", n=1) == "1 tài liệu" and EN("holds.documents", n=0) == "0 documents"
