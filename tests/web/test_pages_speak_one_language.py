@@ -83,10 +83,15 @@ async def test_push_errors_are_worded_in_the_page_language_and_wrap_between_word
     text = await failed_audit.inner_text()
     assert "Lượt chuyển:" in text and f"Lỗi: {UNREACHABLE[VI]}" in text and "{" not in text, text
     await screenshot(page, screenshots, "message-attempts.png")
+    # The trace's times are written as every other time on the page, not as ISO text.
+    trace_times = await page.locator("#story-trace tbody td.nowrap").all_inner_texts()
+    assert trace_times and all(re.fullmatch(r"\d\d/\d\d/\d{4} \d\d:\d\d:\d\d", x.strip()) for x in trace_times)
 
     await to_english(page)
     words = [w.strip() for w in await attempts.locator(".push-words").all_inner_texts()]
     assert set(words) == {UNREACHABLE[EN]}
+    trace_times = await page.locator("#story-trace tbody td.nowrap").all_inner_texts()
+    assert all(re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", x.strip()) for x in trace_times), trace_times
     text = await failed_audit.inner_text()
     assert "Delivery:" in text and f"Error: {UNREACHABLE[EN]}" in text and "{" not in text, text
 
