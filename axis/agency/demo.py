@@ -60,8 +60,9 @@ AGENCIES: tuple[tuple[str, str], ...] = (
     ("001.00.20.H41", "UBND huyện Quỳnh Lưu, tỉnh Nghệ An"),
 )
 G22, H29, H41, G14, H47, H41Q = (code for code, _ in AGENCIES)
-#: Agencies the axis pushes to. Quỳnh Lưu's DMS is down (nothing answers on the loopback discard port), so
-#: the one document sent to it fails each attempt: the operators' pages have a failed delivery to resend.
+#: Agencies the axis pushes to. Quỳnh Lưu's DMS cannot be reached (nothing answers on the loopback discard
+#: port, and an axis that refuses non-public addresses refuses it), so the one document sent to it fails each
+#: attempt: the operators' pages have a failed delivery to resend.
 ENDPOINTS: dict[str, str] = {H41Q: "https://127.0.0.1:9/edxml"}
 
 DEFAULT_SERVER_HOST = "127.0.0.1"
@@ -518,8 +519,8 @@ def run_demo(settings: Settings, server: str | None) -> list[str]:
         for code, (docs, statuses) in traffic.inboxes.items():
             lines.append(f"  {code}  {counted(docs, 'document')}, {counted(statuses, 'status')}")
     for code, endpoint in ENDPOINTS.items():
-        lines.append(f"{code} is pushed to {endpoint}, where nothing answers: its delivery fails; an operator "
-                     f"finds it on {url}/admin/deliveries and resends it")
+        lines.append(f"{code} is pushed to {endpoint}, which the axis cannot reach: its delivery fails; an "
+                     f"operator finds it on {url}/admin/deliveries and resends it")
     look = G14
     lines.extend(_web_people(settings, paths, look, url))
     lines.append("look:")

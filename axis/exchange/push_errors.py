@@ -57,7 +57,9 @@ def public_error(last_error: str | None) -> str | None:
 #: The catalogue key of each fixed phrase (``push.<key>``), so pages word it in their own language.
 _KEYS = {UNREACHABLE: "unreachable", REDIRECTED: "redirected", NOT_ALLOWED: "not_allowed",
          ANSWER_TOO_LARGE: "answer_too_large", BAD_RECEIPT: "bad_receipt", NO_ENDPOINT: "no_endpoint",
-         NOT_REGISTERED: "not_registered", GENERIC: "generic"}
+         NOT_REGISTERED: "not_registered", GENERIC: "generic",
+         # The words for an endpoint resolving only to non-public addresses (refused unless allow-listed).
+         "recipient endpoint's address is not allowed": "address_refused"}
 _ANSWERED = re.compile(r"recipient endpoint answered HTTP (\d{3})")
 
 
@@ -75,6 +77,9 @@ def explain(last_error: str | None) -> PushErrorWords | None:
     if not last_error:
         return None
     public = public_error(last_error) or GENERIC
+    if public == GENERIC:
+        # Words this module's pattern may not list yet (a newer rule's), still named by their code.
+        public = next((p for p in _KEYS if last_error == p or last_error.startswith(p + ":")), GENERIC)
     rest = last_error[len(public):] if last_error.startswith(public) else last_error
     detail = rest[1:].strip() if rest.startswith(":") else rest.strip()
     answered_with = _ANSWERED.fullmatch(public)

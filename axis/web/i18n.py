@@ -265,6 +265,8 @@ CATALOGUE: Final[Mapping[str, tuple[str, str]]] = {
                         "The recipient's endpoint answered with a redirect, which the axis does not follow"),
     "push.not_allowed": ("Địa chỉ nhận không phải là một địa chỉ https:// được phép",
                          "The recipient's endpoint is not an allowed https:// URL"),
+    "push.address_refused": ("Địa chỉ nhận trỏ tới một địa chỉ mạng nội bộ mà Trục không được phép gửi tới",
+                             "The recipient's endpoint resolves to an internal address the axis may not push to"),
     "push.answer_too_large": ("Câu trả lời của địa chỉ nhận quá lớn", "The recipient's endpoint answered too much"),
     "push.bad_receipt": ("Câu trả lời của địa chỉ nhận không phải là báo nhận 01 có chữ ký của nơi nhận",
                          "The recipient's endpoint did not answer with its signed receipt 01"),

@@ -128,3 +128,9 @@ def test_counted_words_take_the_plural_form_of_the_language() -> None:
     assert EN("registers.count", count=1234) == "1,234 documents" and VI("registers.count", count=1234) == "1.234 văn bản"
     assert EN("retention.years", n=1) == "1 year" and EN("failed.done", n=1) == "1 delivery queued again."
     assert VI("holds.documents", n=1) == "1 tài liệu" and EN("holds.documents", n=0) == "0 documents"
+
+
+def test_an_endpoint_refused_for_its_address_is_worded_too() -> None:
+    stored = "recipient endpoint's address is not allowed: dms.example.vn resolves to 10.0.0.5"
+    assert EN.push_error(stored).startswith("The recipient's endpoint resolves to an internal address")
+    assert VI.push_detail(stored) == "dms.example.vn resolves to 10.0.0.5"

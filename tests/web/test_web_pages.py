@@ -402,7 +402,8 @@ def test_every_string_the_templates_use_is_in_the_catalogue_in_both_languages() 
         {f"health.people.{o}" for o in ("pending", "confirmed", "cancelled", "done")} | \
         {f"health.circuit.{c}" for c in ("open", "half-open", "closed")} | \
         {f"agencies.state.{s}" for s in ("axis", "active", "disabled")} | \
-        {f"push.{c}" for c in ("unreachable", "redirected", "not_allowed", "answer_too_large", "bad_receipt",
+        {f"push.{c}" for c in ("unreachable", "redirected", "not_allowed", "address_refused", "answer_too_large",
+                               "bad_receipt",
                                "no_endpoint", "not_registered", "answered", "generic")}
     missing = sorted(k for k in (used - dynamic) | expected if k not in CATALOGUE)
     assert missing == []
