@@ -31,6 +31,10 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(line, ensure_ascii=False, default=str)
 
 
+#: Loggers kept at WARNING: APScheduler's "Adding job tentatively" / "Added job", Alembic's "Context impl".
+QUIET_LIBRARIES = ("apscheduler", "alembic")
+
+
 def configure_logging(log_format: str) -> None:
     """Root logging at INFO, as text (the message alone) or JSON lines."""
     if log_format not in ("text", "json"):
@@ -38,3 +42,7 @@ def configure_logging(log_format: str) -> None:
     handler = logging.StreamHandler()
     handler.setFormatter(JsonFormatter() if log_format == "json" else logging.Formatter("%(message)s"))
     logging.basicConfig(level=logging.INFO, handlers=[handler])
+    # Libraries that narrate their own start at INFO (each job added, the migration context): only their
+    # warnings are worth a line; `axis serve` says itself where it listens and what it uses.
+    for name in QUIET_LIBRARIES:
+        logging.getLogger(name).setLevel(logging.WARNING)

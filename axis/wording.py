@@ -14,3 +14,14 @@ def _plural(word: str) -> str:
     if word.endswith("y") and word[-2:-1] not in "aeiou":
         return word[:-1] + "ies"
     return word + "s"
+
+
+#: What the axis's own registry row is, in the CLI's words and the web UI's English: one wording everywhere.
+AXIS_ROW_STATE = "the axis itself: signs notices, receives nothing"
+
+
+def agency_state(code: str, active: bool, axis_code: str) -> str:
+    """An agency row's machine state: ``axis`` (the axis's own row, which never receives), ``active``, ``disabled``."""
+    if code == axis_code:
+        return "axis"
+    return "active" if active else "disabled"

@@ -57,8 +57,13 @@ AGENCIES: tuple[tuple[str, str], ...] = (
     ("000.00.00.H41", "UBND tỉnh Nghệ An"),
     ("000.00.00.G14", "Bộ Tài chính"),
     ("001.00.10.H47", "UBND huyện Duy Xuyên, tỉnh Quảng Nam"),
+    ("001.00.20.H41", "UBND huyện Quỳnh Lưu, tỉnh Nghệ An"),
 )
-G22, H29, H41, G14, H47 = (code for code, _ in AGENCIES)
+G22, H29, H41, G14, H47, H41Q = (code for code, _ in AGENCIES)
+#: Agencies the axis pushes to. Quỳnh Lưu's DMS cannot be reached (nothing answers on the loopback discard
+#: port, and an axis that refuses non-public addresses refuses it), so the one document sent to it fails each
+#: attempt: the operators' pages have a failed delivery to resend.
+ENDPOINTS: dict[str, str] = {H41Q: "https://127.0.0.1:9/edxml"}
 
 DEFAULT_SERVER_HOST = "127.0.0.1"
 #: Tries per document when its number turns out to be taken already (AXIS.Duplicate).
@@ -159,7 +164,8 @@ def register_agencies(settings: Settings, paths: DemoPaths) -> list[DemoAgency]:
             pem = certificate_pem(a.identity.certificate)
             existing = await registry.agency_by_code(session, a.code)
             if existing is None:
-                reg = await registry.register_agency(session, a.code, a.name, certificate=pem, actor="demo")
+                reg = await registry.register_agency(session, a.code, a.name, certificate=pem, actor="demo",
+                                                     endpoint_url=ENDPOINTS.get(a.code))
                 a.token, a.outcome = reg.token, "registered"
                 continue
             a.name = existing.name
@@ -311,6 +317,14 @@ def samples(now: datetime) -> list[Sample]:
             answers={H29: (StatusCode.ARRIVED, StatusCode.REVOKE_AGREED),
                      H41: (StatusCode.ARRIVED, StatusCode.REVOKE_AGREED)},
         ),
+        Sample(
+            "cd-lu", H41, (H41Q,), "CĐ", "CĐ-UBND",
+            "Công điện về việc chủ động ứng phó với mưa lũ trên địa bàn huyện Quỳnh Lưu",
+            Priority.FLASH, SignerInfo("KT. CHỦ TỊCH", "PHÓ CHỦ TỊCH", "Lê Văn Cường"),
+            ("Yêu cầu UBND huyện Quỳnh Lưu triển khai ngay phương án sơ tán dân ở vùng trũng thấp.",),
+            place="Nghệ An",
+            # Pushed to Quỳnh Lưu's DMS, which does not answer: the delivery an operator resends.
+        ),
     ]
 
 
@@ -334,6 +348,8 @@ class Traffic:
 
     documents: int = 0
     statuses: int = 0
+    #: The axis's message ids of the documents sent, so a second run knows the traffic is there.
+    ids: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     inboxes: dict[str, tuple[int, int]] = field(default_factory=dict)
 
@@ -376,6 +392,7 @@ async def send_traffic(url: str, agencies: Sequence[DemoAgency], numbers: dict[s
                                                sent.get(sample.revokes))
                 sent[sample.key], ids[sample.key] = doc, reply["id"]
                 result.documents += 1
+                result.ids.append(reply["id"])
                 for code, answers in sample.answers.items():
                     recipient = by_code[code]
                     if not recipient.usable:
@@ -481,17 +498,29 @@ def run_demo(settings: Settings, server: str | None) -> list[str]:
 
     state = _read_json(paths.state)
     numbers = {k: v for k, v in state.get("numbers", {}).items() if isinstance(v, int)}
-    try:
-        traffic = asyncio.run(send_traffic(url, agencies, numbers))
-    finally:
-        _write_private(paths.state, (json.dumps({"numbers": numbers}, indent=2, sort_keys=True) + "\n").encode())
-    lines.append(f"sent {counted(traffic.documents, 'document')} and {counted(traffic.statuses, 'status')} "
-                 f"through {url}")
-    for skipped in traffic.skipped:
-        lines.append(f"  skipped: {skipped}")
-    lines.append("waiting in inboxes:")
-    for code, (docs, statuses) in traffic.inboxes.items():
-        lines.append(f"  {code}  {counted(docs, 'document')}, {counted(statuses, 'status')}")
+    before = [i for i in state.get("sent", []) if isinstance(i, str)]
+    there = _still_stored(settings, before)
+    if there:
+        # Running the demo again must not pile up another copy of every sample.
+        lines.append(f"sample traffic already sent ({counted(there, 'document')} in the database): nothing sent "
+                     "again (a fresh database gets it anew)")
+    else:
+        traffic = Traffic()
+        try:
+            traffic = asyncio.run(send_traffic(url, agencies, numbers))
+        finally:
+            _write_private(paths.state, (json.dumps({"numbers": numbers, "sent": traffic.ids}, indent=2,
+                                                    sort_keys=True) + "\n").encode())
+        lines.append(f"sent {counted(traffic.documents, 'document')} and {counted(traffic.statuses, 'status')} "
+                     f"through {url}")
+        for skipped in traffic.skipped:
+            lines.append(f"  skipped: {skipped}")
+        lines.append("waiting in inboxes:")
+        for code, (docs, statuses) in traffic.inboxes.items():
+            lines.append(f"  {code}  {counted(docs, 'document')}, {counted(statuses, 'status')}")
+    for code, endpoint in ENDPOINTS.items():
+        lines.append(f"{code} is pushed to {endpoint}, which the axis cannot reach: its delivery fails; an "
+                     f"operator finds it on {url}/admin/deliveries and resends it")
     look = G14
     lines.extend(_web_people(settings, paths, look, url))
     lines.append("look:")
@@ -499,6 +528,21 @@ def run_demo(settings: Settings, server: str | None) -> list[str]:
     lines.append(f"  (to send or answer as {look}: --key {paths.root / (look + '.key.pem')} "
                  f"--cert {paths.root / (look + '.cert.pem')})")
     return lines
+
+
+def _still_stored(settings: Settings, ids: list[str]) -> int:
+    """How many of the demo's earlier documents the database still holds (0 after a reset)."""
+    if not ids:
+        return 0
+    from sqlalchemy import func
+
+    from storage.models import Message
+
+    async def work(session: AsyncSession) -> int:
+        return int((await session.execute(select(func.count()).select_from(Message)
+                                          .where(Message.id.in_(ids)))).scalar_one())
+
+    return run_in_session(settings, work)
 
 
 # --- people for the web UI ------------------------------------------------------------

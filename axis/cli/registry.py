@@ -10,15 +10,16 @@ import click
 from axis.cli.common import echo_fields, echo_json, echo_table, emit, json_option, settings_of
 from axis.identity import AxisKeyMissing, KeyFiles, issue_agency_identity, key_files, load_or_create_axis_identity
 from axis.runtime import run_in_session
+from axis.wording import AXIS_ROW_STATE, agency_state
 from signing.keys import fingerprint
 from storage.registry import agencies as registry
 from storage.registry import vxp
 
 
 def agency_json(agency: Any, axis_code: str = "") -> dict[str, Any]:
-    """The public registry view of an agency (``state`` says why one is not active)."""
+    """The public registry view of an agency (``state``: ``axis``, ``active`` or ``disabled``)."""
     return {
-        "state": _state(agency, axis_code),
+        "state": agency_state(agency.code, agency.active, axis_code),
         "code": agency.code,
         "name": agency.name,
         "active": agency.active,
@@ -28,11 +29,8 @@ def agency_json(agency: Any, axis_code: str = "") -> dict[str, Any]:
     }
 
 
-def _state(agency: Any, axis_code: str) -> str:
-    if agency.code == axis_code:
-        # The axis signs its own notices under this code; it never receives, so nobody can send to it.
-        return "the axis itself (signs notices, receives nothing)"
-    return "active" if agency.active else "disabled by an operator"
+#: How the table words each state; the axis's own row reads as the web UI's English does.
+STATE_WORDS = {"axis": AXIS_ROW_STATE, "active": "active", "disabled": "disabled by an operator"}
 
 
 @click.group()
@@ -86,7 +84,8 @@ def agency_list(ctx: click.Context, as_json: bool) -> None:
 
     rows = run_in_session(settings_of(ctx), work)
     emit(rows, as_json, lambda: echo_table(
-        ["code", "delivery", "state", "name"], [[r["code"], r["delivery_mode"], r["state"], r["name"]] for r in rows],
+        ["code", "delivery", "state", "name"],
+        [[r["code"], r["delivery_mode"], STATE_WORDS[r["state"]], r["name"]] for r in rows],
         empty="no agencies registered (add one with: axis agency add CODE --name NAME)"))
 
 

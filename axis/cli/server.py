@@ -10,6 +10,7 @@ import click
 
 from axis.cli.common import redact, settings_of
 from axis.cli.failures import EXIT_ADDRESS, EXIT_DATABASE, OneLine
+from axis.wording import counted
 from migrations.locks import DEFAULT_LOCK_TIMEOUT_SECONDS, DEFAULT_LOCK_WAIT_SECONDS, MigrationLockError
 from migrations.upgrade import upgrade
 
@@ -53,8 +54,8 @@ def serve(ctx: click.Context, host: str | None, port: int | None, workers: int |
         for _ in range(workers - 1)
     ]
     if not reuse_port:
-        click.echo(f"axis serving on http://{host}:{port} with {workers} process(es) "
-                   f"(database {redact(settings.resolved_database_url)})")
+        click.echo(f"axis serving on http://{host}:{port} ({counted(workers, 'process', 'processes')}); "
+                   f"home {settings.home}, database {redact(settings.resolved_database_url)}")
     try:
         web.run_app(create_app(settings), host=host, port=port, access_log=None, print=None,
                     reuse_port=reuse_port or workers > 1)

@@ -9,6 +9,7 @@ logs, audit); senders and recipients (trace, web document page, the axis's statu
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 UNREACHABLE = "recipient endpoint unreachable"
 REDIRECTED = "recipient endpoint answered with a redirect, which the axis does not follow"
@@ -54,3 +55,37 @@ def public_error(last_error: str | None) -> str | None:
         return None
     match = _PUBLIC.match(last_error)
     return match.group(1) if match else GENERIC
+
+
+#: The catalogue key of each fixed phrase (``push.<key>``), so pages word it in their own language.
+_KEYS = {UNREACHABLE: "unreachable", REDIRECTED: "redirected", NOT_ALLOWED: "not_allowed",
+         ANSWER_TOO_LARGE: "answer_too_large", BAD_RECEIPT: "bad_receipt", NO_ENDPOINT: "no_endpoint",
+         NOT_REGISTERED: "not_registered", GENERIC: "generic",
+         # The words for an endpoint resolving only to non-public addresses (refused unless allow-listed).
+         "recipient endpoint's address is not allowed": "address_refused"}
+_ANSWERED = re.compile(r"recipient endpoint answered HTTP (\d{3})")
+
+
+@dataclass(frozen=True)
+class PushErrorWords:
+    """A stored ``last_error`` as a stable code with its values, and the operator's technical detail."""
+
+    code: str
+    values: dict[str, object]
+    detail: str
+
+
+def explain(last_error: str | None) -> PushErrorWords | None:
+    """The code (``unreachable``, ``answered`` with ``status``, … ``generic``) and detail of a stored error."""
+    if not last_error:
+        return None
+    public = public_error(last_error) or GENERIC
+    if public == GENERIC:
+        # Words this module's pattern may not list yet (a newer rule's), still named by their code.
+        public = next((p for p in _KEYS if last_error == p or last_error.startswith(p + ":")), GENERIC)
+    rest = last_error[len(public):] if last_error.startswith(public) else last_error
+    detail = rest[1:].strip() if rest.startswith(":") else rest.strip()
+    answered_with = _ANSWERED.fullmatch(public)
+    if answered_with:
+        return PushErrorWords("answered", {"status": int(answered_with.group(1))}, detail)
+    return PushErrorWords(_KEYS.get(public, "generic"), {}, detail)

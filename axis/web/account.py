@@ -58,16 +58,24 @@ def _address(request: web.Request) -> str:
 
 @routes.get("/")
 async def home(request: web.Request) -> web.StreamResponse:
-    """The front door: the inbox for people who are signed in."""
-    raise web.HTTPSeeOther("/inbox" if current_user(request) else "/login")
+    """The front door: a signed-in person's landing page, else the sign-in form."""
+    user = current_user(request)
+    raise web.HTTPSeeOther(landing(user.role) if user else "/login")
+
+
+def landing(role: str) -> str:
+    """Where a person lands after signing in: operators run the axis (their own agency receives nothing)."""
+    return "/admin" if role == "operator" else "/inbox"
 
 
 @routes.get("/login")
 async def login_form(request: web.Request) -> web.Response:
     """The sign-in form."""
-    if current_user(request) is not None:
-        raise web.HTTPSeeOther(safe_next(request.query.get("next")))
-    return render(request, "login.html", {"next": safe_next(request.query.get("next")), "error": None,
+    user = current_user(request)
+    if user is not None:
+        raise web.HTTPSeeOther(safe_next(request.query.get("next"), landing(user.role)))
+    # No page asked for: the landing page follows the role, known only once signed in.
+    return render(request, "login.html", {"next": safe_next(request.query.get("next"), ""), "error": None,
                                           "login": ""})
 
 
@@ -77,7 +85,7 @@ async def login_submit(request: web.Request) -> web.Response:
     form = await checked_form(request)
     login = normalise_login(form.get("login", ""))
     password = form.get("password", "")
-    target = safe_next(form.get("next"))
+    target = safe_next(form.get("next"), "")
     ctx = request.app[CONTEXT]
     address = _address(request)
     now = ctx.clock()
@@ -127,7 +135,7 @@ async def login_submit(request: web.Request) -> web.Response:
     if cookie is None:
         return render(request, "login.html", {"next": target, "login": login, "error": t("login.failed")},
                       status=401)
-    response = web.HTTPSeeOther(target)
+    response = web.HTTPSeeOther(target or landing(user.role if user else ""))
     set_session_cookie(request, response, cookie)
     response.del_cookie(PRELOGIN_CSRF_COOKIE, path="/")
     raise response

@@ -22,6 +22,7 @@ from axis.exchange.redelivery import (
 from axis.web.auth import checked_form, require_user
 from axis.web.certificate_expiry import certificate_section
 from axis.web.rendering import render
+from axis.wording import agency_state
 from storage.jobs import last_runs
 from storage.models import Agency
 from storage.people.accounts import Role
@@ -81,6 +82,7 @@ async def _registry(request: web.Request, *, status: int = 200, error: str | Non
         clocks = await clock_offsets(session)
     return render(request, "admin_agencies.html", {
         "agencies": agencies, "axis_code": ctx.settings.axis_code, "error": error, "sdk_clocks": clocks,
+        "agency_state": agency_state,
         "saved": request.query.get("saved", "")[:13], "form": form or {}, "legacy": LEGACY_TRANSPORT,
     }, status=status, active="admin")
 
@@ -202,18 +204,34 @@ async def agency_signature_policy(request: web.Request) -> web.Response:
     return _saved(await _change_agency(request, change))
 
 
-def _threshold(request: web.Request) -> float:
+#: The longest stuck threshold a person may ask for (a year, in minutes).
+MAX_THRESHOLD_MINUTES = 60 * 24 * 365
+
+
+def _threshold(request: web.Request) -> tuple[float, str]:
+    """The stuck threshold asked for, or the configured one and what was typed when it was refused.
+
+    Zero or less is refused rather than read: "stuck after 0 minutes" would call every delivery on its way
+    stuck, and silently showing the default instead hid that the value was not used.
+    """
     default = request.app[CONTEXT].settings.stuck_after_minutes
+    raw = request.query.get("minutes", "").strip()
+    if not raw:
+        return default, ""
     try:
-        minutes = float(request.query.get("minutes", default))
+        minutes = float(raw)
     except ValueError:
-        return default
-    return minutes if 0 < minutes <= 60 * 24 * 365 else default
+        return default, raw[:20]
+    if not 0 < minutes <= MAX_THRESHOLD_MINUTES:
+        return default, raw[:20]
+    return minutes, ""
 
 
 async def _deliveries(request: web.Request, *, status: int = 200, error_key: str | None = None) -> web.Response:
     ctx = request.app[CONTEXT]
-    minutes = _threshold(request)
+    minutes, refused = _threshold(request)
+    if refused and status == 200:
+        status = 400
     async with ctx.sessions() as session:
         rows = await troubled_deliveries(session, ctx.clock(), timedelta(minutes=minutes))
     try:
@@ -222,6 +240,7 @@ async def _deliveries(request: web.Request, *, status: int = 200, error_key: str
         resent = None
     return render(request, "admin_deliveries.html", {
         "rows": rows, "minutes": minutes, "resent": resent, "error_key": error_key,
+        "bad_threshold": refused, "max_minutes": MAX_THRESHOLD_MINUTES,
     }, status=status, active="admin")
 
 

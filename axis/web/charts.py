@@ -120,8 +120,7 @@ def _ticks(top: float, step: float, t: Translator, *, whole: bool) -> tuple[Tick
 
 def month_label(month: str, t: Translator) -> str:
     """``11/2026`` in Vietnamese, ``2026-11`` in English."""
-    year, mon = month.split("-")
-    return f"{mon}/{year}" if t.language == "vi" else month
+    return t.month(month)
 
 
 def throughput_chart(series: Sequence[Mapping[str, Any]], t: Translator) -> Chart:

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Final
 
+from babel import Locale
 from babel.dates import format_date, format_datetime
 from babel.lists import format_list
 from babel.numbers import format_decimal
 from babel.units import format_unit
 
+from axis.exchange.push_errors import explain
+from axis.wording import AXIS_ROW_STATE
 from envelope.codes import (
     BUSINESS_TYPE_LABELS,
     DOCUMENT_TYPES,
@@ -25,7 +29,8 @@ from envelope.codes import (
 LANGUAGES: Final = ("vi", "en")
 DEFAULT_LANGUAGE: Final = "vi"
 
-#: key → (Vietnamese, English). Placeholders are str.format fields.
+#: key → (Vietnamese, English). Placeholders are str.format fields. A count's other plural forms sit beside
+#: it as ``key#one`` (CLDR plural categories through Babel; Vietnamese has only "other").
 CATALOGUE: Final[Mapping[str, tuple[str, str]]] = {
     # frame
     "app.name": ("Trục liên thông văn bản quốc gia", "National Document Axis"),
@@ -115,6 +120,8 @@ CATALOGUE: Final[Mapping[str, tuple[str, str]]] = {
     "filter.bad_date": ("«{value}» không phải là ngày nên chưa được dùng: hãy nhập ngày/tháng/năm, ví dụ 03/11/2026.",
                         "«{value}» is not a date, so it was not used: type year-month-day, e.g. 2026-11-03."),
     "date.placeholder": ("nn/tt/nnnn", "yyyy-mm-dd"),
+    "month.placeholder": ("tt/nnnn", "yyyy-mm"),
+    "month.hint": ("tháng/năm, ví dụ 11/2026", "year-month, e.g. 2026-11"),
     "date.hint": ("ngày/tháng/năm", "year-month-day"),
     "state.pending": ("Chưa báo nhận đủ", "Awaiting receipts"),
     "state.delivered": ("Đã nhận", "Delivered"),
@@ -259,6 +266,21 @@ CATALOGUE: Final[Mapping[str, tuple[str, str]]] = {
     "dlv.retrieved_at": ("Tải về lúc", "Retrieved at"),
     "dlv.delivered_at": ("Báo nhận lúc", "Receipt at"),
     "dlv.last_error": ("Lỗi gần nhất", "Last error"),
+    "push.unreachable": ("Không kết nối được tới địa chỉ nhận của nơi nhận", "The recipient's endpoint is unreachable"),
+    "push.redirected": ("Địa chỉ nhận trả lời bằng một lệnh chuyển hướng; Trục không đi theo",
+                        "The recipient's endpoint answered with a redirect, which the axis does not follow"),
+    "push.not_allowed": ("Địa chỉ nhận không phải là một địa chỉ https:// được phép",
+                         "The recipient's endpoint is not an allowed https:// URL"),
+    "push.address_refused": ("Địa chỉ nhận trỏ tới một địa chỉ mạng nội bộ mà Trục không được phép gửi tới",
+                             "The recipient's endpoint resolves to an internal address the axis may not push to"),
+    "push.answer_too_large": ("Câu trả lời của địa chỉ nhận quá lớn", "The recipient's endpoint answered too much"),
+    "push.bad_receipt": ("Câu trả lời của địa chỉ nhận không phải là báo nhận 01 có chữ ký của nơi nhận",
+                         "The recipient's endpoint did not answer with its signed receipt 01"),
+    "push.no_endpoint": ("Nơi nhận không có địa chỉ nhận đẩy", "The recipient has no push endpoint"),
+    "push.not_registered": ("Nơi nhận không còn trong danh bạ", "The recipient is no longer registered"),
+    "push.answered": ("Địa chỉ nhận trả lời mã HTTP {status}", "The recipient's endpoint answered HTTP {status}"),
+    "push.generic": ("Lần chuyển không thành công", "The delivery attempt failed"),
+    "push.detail": ("Chi tiết kỹ thuật", "Technical detail"),
     "tl.code": ("Mã", "Code"),
     "tl.status": ("Trạng thái", "Status"),
     "tl.from": ("Cơ quan", "Agency"),
@@ -292,7 +314,8 @@ CATALOGUE: Final[Mapping[str, tuple[str, str]]] = {
     "reports.none": ("Không có số liệu.", "No figures."),
     "reports.total": ("Tổng cộng", "Total"),
     "reports.download_csv": ("Tải báo cáo (CSV)", "Download the report (CSV)"),
-    "reports.bad_month": ("Tháng không hợp lệ; dùng dạng YYYY-MM.", "Invalid month; use YYYY-MM."),
+    "reports.bad_month": ("Tháng không hợp lệ; nhập tháng/năm, ví dụ 11/2026.",
+                          "Invalid month; type year-month, e.g. 2026-11."),
     "reports.unknown_agency": ("Không có cơ quan mã {code}.", "No agency with code {code}."),
     "report.agency": ("Cơ quan", "Agency"),
     "report.month": ("Tháng", "Month"),
@@ -330,6 +353,7 @@ CATALOGUE: Final[Mapping[str, tuple[str, str]]] = {
     "registers.basis": ("Mẫu sổ theo Phụ lục IV, Nghị định số 30/2020/NĐ-CP.",
                         "Layout of Decree 30/2020/NĐ-CP, Appendix IV."),
     "registers.count": ("{count} văn bản", "{count} documents"),
+    "registers.count#one": ("{count} văn bản", "{count} document"),
     "registers.agency": ("Cơ quan", "Agency"),
     "registers.download_csv": ("Tải sổ (CSV)", "Download the register (CSV)"),
     "registers.empty": (
@@ -361,8 +385,8 @@ CATALOGUE: Final[Mapping[str, tuple[str, str]]] = {
     "err.bad_login": ("“{login}” không dùng được làm tên đăng nhập (3–64 ký tự a-z 0-9 . _ @ -, bắt đầu bằng chữ "
                       "hoặc số)", "“{login}” is not a valid login (3-64 of a-z 0-9 . _ @ -, starting with a letter "
                       "or digit)"),
-    "err.bad_date": ("Ô “{field}” phải là một ngày (dd/mm/yyyy), không phải “{value}”",
-                     "{field} must be a date (dd/mm/yyyy), not “{value}”"),
+    "err.bad_date": ("Ô “{field}” phải là một ngày (ngày/tháng/năm), không phải “{value}”",
+                     "{field} must be a date (year-month-day), not “{value}”"),
     "archive.refused": ("Không thực hiện được: {detail}", "Refused: {detail}"),
     "archive.read_only": ("Chỉ người làm lưu trữ mới thực hiện được thao tác này; bạn chỉ được xem.",
                           "Only archivists can act here; you may view."),
@@ -373,6 +397,7 @@ CATALOGUE: Final[Mapping[str, tuple[str, str]]] = {
     "retention.trigger.received": ("Từ ngày nhận", "From receipt"),
     "retention.trigger.handling_completed": ("Từ khi giải quyết xong (06)", "From completion of handling (06)"),
     "retention.years": ("{n} năm", "{n} years"),
+    "retention.years#one": ("{n} năm", "{n} year"),
     "retention.permanent": ("Vĩnh viễn", "Permanent"),
     "disposals.title": ("Danh sách tài liệu hủy ({count})", "Disposal lists ({count})"),
     "disposals.id": ("Danh sách", "List"),
@@ -476,6 +501,7 @@ CATALOGUE: Final[Mapping[str, tuple[str, str]]] = {
     "holds.reason": ("Lý do", "Reason"),
     "holds.scope": ("Phạm vi", "Applies to"),
     "holds.documents": ("{n} tài liệu", "{n} documents"),
+    "holds.documents#one": ("{n} tài liệu", "{n} document"),
     "holds.placed_by": ("Đặt bởi", "Placed by"),
     "holds.released_by": ("Gỡ bởi {login} lúc {at}", "Released by {login} at {at}"),
     "holds.active": ("Đang hiệu lực", "Active"),
@@ -483,7 +509,10 @@ CATALOGUE: Final[Mapping[str, tuple[str, str]]] = {
     "holds.show_all": ("Hiện cả lệnh đã gỡ", "Include released holds"),
     "holds.show_active": ("Chỉ lệnh đang hiệu lực", "Active holds only"),
     "holds.add": ("Đặt lệnh tạm giữ mới", "Place a legal hold"),
-    "holds.document_ids": ("Mã thông điệp các tài liệu (mỗi dòng một mã)", "Message ids of documents (one per line)"),
+    "holds.document_ids": ("Tài liệu: mã văn bản (DocumentId) hoặc mã thông điệp, mỗi dòng một tài liệu",
+                           "Documents: DocumentId or message id, one per line"),
+    "due.hold": ("Tạm giữ", "Hold"),
+    "due.hold_label": ("Đặt lệnh tạm giữ tài liệu {id}", "Place a legal hold on {id}"),
     "holds.search_intro": ("và/hoặc giữ mọi tài liệu khớp các điều kiện sau, kể cả tài liệu đến sau này:",
                            "and/or hold every document matching all of these, now and later:"),
     "holds.s_sender": ("Mã nơi gửi", "Sender code"),
@@ -615,7 +644,9 @@ CATALOGUE: Final[Mapping[str, tuple[str, str]]] = {
     "agencies.add_submit": ("Đăng ký", "Register"),
     "agencies.optional": ("không bắt buộc", "optional"),
     "agencies.none": ("—", "—"),
-    "agencies.self": ("(chính Trục)", "(the axis itself)"),
+    "agencies.state.axis": ("Chính Trục: ký các thông báo, không nhận văn bản", AXIS_ROW_STATE.capitalize()),
+    "agencies.state.active": ("Hoạt động", "Active"),
+    "agencies.state.disabled": ("Đã khóa", "Disabled"),
     "agencies.saved": ("Đã lưu thay đổi cho {code}.", "Saved the change for {code}."),
     "agencies.error": ("Không thực hiện được: {detail}", "Could not do it: {detail}"),
     "token.title": ("Mã truy cập của {code}", "Token of {code}"),
@@ -646,9 +677,14 @@ CATALOGUE: Final[Mapping[str, tuple[str, str]]] = {
     "failed.resend_selected": ("Gửi lại các mục đã chọn", "Resend selected"),
     "failed.none": ("Không có lượt chuyển nào lỗi hoặc tồn đọng.", "No failed or stuck deliveries."),
     "failed.done": ("Đã xếp lại hàng đợi {n} lượt chuyển.", "{n} deliveries queued again."),
+    "failed.done#one": ("Đã xếp lại hàng đợi {n} lượt chuyển.", "{n} delivery queued again."),
     "failed.need_reason": ("Cần nhập lý do gửi lại.", "A reason is required."),
     "failed.need_selection": ("Chưa chọn lượt chuyển nào.", "No delivery selected."),
     "failed.threshold": ("Ngưỡng tồn đọng (phút)", "Stuck after (minutes)"),
+    "failed.bad_threshold": ("«{value}» không dùng được làm ngưỡng tồn đọng: cần một số phút lớn hơn 0 (tối đa "
+                             "một năm). Danh sách dưới đây dùng ngưỡng mặc định {minutes} phút.",
+                             "«{value}» cannot be the stuck threshold: it must be a number of minutes above 0 (at "
+                             "most a year). The list below uses the default of {minutes} minutes."),
     # operator console: hub-wide message search, a message's story, people
     "admin.nav_messages": ("Tra cứu thông điệp", "Message search"),
     "admin.nav_people": ("Người dùng", "People"),
@@ -664,7 +700,6 @@ CATALOGUE: Final[Mapping[str, tuple[str, str]]] = {
     "search.kind": ("Loại thông điệp", "Kind"),
     "search.state": ("Trạng thái chuyển", "Delivery state"),
     "search.text": ("Từ trong trích yếu", "Text in subject"),
-    "search.date_hint": ("dd/mm/yyyy", "dd/mm/yyyy"),
     "search.submit": ("Tra cứu", "Search"),
     "search.refused": ("Điều kiện tra cứu không hợp lệ: {detail}", "Search refused: {detail}"),
     "search.document": ("Số, ký hiệu / mã văn bản", "Number / DocumentId"),
@@ -698,6 +733,32 @@ CATALOGUE: Final[Mapping[str, tuple[str, str]]] = {
     "story.audit_action": ("Hành động", "Action"),
     "story.audit_details": ("Chi tiết", "Details"),
     "story.audit_queued": ("chờ niêm phong", "not yet chained"),
+    "audit.key.delivery": ("Lượt chuyển", "Delivery"),
+    "audit.key.recipient": ("Nơi nhận", "Recipient"),
+    "audit.key.previous_state": ("Trạng thái trước", "Previous state"),
+    "audit.key.attempts": ("Số lần chuyển", "Attempts"),
+    "audit.key.reason": ("Lý do", "Reason"),
+    "audit.key.error": ("Lỗi", "Error"),
+    "audit.key.agency": ("Cơ quan", "Agency"),
+    "audit.key.via": ("Qua", "Via"),
+    "audit.key.address": ("Địa chỉ IP", "Address"),
+    "audit.key.status": ("Trạng thái", "Status"),
+    "audit.key.from": ("Từ", "From"),
+    "audit.key.to": ("Đến", "To"),
+    "audit.key.role": ("Vai trò", "Role"),
+    "audit.key.name": ("Tên", "Name"),
+    "audit.key.kind": ("Loại", "Kind"),
+    "audit.key.fingerprint": ("Dấu vân tay", "Fingerprint"),
+    "audit.key.filters": ("Điều kiện", "Filters"),
+    "audit.key.found": ("Số kết quả", "Found"),
+    "audit.key.receipt": ("Báo nhận", "Receipt"),
+    "audit.key.outcome": ("Kết quả", "Outcome"),
+    "audit.key.endpoint": ("Địa chỉ nhận", "Endpoint"),
+    "audit.key.document_id": ("Mã văn bản", "DocumentId"),
+    "audit.key.sha256": ("SHA-256", "SHA-256"),
+    "audit.key.size": ("Dung lượng", "Size"),
+    "audit.key.recipients": ("Nơi nhận", "Recipients"),
+    "audit.key.sender": ("Nơi gửi", "Sender"),
     "people.title": ("Người dùng ({count})", "People ({count})"),
     "people.agency": ("Cơ quan", "Agency"),
     "people.role": ("Vai trò", "Role"),
@@ -772,9 +833,16 @@ class Translator:
     def __init__(self, language: str) -> None:
         self.language = language if language in LANGUAGES else DEFAULT_LANGUAGE
         self._index = LANGUAGES.index(self.language)
+        self._locale = Locale.parse(self.language)
 
     def __call__(self, key: str, **values: object) -> str:
-        """The string for ``key``, with ``values`` filled in."""
+        """The string for ``key``, with ``values`` filled in; a count (``n`` or ``count``) picks its plural form."""
+        for name in ("n", "count"):
+            count = values.get(name)
+            if isinstance(count, int) and not isinstance(count, bool):
+                form = f"{key}#{self._locale.plural_form(count)}"
+                key = form if form in CATALOGUE else key
+                values = {**values, name: self.number(count)}  # 1.234 / 1,234
         text = CATALOGUE[key][self._index]
         return text.format(**values) if values else text
 
@@ -831,6 +899,58 @@ class Translator:
             return "—"
         return format_date(value, _DAY[self.language], locale=self.language)
 
+    def day_text(self, value: date | str | None) -> str:
+        """A calendar date kept as ISO text (register rows, CSV-shaped data) written the page's way."""
+        if not isinstance(value, str):
+            return self.day(value) if value else ""
+        try:
+            return self.day(date.fromisoformat(value[:10])) if value else ""
+        except ValueError:
+            return value
+
+    def month(self, value: str) -> str:
+        """A ``YYYY-MM`` month the page's way: 12/2026 in Vietnamese, 2026-12 in English."""
+        try:
+            year, mon = (int(part) for part in value.split("-"))
+            return format_date(date(year, mon, 1), _MONTH[self.language], locale=self.language)
+        except ValueError:
+            return value
+
+    def push_error(self, last_error: str | None) -> str:
+        """Why a push attempt failed, in this language, from its stable code (the technical detail aside)."""
+        words = explain(last_error)
+        if words is None:
+            return ""
+        return self("push." + words.code, **words.values)
+
+    def push_detail(self, last_error: str | None) -> str:
+        """The technical detail of a failed push (library and host words, for operators; not translated)."""
+        words = explain(last_error)
+        return words.detail if words is not None else ""
+
+    def audit_details(self, details: str | None) -> list[tuple[str, str]]:
+        """An audit entry's details (stored JSON) as readable (label, value) pairs, labels from the catalogue."""
+        if not details:
+            return []
+        try:
+            parsed = json.loads(details)
+        except ValueError:
+            return [("", details)]
+        if not isinstance(parsed, dict):
+            return [("", _plain(parsed))]
+        pairs = []
+        for key, value in parsed.items():
+            label_key = f"audit.key.{key}"
+            label = self(label_key) if label_key in CATALOGUE else str(key).replace("_", " ")
+            if key == "error" and isinstance(value, str):
+                text = self.push_error(value)
+            elif key in {"previous_state", "state"} and isinstance(value, str) and f"state.{value}" in CATALOGUE:
+                text = self(f"state.{value}")
+            else:
+                text = _plain(value)
+            pairs.append((label, text))
+        return pairs
+
     def day_field(self, value: date | None) -> str:
         """A date as a date field shows it: the page's own way (the field's placeholder says which)."""
         return self.day(value) if value else ""
@@ -851,7 +971,9 @@ class Translator:
     def size(self, n: int) -> str:
         """A byte count in decimal units (B, kB, MB, GB: 1 kB = 1,000 B), numbers the local way."""
         if abs(n) < 1000:
-            return format_unit(n, "digital-byte", length="short", locale=self.language)
+            # The long form follows the language's plural rules (1 byte, 944 bytes; Vietnamese has one form),
+            # where CLDR's short English form is "byte" for every count.
+            return format_unit(n, "digital-byte", length="long", locale=self.language)
         for unit, scale in (("digital-kilobyte", 1e3), ("digital-megabyte", 1e6), ("digital-gigabyte", 1e9)):
             if abs(n) < scale * 1000 or unit == "digital-gigabyte":
                 return format_unit(n / scale, unit, length="short", format="#,##0.0", locale=self.language)
@@ -880,7 +1002,21 @@ class Translator:
 #: How a moment is written: Vietnamese day/month/year, English ISO year-month-day (never month/day).
 _MOMENT: Final = {"vi": "dd/MM/yyyy HH:mm", "en": "yyyy-MM-dd HH:mm"}
 _DAY: Final = {"vi": "dd/MM/yyyy", "en": "yyyy-MM-dd"}
+_MONTH: Final = {"vi": "MM/yyyy", "en": "yyyy-MM"}
 
+
+
+def _plain(value: object) -> str:
+    """A JSON value as text: lists joined by commas, objects as key=value pairs, never Python or JSON syntax."""
+    if isinstance(value, bool):
+        return "✔" if value else "✘"
+    if value is None:
+        return "—"
+    if isinstance(value, list):
+        return ", ".join(_plain(v) for v in value)
+    if isinstance(value, dict):
+        return "; ".join(f"{k}={_plain(v)}" for k, v in value.items())
+    return str(value)
 
 
 def size_text(n: int, language: str = DEFAULT_LANGUAGE) -> str:

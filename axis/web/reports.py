@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,6 +34,23 @@ class ReportQuery:
     agency: str | None
     bad_month: bool = False
     unknown_agency: str = ""
+    #: What was typed when it was no month, kept in the field beside the warning.
+    typed: str = ""
+
+
+_TYPED_MONTH = re.compile(r"(\d{1,2})/(\d{4})")
+
+
+def month_field(raw: str) -> str:
+    """The ``YYYY-MM`` month of what was typed: 11/2026 (the Vietnamese way) or 2026-11; ValueError otherwise."""
+    text = raw.strip()
+    typed = _TYPED_MONTH.fullmatch(text)
+    if typed:
+        text = f"{typed.group(2)}-{int(typed.group(1)):02d}"
+    elif re.fullmatch(r"\d{4}-\d", text):
+        text = f"{text[:5]}0{text[5]}"
+    parse_month(text)
+    return text
 
 
 async def _query(request: web.Request, user: WebUser) -> tuple[ReportQuery, list[tuple[str, str]]]:
@@ -40,19 +58,19 @@ async def _query(request: web.Request, user: WebUser) -> tuple[ReportQuery, list
     ctx = request.app[CONTEXT]
     raw = request.query.get("month", "").strip()
     try:
-        parse_month(raw)
-        month, bad = raw, False
+        month, bad = month_field(raw), False
     except ValueError:
         month, bad = month_of(ctx.clock()), bool(raw)
+    typed = raw[:20] if bad else ""
     if not user.sees_archive:
-        return ReportQuery(month, user.agency.code, bad), []
+        return ReportQuery(month, user.agency.code, bad, typed=typed), []
     async with ctx.sessions() as session:
         agencies = [(code, name) for code, name in
                     (await session.execute(select(Agency.code, Agency.name).order_by(Agency.code))).all()]
     wanted = request.query.get("agency", "").strip()[:13]
     if wanted and wanted not in {code for code, _ in agencies}:
-        return ReportQuery(month, None, bad, unknown_agency=wanted), agencies
-    return ReportQuery(month, wanted or None, bad), agencies
+        return ReportQuery(month, None, bad, unknown_agency=wanted, typed=typed), agencies
+    return ReportQuery(month, wanted or None, bad, typed=typed), agencies
 
 
 def _total(rows: list[dict[str, Any]]) -> dict[str, Any]:

@@ -47,6 +47,11 @@ def cells(row: Any) -> dict[str, str]:
     return {td.get("data-col"): td.get("data-value") for td in row.xpath("./td[@data-value]")}
 
 
+def day_vi(value: Any) -> str:
+    """A register date (ISO text or a date) as a Vietnamese page writes it: dd/mm/yyyy."""
+    return date.fromisoformat(str(value)[:10]).strftime("%d/%m/%Y") if value else ""
+
+
 def as_text(row: dict[str, Any]) -> dict[str, str]:
     return {k: "" if v is None else str(v) for k, v in row.items()}
 
@@ -188,8 +193,10 @@ async def test_register_pages_and_csv_match_the_archive_registers(
     rows = page.xpath("//table[@id='register']/tbody/tr")
     for row, expected in zip(rows, incoming, strict=True):
         texts = [td.text_content().strip() for td in row.xpath("./td")]
-        assert texts == [str(expected[c]) for c in ("arrival_date", "arrival_number", "author", "number_and_symbol",
-                                                     "date", "type_and_summary", "receiving_unit", "notes")]
+        # The same entries, their dates written the Vietnamese way (the CSV keeps ISO dates).
+        assert texts == [day_vi(expected[c]) if c in ("arrival_date", "date") else str(expected[c])
+                         for c in ("arrival_date", "arrival_number", "author", "number_and_symbol",
+                                   "date", "type_and_summary", "receiving_unit", "notes")]
         assert row.get("data-id") == expected["message_id"]
 
     # The CSV export is byte-identical to `axis register incoming --format csv` for the same agency and year.
@@ -211,8 +218,9 @@ async def test_register_pages_and_csv_match_the_archive_registers(
     _, html, _ = await sender.get(f"/registers/outgoing?year={year}&page=2")
     row = tree(html).xpath("//table[@id='register']/tbody/tr")[0]
     assert [td.text_content().strip() for td in row.xpath("./td")] == [
-        str(outgoing[1][c]) for c in ("number", "number_and_symbol", "date", "type_and_summary", "recipients",
-                                      "copies", "sent_date", "notes")]
+        day_vi(outgoing[1][c]) if c in ("date", "sent_date") else str(outgoing[1][c])
+        for c in ("number", "number_and_symbol", "date", "type_and_summary", "recipients", "copies", "sent_date",
+                  "notes")]
     _, body, _ = await sender.get_bytes(f"/registers/outgoing.csv?year={year}")
     assert body == csv_text(register_columns("outgoing"), outgoing).encode()
 
@@ -504,7 +512,9 @@ async def test_archivist_reads_the_reports_chart_and_approves_a_disposal_list(  
     await page.wait_for_url("**/reports")
     await page.select_option("#r-agency", A)
     await page.click("#report-filters button[type=submit]")
-    await page.wait_for_url(lambda url: url.endswith(f"/reports?month={last}&agency={A}"))
+    # The month field is typed the page's way (12/2026 on a Vietnamese page), never the browser's picker.
+    vi_month = f"{last[5:]}%2F{last[:4]}"
+    await page.wait_for_url(lambda url: url.endswith(f"/reports?month={vi_month}&agency={A}"))
     chart = page.locator("#throughput-chart")
     assert await chart.is_visible()
     assert await chart.locator("g.chart-month").count() == 12

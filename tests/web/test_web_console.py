@@ -135,7 +135,10 @@ async def test_message_story_shows_attempts_statuses_audit_and_trace_and_resends
     assert [t.attempt for t in tries] == list(range(1, len(tries) + 1))
     assert failed_row.group(2).count('data-outcome="') == len(tries)
     assert "Connect" in tries[-1].error or "refused" in tries[-1].error.lower() or tries[-1].error
-    assert tries[-1].error in failed_row.group(2).replace("&#39;", "'").replace("&quot;", '"')
+    # Worded from its code in the page's language; the library's own words are the folded technical detail.
+    shown = failed_row.group(2).replace("&#39;", "'").replace("&quot;", '"')
+    assert "Không kết nối được tới địa chỉ nhận của nơi nhận" in shown
+    assert tries[-1].error.split(": ", 1)[1] in shown and "recipient endpoint unreachable" not in shown
     assert 'data-recipient="000.00.00.H29"' in html and 'data-state="delivered"' in html
     # Statuses: B's 01 and the axis's 02 saying the delivery failed.
     codes = re.findall(r'<li class="status-(\d\d)" data-code="\d\d">', html)

@@ -71,3 +71,66 @@ def test_typed_dates_are_read_day_first_and_a_month_first_date_is_refused() -> N
             parse_day(bad)
     f = parse_filters({"from": "12/31/2026", "to": "31/12/2026"})
     assert f.date_from is None and f.bad_from == "12/31/2026" and f.date_to == date(2026, 12, 31)
+
+
+def test_byte_counts_take_the_plural_of_their_language_through_babel() -> None:
+    # CLDR's short English form is "byte" for every count; the long form follows the plural rules.
+    assert EN.size(0) == "0 bytes" and EN.size(1) == "1 byte" and EN.size(944) == "944 bytes"
+    # Vietnamese nouns have one form (CLDR: "other" only): 944 byte is the language's own plural.
+    assert VI.size(0) == "0 byte" and VI.size(944) == "944 byte"
+    assert EN.size(1_500) == "1.5 kB" and VI.size(1_500) == "1,5 kB"
+
+
+def test_months_are_written_as_their_language_writes_dates_and_typed_either_way() -> None:
+    from axis.web.reports import month_field
+
+    assert VI.month("2026-12") == "12/2026" and EN.month("2026-12") == "2026-12"
+    assert VI.day_text("2026-12-06") == "06/12/2026" and EN.day_text(date(2026, 12, 6)) == "2026-12-06"
+    assert VI.day_text("") == "" and VI.day_text("not a date") == "not a date"
+    assert month_field("11/2026") == "2026-11" and month_field("1/2027") == "2027-01"
+    assert month_field("2026-11") == "2026-11" and month_field(" 2026-3 ") == "2026-03"
+    for bad in ("13/2026", "2026-13", "11-2026", "Nov 2026", ""):
+        with pytest.raises(ValueError):
+            month_field(bad)
+    chart = throughput_chart(_series([1.0] * 12), VI)
+    assert chart.title.endswith("01/2026 – 12/2026")
+    assert throughput_chart(_series([1.0] * 12), EN).title.endswith("2026-01 – 2026-12")
+
+
+def test_a_push_error_is_worded_from_its_code_and_its_detail_kept_apart() -> None:
+    stored = "recipient endpoint unreachable: ClientConnectorError: Cannot connect to host 127.0.0.1:9"
+    assert VI.push_error(stored) == "Không kết nối được tới địa chỉ nhận của nơi nhận"
+    assert EN.push_error(stored) == "The recipient's endpoint is unreachable"
+    assert VI.push_detail(stored) == "ClientConnectorError: Cannot connect to host 127.0.0.1:9"
+    assert VI.push_error("recipient endpoint answered HTTP 503: Service Unavailable") == \
+        "Địa chỉ nhận trả lời mã HTTP 503"
+    # Anything else (an axis-side failure, an error stored before the fixed words) is the generic sentence.
+    assert EN.push_error("delivery attempt failed: ValueError: boom") == "The delivery attempt failed"
+    assert EN.push_detail("delivery attempt failed: ValueError: boom") == "ValueError: boom"
+    assert EN.push_error("HTTP 503 (bench)") == "The delivery attempt failed" and VI.push_error(None) == ""
+
+
+def test_audit_details_read_as_labelled_values_not_json() -> None:
+    details = ('{"delivery": 7, "recipient": "001.00.10.H47", "previous_state": "failed", "attempts": 3, '
+               '"reason": "Đã sửa máy chủ", "error": "recipient endpoint unreachable: OSError", '
+               '"filters": {"sender": "000.00.00.G22"}, "documents": ["A", "B"], "new_key": true}')
+    assert VI.audit_details(details) == [
+        ("Lượt chuyển", "7"), ("Nơi nhận", "001.00.10.H47"), ("Trạng thái trước", "Không chuyển được"),
+        ("Số lần chuyển", "3"), ("Lý do", "Đã sửa máy chủ"),
+        ("Lỗi", "Không kết nối được tới địa chỉ nhận của nơi nhận"), ("Điều kiện", "sender=000.00.00.G22"),
+        ("documents", "A, B"), ("new key", "✔")]
+    assert EN.audit_details(details)[2] == ("Previous state", "Failed")
+    assert EN.audit_details("") == [] and EN.audit_details("not json") == [("", "not json")]
+
+
+def test_counted_words_take_the_plural_form_of_the_language() -> None:
+    assert EN("registers.count", count=1) == "1 document" and EN("registers.count", count=2) == "2 documents"
+    assert EN("registers.count", count=1234) == "1,234 documents" and VI("registers.count", count=1234) == "1.234 văn bản"
+    assert EN("retention.years", n=1) == "1 year" and EN("failed.done", n=1) == "1 delivery queued again."
+    assert VI("holds.documents", n=1) == "1 tài liệu" and EN("holds.documents", n=0) == "0 documents"
+
+
+def test_an_endpoint_refused_for_its_address_is_worded_too() -> None:
+    stored = "recipient endpoint's address is not allowed: dms.example.vn resolves to 10.0.0.5"
+    assert EN.push_error(stored).startswith("The recipient's endpoint resolves to an internal address")
+    assert VI.push_detail(stored) == "dms.example.vn resolves to 10.0.0.5"

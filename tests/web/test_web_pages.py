@@ -391,7 +391,7 @@ def test_every_string_the_templates_use_is_in_the_catalogue_in_both_languages() 
     dynamic = {k for k in used if k.endswith(".")}
     assert dynamic <= {"state.", "dlv.mode.", "sig.trust.", "kind.", "role.", "disposal.state.", "disposal.outcome.",
                        "retention.action.", "retention.trigger.", "people.kind.", "health.people.",
-                       "health.circuit."}
+                       "health.circuit.", "agencies.state.", "push."}
     expected = {f"state.{s.value}" for s in DeliveryState} | {f"state.{s}" for s in STATE_CHOICES} | \
         {"state.revoked"} | {f"dlv.mode.{m.value}" for m in DeliveryMode} | {"sig.trust.pinned", "sig.trust.ca"} | \
         {f"kind.{k.value}" for k in MessageKind} | {f"role.{r.value}" for r in Role} | \
@@ -400,7 +400,11 @@ def test_every_string_the_templates_use_is_in_the_catalogue_in_both_languages() 
         {f"holds.s_{k}" for k in SEARCH_KEYS} | \
         {f"people.kind.{k}" for k in ("add", "reset", "role", "first_clerk")} | \
         {f"health.people.{o}" for o in ("pending", "confirmed", "cancelled", "done")} | \
-        {f"health.circuit.{c}" for c in ("open", "half-open", "closed")}
+        {f"health.circuit.{c}" for c in ("open", "half-open", "closed")} | \
+        {f"agencies.state.{s}" for s in ("axis", "active", "disabled")} | \
+        {f"push.{c}" for c in ("unreachable", "redirected", "not_allowed", "address_refused", "answer_too_large",
+                               "bad_receipt",
+                               "no_endpoint", "not_registered", "answered", "generic")}
     missing = sorted(k for k in (used - dynamic) | expected if k not in CATALOGUE)
     assert missing == []
     for key, (vi, en) in CATALOGUE.items():
