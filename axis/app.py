@@ -25,6 +25,7 @@ from axis.api.problems import (
     problem_response,
 )
 from axis.appkeys import (
+    BODY_BUDGET,
     CONTEXT,
     GAUGES,
     JOB_INTERVALS,
@@ -37,6 +38,7 @@ from axis.appkeys import (
 )
 from axis.certificate_expiry import WatchedCertificates, current_records, log_attention
 from axis.context import AxisContext, Clock, build_context, system_clock
+from axis.exchange.body_budget import BodyBudget
 from axis.exchange.endpoint_gate import EndpointGate
 from axis.gauges import GaugeRefresher
 from axis.jobs.push import delivery_worker_ctx
@@ -195,6 +197,12 @@ def create_app(settings: Settings, *, clock: Clock = system_clock, workers: bool
         yield
         await ctx.committer.close()
         await ctx.engine.dispose()
+
+    budget = app[BODY_BUDGET] = BodyBudget(memory_bytes=settings.body_memory_bytes,
+                                           spool_bytes=settings.spool_max_bytes,
+                                           uploads_per_agency=settings.uploads_per_agency)
+    app[METRICS].body_bytes.labels("memory").set_function(lambda: budget.memory_in_use)
+    app[METRICS].body_bytes.labels("spool").set_function(lambda: budget.spool_in_use)
 
     app[NEXT_RUNS] = NextRuns()
     app.cleanup_ctx.append(context_ctx)

@@ -405,6 +405,8 @@ def _submit_operation(kind: str) -> dict[str, Any]:
     location = {"Location": {"description": "/api/v1/messages/{id} of the stored message.",
                              "schema": {"type": "string", "format": "uri-reference"}}}
     what = "document" if is_doc else "status"
+    retry_after = {"Retry-After": {"description": "Seconds to wait before sending again.",
+                                   "schema": {"type": "integer", "minimum": 0}}}
     responses: dict[str, Any] = {
         "200": _json("The same bytes were already accepted from this agency: the original reply.", reply, location),
         "202": _json(f"Accepted: the {what} is stored and routed.", reply, location),
@@ -421,8 +423,14 @@ def _submit_operation(kind: str) -> dict[str, Any]:
             "(AXIS.UnknownRecipient)." if is_doc else "The signature is not acceptable.",
             422, ["AXIS.Signature", "AXIS.UnknownRecipient"] if is_doc else ["AXIS.Signature"],
         ),
+        "408": _problem_response("The body stopped arriving, or came slower than the configured rate; the "
+                                 "connection is closed.", 408, ["AXIS.BodyTimeout"]),
+        "429": _problem_response("This agency already has as many submissions in flight as it may.", 429,
+                                 ["AXIS.TooManyUploads"], retry_after),
         "500": _r("InternalError"),
-        "503": _r("Unavailable"),
+        "503": _problem_response("The storage is unavailable (AXIS.Unavailable), or the axis holds as many "
+                                 "request bodies as it may (AXIS.Busy, with Retry-After); retry later.", 503,
+                                 ["AXIS.Unavailable", "AXIS.Busy"], retry_after),
     }
     return {
         "operationId": "submitDocument" if is_doc else "submitStatus",
