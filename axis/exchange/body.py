@@ -55,6 +55,8 @@ class PacedChunks:
         self.min_bytes = min_bytes
         self._window_end: float | None = None
         self._got = 0
+        # The read in progress survives a window's end: cancelling it would end an async generator for good.
+        self._next: asyncio.Future[bytes] | None = None
 
     def __aiter__(self) -> PacedChunks:
         return self
@@ -63,17 +65,23 @@ class PacedChunks:
         loop = asyncio.get_running_loop()
         if self._window_end is None:
             self._window_end = loop.time() + self.window
-        while True:
-            try:
-                async with asyncio.timeout_at(self._window_end):
-                    chunk = await anext(self._chunks)
-            except TimeoutError:
+        if self._next is None:
+            self._next = asyncio.ensure_future(anext(self._chunks))
+        try:
+            while True:
+                done, _ = await asyncio.wait([self._next], timeout=max(0.0, self._window_end - loop.time()))
+                if done:
+                    break
                 self._end_window(loop.time())
-                continue
-            self._got += len(chunk)
-            if loop.time() >= self._window_end:
-                self._end_window(loop.time())
-            return chunk
+        except BaseException:
+            self._next.cancel()
+            raise
+        read, self._next = self._next, None
+        chunk = read.result()  # StopAsyncIteration at the end of the body
+        self._got += len(chunk)
+        if loop.time() >= self._window_end:
+            self._end_window(loop.time())
+        return chunk
 
     def _end_window(self, now: float) -> None:
         if self._got < self.min_bytes:
