@@ -35,7 +35,7 @@ from signing.push_request import HEADER as PUSH_SIGNATURE_HEADER
 from signing.push_request import sign_push_request
 from signing.signer import sign_envelope
 from storage.audit import queue_event
-from storage.claims import claim_due_deliveries, release_claims
+from storage.claims import claim_due_deliveries, release_claims, renew_claim
 from storage.db import read_session, rowcount
 from storage.errors import Superseded
 from storage.ids import new_id
@@ -127,6 +127,8 @@ class PushWorker:
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{new_id()[-6:]}"
         self.limit = max(1, ctx.settings.push_concurrency)
         self.in_flight: set[asyncio.Task[None]] = set()
+        #: Deliveries this worker is attempting now: never claimed again until their attempt ends.
+        self.attempting: set[int] = set()
         self.slot_free = asyncio.Event()
         self._published: set[str] = set()
         settings = ctx.settings
@@ -171,6 +173,7 @@ class PushWorker:
                 spare.append(job.delivery_id)
                 continue
             started.append(job)
+            self.attempting.add(job.delivery_id)
             task = asyncio.create_task(self._attempt(job), name=f"push-{job.delivery_id}")
             self.in_flight.add(task)
             task.add_done_callback(self._finished)
@@ -216,7 +219,8 @@ class PushWorker:
         lease = timedelta(seconds=self.ctx.settings.claim_lease_seconds)
         async with self.ctx.sessions() as session, session.begin():
             ids = await claim_due_deliveries(session, worker=self.worker_id, now=now, lease=lease, limit=limit,
-                                             skip_recipients=await self._skipped_recipients())
+                                             skip_recipients=await self._skipped_recipients(),
+                                             skip_ids=set(self.attempting))
             if not ids:
                 return []
             rows = (await session.execute(_JOBS, {"ids": ids})).all()
@@ -229,6 +233,12 @@ class PushWorker:
         return jobs
 
     async def _attempt(self, job: Job) -> None:
+        try:
+            await self._attempt_once(job)
+        finally:
+            self.attempting.discard(job.delivery_id)
+
+    async def _attempt_once(self, job: Job) -> None:
         error: str | None = None
         unreachable = False
         lapsed = False
@@ -308,23 +318,19 @@ class PushWorker:
         await self._accept_receipt(job, answer)
 
     async def _renew_lease(self, job: Job) -> float:
-        """Confirm the claim is still ours and unexpired, renew it, and return this attempt's deadline (seconds).
+        """Confirm the claim is still ours and unexpired, extend it for sending, and return this attempt's deadline.
 
         A node paused (SIGSTOP, a VM freeze) between claim and POST finds its lease lapsed here and sends
-        nothing: the delivery may already be another worker's. The attempt ends well inside the renewed
-        lease, so no other worker can take the delivery while this POST may still be answered.
+        nothing: the delivery may already be another worker's. Once the POST may have gone out, the claim is
+        held for twice the lease (on the database's clock): a node paused with a POST in flight keeps its
+        delivery through a pause as long as a lease, reads the answer when it resumes and records it, instead
+        of another node sending the document again. The attempt itself ends well inside the first lease.
         """
         settings = self.ctx.settings
         lease = settings.claim_lease_seconds
-        now = self.ctx.clock()
         async with self.ctx.sessions() as session, session.begin():
-            result = await session.execute(
-                update(Delivery)
-                .where(Delivery.id == job.delivery_id, Delivery.claimed_by == self.worker_id,
-                       Delivery.state == DeliveryState.PUSHING.value, Delivery.claimed_until > now)
-                .values(claimed_until=now + timedelta(seconds=lease))
-            )
-            if not rowcount(result):
+            if not await renew_claim(session, delivery_id=job.delivery_id, worker=self.worker_id,
+                                     now=self.ctx.clock(), lease=timedelta(seconds=2 * lease)):
                 raise LeaseLapsed(job.delivery_id)
         # A margin for recording the outcome after the answer.
         return max(1.0, min(settings.push_timeout_seconds, lease * 0.8))

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
+from typing import TypeVar
 
 import aiohttp
 from aiohttp import web
@@ -17,6 +18,33 @@ from storage.payloads.backends import PayloadBody
 
 #: Bytes read from an answer at a time.
 _CHUNK = 64 * 1024
+#: Seconds an attempt past its deadline is still given before it is cancelled: enough for the event loop to
+#: read what already sits in the socket buffers (a process resumed after a pause finds its timers all due at
+#: once, and the answer that arrived meanwhile must count, not the timeout).
+ANSWER_GRACE_SECONDS = 1.0
+
+T = TypeVar("T")
+
+
+async def finish_within(work: Awaitable[T], seconds: float, grace: float = ANSWER_GRACE_SECONDS) -> T:
+    """``work``'s result, or ``TimeoutError`` once ``seconds`` and then ``grace`` have passed without one.
+
+    The deadline is measured on the monotonic clock and checked by waiting, not by cancelling: when it
+    passes, ``work`` is given ``grace`` more to finish with what has already arrived, and only then cancelled.
+    """
+    task = asyncio.ensure_future(work)
+    try:
+        done, _ = await asyncio.wait([task], timeout=seconds)
+        if not done:
+            done, _ = await asyncio.wait([task], timeout=grace)
+        if not done:
+            raise TimeoutError(f"no complete answer in {seconds:g} s")
+        return task.result()
+    finally:
+        if not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
 
 
 async def _read_capped(resp: aiohttp.ClientResponse, url: str, max_answer: int) -> bytes:
@@ -41,13 +69,19 @@ def http_transport(http: aiohttp.ClientSession) -> PushTransport:
                    max_answer: int, connect_timeout: float | None = None,
                    first_byte_timeout: float | None = None) -> PushAnswer:
         # sock_read bounds each wait for the peer, the first byte of the answer included: a silent endpoint
-        # fails in seconds; ``total`` still bounds one that trickles.
-        limits = aiohttp.ClientTimeout(total=timeout, sock_connect=connect_timeout, sock_read=first_byte_timeout)
-        try:
+        # fails in seconds (aiohttp re-arms it on every byte read, so an answer already buffered when a paused
+        # process resumes is read, not timed out). ``timeout`` bounds the whole attempt, one that trickles too;
+        # it is ours, not aiohttp's ``total``, whose timer cancels the request however much has arrived.
+        limits = aiohttp.ClientTimeout(total=None, sock_connect=connect_timeout, sock_read=first_byte_timeout)
+
+        async def exchange() -> PushAnswer:
             async with http.post(url, data=body, headers=headers, allow_redirects=False, timeout=limits) as resp:
                 if 300 <= resp.status < 400:
                     return PushAnswer(resp.status, b"", resp.headers.get("Location"))
                 return PushAnswer(resp.status, await _read_capped(resp, url, max_answer))
+
+        try:
+            return await finish_within(exchange(), timeout)
         except (aiohttp.ClientError, OSError, TimeoutError) as exc:
             raise PushFailure(push_errors.UNREACHABLE, f"{type(exc).__name__}: {exc} ({url})") from None
 
