@@ -40,6 +40,7 @@ from axis.certificate_expiry import WatchedCertificates, current_records, log_at
 from axis.context import AxisContext, Clock, build_context, system_clock
 from axis.exchange.body_budget import BodyBudget
 from axis.exchange.endpoint_gate import EndpointGate
+from axis.faults import report
 from axis.gauges import GaugeRefresher
 from axis.jobs.push import delivery_worker_ctx
 from axis.jobs.scheduler import JOBS, scheduler_ctx
@@ -52,6 +53,7 @@ from axis.web import setup_web
 from axis.web.client_address import client_address, trusted_networks
 from signing.keys import certificate_pem
 from storage.db import STORAGE_UNAVAILABLE
+from storage.ids import new_id
 from storage.registry.agencies import ensure_axis_agency
 
 log = logging.getLogger("axis.access")
@@ -80,9 +82,13 @@ async def problem_middleware(request: web.Request, handler: Handler) -> web.Stre
         problem = ApiProblem(exc.reason)
         problem.status = exc.status  # type: ignore[misc]  # a one-off problem with aiohttp's own status
     except STORAGE_UNAVAILABLE as exc:
-        # Database or disk trouble: refuse the work, acknowledge nothing.
-        errors_log.warning("unavailable: %s %s: %r", request.method, request.path, exc)
-        problem = UnavailableProblem("storage is unavailable; retry later")
+        # Database or disk trouble: refuse the work, acknowledge nothing; one line for the operator.
+        request_id = request.headers.get("X-Request-Id") or new_id()
+        if not report(errors_log, f"unavailable: {request.method} {request.path}", exc,
+                      metrics=request.app[METRICS], where=request.app[CONTEXT].blobs.root / "tmp",
+                      request_id=request_id):
+            errors_log.warning("unavailable: %s %s: %r [request %s]", request.method, request.path, exc, request_id)
+        problem = UnavailableProblem("storage is unavailable; retry later", request_id=request_id)
     except Exception as exc:  # noqa: BLE001 - the server must keep serving
         mapped = problem_for(exc)
         if mapped is None:

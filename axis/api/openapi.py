@@ -160,6 +160,8 @@ def _schemas() -> dict[str, Schema]:
                                 "description": "AXIS.Disposed: when the payload was destroyed."},
                 "disposal_id": {"type": ["integer", "null"],
                                 "description": "AXIS.Disposed: the disposal list it was destroyed under."},
+                "request_id": {"type": "string", "description": "AXIS.Unavailable: the id the server's log line "
+                                                                "carries (X-Request-Id when the client sent one)."},
             },
             "additionalProperties": True,
         },
@@ -332,11 +334,14 @@ def _schemas() -> dict[str, Schema]:
         "HealthOk": _object({
             "status": {"type": "string", "const": "ok"},
             "database": {"type": "string", "const": "ok"},
+            "large_bodies": {"type": "string", "description": "\"ok\", or why a body over the spool threshold "
+                                                              "cannot be stored now (spool unwritable, disk full)."},
         }),
         "HealthUnhealthy": _object({
             "status": {"type": "string", "const": "unhealthy"},
-            "database": {"type": "string", "description": "The class name of the database error."},
-        }),
+            "database": {"type": "string", "description": "The class name of the database error, or \"ok\"."},
+            "large_bodies": {"type": "string", "description": "Why large bodies cannot be stored now."},
+        }, optional=("large_bodies",)),
     }
 
 
@@ -649,10 +654,15 @@ def _paths() -> dict[str, Any]:
                 "operationId": "healthz",
                 "tags": ["operations"],
                 "summary": "Liveness with a database round trip",
+                "description": "With `for=large-bodies`, readiness to store large bodies: 503 also when the "
+                               "spool directory is unwritable or its disk has no room for the largest body.",
                 "security": [],
+                "parameters": [{"name": "for", "in": "query", "required": False,
+                                "schema": {"type": "string", "enum": ["large-bodies"]}}],
                 "responses": {
                     "200": _json("Healthy.", _ref("HealthOk")),
-                    "503": _json("The database cannot be reached.", _ref("HealthUnhealthy")),
+                    "503": _json("The database cannot be reached (or, with for=large-bodies, large bodies cannot "
+                                 "be stored).", _ref("HealthUnhealthy")),
                     "500": _r("InternalError"),
                 },
             }

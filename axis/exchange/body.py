@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
+import shutil
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -169,6 +170,25 @@ async def _spool(head: list[bytes], unreserved: int, rest: AsyncIterator[bytes],
         await asyncio.to_thread(_unlink, path)
         raise
     return SpooledBody(path, digest.hexdigest(), size)
+
+
+def spool_trouble(blobs: BlobStore, need: int) -> str | None:
+    """Why this node cannot spool a large body now (directory unwritable, disk nearly full), or None.
+
+    Blocking (it writes and removes a probe file): run it off the event loop.
+    """
+    try:
+        out, path = blobs.temp_file()
+        with out:
+            out.write(b"\0")
+            out.flush()
+        os.unlink(path)
+        free = shutil.disk_usage(path.parent).free
+    except OSError as exc:
+        return f"cannot write {blobs.root / 'tmp'}: {exc.strerror or exc}"
+    if free < need:
+        return f"disk nearly full at {blobs.root / 'tmp'}: {free // 2**20} MiB free, {need // 2**20} MiB needed"
+    return None
 
 
 def _unlink(path: Path) -> None:

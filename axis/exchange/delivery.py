@@ -22,6 +22,7 @@ from axis.exchange import push_errors
 from axis.exchange.endpoint_gate import EndpointGate, endpoint_key
 from axis.exchange.errors import ExchangeError
 from axis.exchange.push_errors import PushFailure
+from axis.faults import ENDPOINT, FaultStreak
 from axis.exchange.statuses import submit_status
 from axis.exchange.submission import Party, accept
 from axis.metrics import Metrics
@@ -127,6 +128,7 @@ class PushWorker:
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{new_id()[-6:]}"
         self.limit = max(1, ctx.settings.push_concurrency)
         self.in_flight: set[asyncio.Task[None]] = set()
+        self.claim_faults = FaultStreak(log, "claiming deliveries", metrics)
         #: Deliveries this worker is attempting now: never claimed again until their attempt ends.
         self.attempting: set[int] = set()
         self.slot_free = asyncio.Event()
@@ -163,9 +165,10 @@ class PushWorker:
             jobs = await self._claim(free)
         except asyncio.CancelledError:
             raise
-        except Exception:  # noqa: BLE001 - a database blip must not stop delivery
-            log.exception("claiming deliveries failed")
+        except Exception as exc:  # noqa: BLE001 - a database blip must not stop delivery
+            self.claim_faults.failed(exc)
             return 0
+        self.claim_faults.succeeded()
         started, spare = [], []
         for job in jobs:
             # An endpoint without an URL fails at once and takes no share.
@@ -265,7 +268,10 @@ class PushWorker:
             return
         outcome = "delivered" if error is None else "error"
         self.metrics.push_attempts.labels(outcome).inc()
-        log.info(json.dumps({
+        if unreachable:
+            self.metrics.faults.labels(ENDPOINT).inc()
+        # An unreachable endpoint is an expected fault: the same one line, at warning level, no traceback.
+        log.log(logging.WARNING if unreachable else logging.INFO, json.dumps({
             "event": "push", "delivery": job.delivery_id, "message": job.message_id, "to": job.recipient_code,
             "attempt": job.attempts, "outcome": outcome, "error": error,
         }, ensure_ascii=False))

@@ -68,14 +68,18 @@ def http_transport(http: aiohttp.ClientSession) -> PushTransport:
     async def post(url: str, body: PayloadBody, headers: dict[str, str], *, timeout: float,
                    max_answer: int, connect_timeout: float | None = None,
                    first_byte_timeout: float | None = None) -> PushAnswer:
-        # sock_read bounds each wait for the peer, the first byte of the answer included: a silent endpoint
-        # fails in seconds (aiohttp re-arms it on every byte read, so an answer already buffered when a paused
-        # process resumes is read, not timed out). ``timeout`` bounds the whole attempt, one that trickles too;
-        # it is ours, not aiohttp's ``total``, whose timer cancels the request however much has arrived.
-        limits = aiohttp.ClientTimeout(total=None, sock_connect=connect_timeout, sock_read=first_byte_timeout)
+        # Every deadline here is ours, checked by waiting (``finish_within``), none is an aiohttp timer: a process
+        # resumed after a pause (SIGSTOP, a VM freeze) sees its poll interrupted with no events and runs its due
+        # timers before reading its sockets, so aiohttp's sock_read and total timers would fail a POST whose
+        # answer is already in the socket buffer, and the document would be sent again. The first byte (the
+        # answer's head) must come within ``first_byte_timeout``: a silent endpoint fails in seconds; ``timeout``
+        # bounds the whole attempt, one that trickles too.
+        limits = aiohttp.ClientTimeout(total=None, sock_connect=connect_timeout, sock_read=None)
 
         async def exchange() -> PushAnswer:
-            async with http.post(url, data=body, headers=headers, allow_redirects=False, timeout=limits) as resp:
+            sending = http.post(url, data=body, headers=headers, allow_redirects=False, timeout=limits)
+            resp = await finish_within(sending, first_byte_timeout if first_byte_timeout is not None else timeout)
+            async with resp:
                 if 300 <= resp.status < 400:
                     return PushAnswer(resp.status, b"", resp.headers.get("Location"))
                 return PushAnswer(resp.status, await _read_capped(resp, url, max_answer))

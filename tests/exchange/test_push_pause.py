@@ -16,6 +16,7 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -43,19 +44,37 @@ AXIS = Path(sys.executable).with_name("axis")
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(400)]
 
 
+@dataclass
 class SlowReceiver(PushReceiver):
     """The reference receiver, answering each push after a moment (pushes are in flight when the node stops)."""
 
+    #: Message ids whose POST is being handled now.
+    pending: set[str] = field(default_factory=set)
+
     async def handle(self, request: web.Request) -> web.Response:
         """Wait, then answer as the reference receiver does."""
-        await asyncio.sleep(0.2)
-        return await super().handle(request)
+        message_id = request.headers.get("X-Axis-Message-Id", "")
+        self.pending.add(message_id)
+        try:
+            await asyncio.sleep(0.2)
+            return await super().handle(request)
+        finally:
+            self.pending.discard(message_id)
 
 
 async def _claimed_by(sessions: Any, node: ServerProcess) -> int:
     async with sessions() as session:
         return int((await session.execute(select(func.count()).select_from(Delivery).where(
             Delivery.claimed_by.like(f"%:{node.pid}:%"), Delivery.state == DeliveryState.PUSHING.value))).scalar_one())
+
+
+async def _posting(sessions: Any, node: ServerProcess, message_ids: set[str]) -> bool:
+    """True when ``node`` holds a delivery whose POST the receiver is handling now (its answer not yet sent)."""
+    if not message_ids:
+        return False
+    async with sessions() as session:
+        return bool((await session.execute(select(func.count()).select_from(Delivery).where(
+            Delivery.claimed_by.like(f"%:{node.pid}:%"), Delivery.message_id.in_(message_ids)))).scalar_one())
 
 
 async def _delivered(sessions: Any) -> int:
@@ -115,11 +134,10 @@ async def test_a_node_stopped_past_its_lease_sends_each_document_once(
 
                 sending = asyncio.gather(*(submitter() for _ in range(8)))
                 deadline = time.monotonic() + 60
-                while await _claimed_by(sessions, nodes[1]) < 4:
-                    assert time.monotonic() < deadline, "node 2 never claimed pushes"
-                    await asyncio.sleep(0.02)
-                # Its POSTs out, their answers (0.2 s later) not yet read: they arrive while it is stopped.
-                await asyncio.sleep(0.1)
+                # Stopped with a POST out and its answer (0.2 s later) not yet sent: it arrives while node 2 sleeps.
+                while not await _posting(sessions, nodes[1], set(receiver.pending)):
+                    assert time.monotonic() < deadline, "node 2 never pushed"
+                    await asyncio.sleep(0.01)
                 os.kill(nodes[1].pid, signal.SIGSTOP)
                 stopped_at = time.monotonic()
                 stopped = True
