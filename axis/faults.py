@@ -13,7 +13,8 @@ import shutil
 from pathlib import Path
 
 import asyncpg
-from sqlalchemy.exc import DBAPIError, OperationalError, TimeoutError as PoolTimeout
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from axis.metrics import Metrics
 from storage.errors import BlobError

@@ -12,7 +12,6 @@ from sqlalchemy.sql.elements import ColumnElement
 from storage.db import rowcount
 from storage.models import Delivery, DeliveryMode, DeliveryState
 
-
 #: The current time as a statement sees it: a SQL expression (the database's clock) or a value.
 Instant = ColumnElement[datetime] | datetime
 

@@ -22,9 +22,9 @@ from axis.exchange import push_errors
 from axis.exchange.endpoint_gate import EndpointGate, endpoint_key
 from axis.exchange.errors import ExchangeError
 from axis.exchange.push_errors import PushFailure
-from axis.faults import ENDPOINT, FaultStreak
 from axis.exchange.statuses import submit_status
 from axis.exchange.submission import Party, accept
+from axis.faults import ENDPOINT, FaultStreak
 from axis.metrics import Metrics
 from envelope.builder import build_status
 from envelope.codes import StatusCode
