@@ -7,7 +7,10 @@ bytes from the budget while its body streams in; everything returns when the req
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 from axis.exchange.errors import BodiesBusy, TooManyUploads
@@ -17,6 +20,35 @@ GIB = 1024 * 1024 * 1024
 BUSY_RETRY_AFTER = 5
 #: Seconds an agency over its share of uploads is told to wait.
 UPLOADS_RETRY_AFTER = 1
+
+
+#: Bytes of bodies held at the peak of a burst from which, once all are released, freed memory is handed back.
+TRIM_AFTER_BYTES = 32 * 1024 * 1024
+
+
+#: glibc's mallopt parameter: allocations from this size on get their own mapping, returned when freed.
+_M_MMAP_THRESHOLD = -3
+#: Fixed rather than glibc's sliding default, which rises to the size of the largest block freed (up to
+#: 32 MiB) and then serves every body buffer from a heap that fragments and is never given back.
+MMAP_THRESHOLD = 256 * 1024
+
+
+def _malloc_trim() -> Callable[[], None]:
+    """glibc's malloc_trim(0), or nothing elsewhere: freed body buffers otherwise stay in the process's heap.
+
+    Also fixes glibc's mmap threshold (``MMAP_THRESHOLD``), so that large buffers are mapped and unmapped.
+    """
+    name = ctypes.util.find_library("c")
+    try:
+        libc = ctypes.CDLL(name) if name else None
+        trim = libc.malloc_trim if libc else None
+        if libc is not None:
+            libc.mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD)
+    except (OSError, AttributeError):
+        trim = None
+    if trim is None:
+        return lambda: None
+    return lambda: trim(0)
 
 
 def physical_memory() -> int:
@@ -44,6 +76,17 @@ class BodyBudget:
         self.memory_in_use = 0
         self.spool_in_use = 0
         self.uploads: dict[str, int] = {}
+        #: The most bytes held in memory since the budget was last empty.
+        self.memory_peak = 0
+        self._trim = _malloc_trim()
+
+    def settled(self) -> None:
+        """Called when a request gives its bytes back: after a large burst, return the freed memory to the system."""
+        if self.memory_in_use == 0 and self.memory_peak >= TRIM_AFTER_BYTES:
+            self.memory_peak = 0
+            # Hundreds of 4 MB bodies leave a heap the allocator keeps, fragmented, after they are freed:
+            # without this the RSS of a burst stays for the life of the process.
+            self._trim()
 
     def hold(self, agency: str) -> BodyHold:
         """Start one upload of ``agency``; ``TooManyUploads`` when it already has its share in flight."""
@@ -83,6 +126,7 @@ class BodyHold:
             if b.memory_in_use + n > b.memory_bytes:
                 return False
             b.memory_in_use += n
+            b.memory_peak = max(b.memory_peak, b.memory_in_use)
         self.memory += n
         return True
 
@@ -126,3 +170,4 @@ class BodyHold:
         else:
             # Drop the key: a map of every agency ever seen would only grow.
             b.uploads.pop(self.agency, None)
+        b.settled()
