@@ -25,6 +25,7 @@ from axis.api.problems import (
     problem_response,
 )
 from axis.appkeys import (
+    BODY_BUDGET,
     CONTEXT,
     GAUGES,
     INBOX_ARRIVALS,
@@ -39,7 +40,9 @@ from axis.appkeys import (
 from axis.certificate_expiry import WatchedCertificates, current_records, log_attention
 from axis.context import AxisContext, Clock, build_context, system_clock
 from axis.exchange.arrivals import Arrivals
+from axis.exchange.body_budget import BodyBudget
 from axis.exchange.endpoint_gate import EndpointGate
+from axis.faults import report
 from axis.gauges import GaugeRefresher
 from axis.jobs.push import delivery_worker_ctx
 from axis.jobs.scheduler import JOBS, scheduler_ctx
@@ -52,6 +55,7 @@ from axis.web import setup_web
 from axis.web.client_address import client_address, trusted_networks
 from signing.keys import certificate_pem
 from storage.db import STORAGE_UNAVAILABLE
+from storage.ids import new_id
 from storage.registry.agencies import ensure_axis_agency
 
 log = logging.getLogger("axis.access")
@@ -75,9 +79,13 @@ def _problem_of(request: web.Request, exc: Exception) -> web.Response:
         problem = ApiProblem(exc.reason)
         problem.status = exc.status  # type: ignore[misc]  # a one-off problem with aiohttp's own status
     elif isinstance(exc, STORAGE_UNAVAILABLE):
-        # Database or disk trouble: refuse the work, acknowledge nothing.
-        errors_log.warning("unavailable: %s %s: %r", request.method, request.path, exc)
-        problem = UnavailableProblem("storage is unavailable; retry later")
+        # Database or disk trouble: refuse the work, acknowledge nothing; one line for the operator.
+        request_id = request.headers.get("X-Request-Id") or new_id()
+        if not report(errors_log, f"unavailable: {request.method} {request.path}", exc,
+                      metrics=request.app[METRICS], where=request.app[CONTEXT].blobs.root / "tmp",
+                      request_id=request_id):
+            errors_log.warning("unavailable: %s %s: %r [request %s]", request.method, request.path, exc, request_id)
+        problem = UnavailableProblem("storage is unavailable; retry later", request_id=request_id)
     else:
         mapped = problem_for(exc)
         if mapped is None:
@@ -199,6 +207,12 @@ def create_app(settings: Settings, *, clock: Clock = system_clock, workers: bool
         yield
         await ctx.committer.close()
         await ctx.engine.dispose()
+
+    budget = app[BODY_BUDGET] = BodyBudget(memory_bytes=settings.body_memory_bytes,
+                                           spool_bytes=settings.spool_max_bytes,
+                                           uploads_per_agency=settings.uploads_per_agency)
+    app[METRICS].body_bytes.labels("memory").set_function(lambda: budget.memory_in_use)
+    app[METRICS].body_bytes.labels("spool").set_function(lambda: budget.spool_in_use)
 
     app[NEXT_RUNS] = NextRuns()
     app.cleanup_ctx.append(context_ctx)

@@ -9,6 +9,7 @@ from aiohttp import web
 
 from axis.context import AxisContext
 from axis.exchange.arrivals import Arrivals
+from axis.exchange.body_budget import BodyBudget
 from axis.exchange.endpoint_gate import EndpointGate
 from axis.gauges import GaugeRefresher
 from axis.metrics import Metrics
@@ -33,3 +34,5 @@ GAUGES = web.AppKey("gauges", GaugeRefresher)
 JOB_INTERVALS: web.AppKey[dict[str, float]] = web.AppKey("job_intervals", dict)
 #: The scheduler's next run of each job, for the health page ("never run" alone says nothing of when).
 NEXT_RUNS = web.AppKey("next_runs", NextRuns)
+#: This process's ceiling on request bodies in flight (memory, spool files, uploads per agency).
+BODY_BUDGET = web.AppKey("body_budget", BodyBudget)

@@ -70,6 +70,10 @@ class Metrics:
         )
         self.job_runs = Counter("axis_job_runs", "Scheduler job runs by job and outcome", ["job", "outcome"],
                                 registry=r)
+        # Request bodies in flight in this process: bytes held in memory and in spool files (the budget's use).
+        self.body_bytes = Gauge("axis_body_bytes", "Bytes of request bodies in flight", ["where"], registry=r)
+        # Expected faults, each logged as one warning line: database unavailable, disk full, endpoint unreachable.
+        self.faults = Counter("axis_faults", "Expected faults by kind", ["kind"], registry=r)
         # Computed at scrape from certificates held in memory (axis/certificates.py): no query.
         self.certificate_expiry = CertificateExpiryCollector()
         r.register(self.certificate_expiry)

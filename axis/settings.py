@@ -105,6 +105,16 @@ class Settings:
     spool_threshold_bytes: int = setting(4 * 1024 * 1024, "server", to_int)
     # Spooled bodies read and digested for their signature at once (more wait their turn).
     large_body_concurrency: int = setting(2, "server", to_int)
+    # Bytes of request bodies held in memory across all requests of a process (0: RAM/8, at most 1 GiB);
+    # a body finding no room is spooled instead.
+    body_memory_bytes: int = setting(0, "server", to_int)
+    # Bytes of spool files (bodies being received) at once; a body finding no room is refused with 503.
+    spool_max_bytes: int = setting(4 * 1024 * 1024 * 1024, "server", to_int)
+    # Submissions one agency may have in flight in one process (more are refused with 429).
+    uploads_per_agency: int = setting(64, "server", to_int)
+    # A body must arrive at body_min_bytes_per_second on average over each window, else 408.
+    body_read_window_seconds: float = setting(10.0, "server", to_float)
+    body_min_bytes_per_second: int = setting(1024, "server", to_int)
     # Payloads of at most this many bytes (not spooled) go in the database, committed with their message.
     inline_payload_max_bytes: int = setting(1024 * 1024, "database", to_int)
     # Where larger payloads live: "filesystem" (blob files under home) or "database" (1 MiB rows in

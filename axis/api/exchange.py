@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hmac
 import json
@@ -17,6 +18,7 @@ from axis.api.submitting import submit
 from axis.appkeys import CONTEXT, GAUGES, INBOX_ARRIVALS, METRICS
 from axis.certificate_expiry import axis_chain
 from axis.exchange import mailbox, pull
+from axis.exchange.body import spool_trouble
 from axis.exchange.submission import Accepted
 from signing.keys import certificate_pem
 from storage.models import DeliveryState
@@ -170,14 +172,23 @@ async def get_openapi(request: web.Request) -> web.Response:
 
 @routes.get("/healthz")
 async def healthz(request: web.Request) -> web.Response:
-    """Liveness with a database round trip."""
+    """Liveness with a database round trip; ``?for=large-bodies``: readiness to store large bodies too.
+
+    ``large_bodies`` says whether a body over the spool threshold could be stored now (the spool
+    directory writable, room for the largest accepted body); with ``for=large-bodies`` a node that
+    cannot is 503, so a load balancer sends its large uploads elsewhere.
+    """
     ctx = request.app[CONTEXT]
     try:
         async with ctx.engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
     except Exception as exc:  # noqa: BLE001 - any database failure means unhealthy
         return _json({"status": "unhealthy", "database": type(exc).__name__}, status=503)
-    return _json({"status": "ok", "database": "ok"})
+    trouble = await asyncio.to_thread(spool_trouble, ctx.blobs, ctx.settings.max_message_bytes)
+    body = {"status": "ok", "database": "ok", "large_bodies": trouble or "ok"}
+    if trouble and request.query.get("for") == "large-bodies":
+        return _json({**body, "status": "unhealthy"}, status=503)
+    return _json(body)
 
 
 def check_metrics_token(request: web.Request) -> None:

@@ -167,6 +167,8 @@ def _schemas() -> dict[str, Schema]:
                                 "description": "AXIS.Disposed: when the payload was destroyed."},
                 "disposal_id": {"type": ["integer", "null"],
                                 "description": "AXIS.Disposed: the disposal list it was destroyed under."},
+                "request_id": {"type": "string", "description": "AXIS.Unavailable: the id the server's log line "
+                                                                "carries (X-Request-Id when the client sent one)."},
             },
             "additionalProperties": True,
         },
@@ -372,11 +374,14 @@ def _schemas() -> dict[str, Schema]:
         "HealthOk": _object({
             "status": {"type": "string", "const": "ok"},
             "database": {"type": "string", "const": "ok"},
+            "large_bodies": {"type": "string", "description": "\"ok\", or why a body over the spool threshold "
+                                                              "cannot be stored now (spool unwritable, disk full)."},
         }),
         "HealthUnhealthy": _object({
             "status": {"type": "string", "const": "unhealthy"},
-            "database": {"type": "string", "description": "The class name of the database error."},
-        }),
+            "database": {"type": "string", "description": "The class name of the database error, or \"ok\"."},
+            "large_bodies": {"type": "string", "description": "Why large bodies cannot be stored now."},
+        }, optional=("large_bodies",)),
     }
 
 
@@ -445,6 +450,8 @@ def _submit_operation(kind: str) -> dict[str, Any]:
     location = {"Location": {"description": "/api/v1/messages/{id} of the stored message.",
                              "schema": {"type": "string", "format": "uri-reference"}}}
     what = "document" if is_doc else "status"
+    retry_after = {"Retry-After": {"description": "Seconds to wait before sending again.",
+                                   "schema": {"type": "integer", "minimum": 0}}}
     responses: dict[str, Any] = {
         "200": _json("The same bytes were already accepted from this agency: the original reply.", reply, location),
         "202": _json(f"Accepted: the {what} is stored and routed.", reply, location),
@@ -461,8 +468,14 @@ def _submit_operation(kind: str) -> dict[str, Any]:
             "(AXIS.UnknownRecipient)." if is_doc else "The signature is not acceptable.",
             422, ["AXIS.Signature", "AXIS.UnknownRecipient"] if is_doc else ["AXIS.Signature"],
         ),
+        "408": _problem_response("The body stopped arriving, or came slower than the configured rate; the "
+                                 "connection is closed.", 408, ["AXIS.BodyTimeout"]),
+        "429": _problem_response("This agency already has as many submissions in flight as it may.", 429,
+                                 ["AXIS.TooManyUploads"], retry_after),
         "500": _r("InternalError"),
-        "503": _r("Unavailable"),
+        "503": _problem_response("The storage is unavailable (AXIS.Unavailable), or the axis holds as many "
+                                 "request bodies as it may (AXIS.Busy, with Retry-After); retry later.", 503,
+                                 ["AXIS.Unavailable", "AXIS.Busy"], retry_after),
     }
     return {
         "operationId": "submitDocument" if is_doc else "submitStatus",
@@ -727,10 +740,15 @@ def _paths() -> dict[str, Any]:
                 "operationId": "healthz",
                 "tags": ["operations"],
                 "summary": "Liveness with a database round trip",
+                "description": "With `for=large-bodies`, readiness to store large bodies: 503 also when the "
+                               "spool directory is unwritable or its disk has no room for the largest body.",
                 "security": [],
+                "parameters": [{"name": "for", "in": "query", "required": False,
+                                "schema": {"type": "string", "enum": ["large-bodies"]}}],
                 "responses": {
                     "200": _json("Healthy.", _ref("HealthOk")),
-                    "503": _json("The database cannot be reached.", _ref("HealthUnhealthy")),
+                    "503": _json("The database cannot be reached (or, with for=large-bodies, large bodies cannot "
+                                 "be stored).", _ref("HealthUnhealthy")),
                     "500": _r("InternalError"),
                 },
             }

@@ -24,10 +24,15 @@ class ApiProblem(Exception):
     code: ClassVar[str] = "AXIS.Validation"
     title: ClassVar[str] = "Invalid request"
 
+    #: The connection is closed after this answer (the rest of an unread body is not waited for).
+    close: ClassVar[bool] = False
+
     def __init__(self, detail: str, **extra: Any) -> None:
         super().__init__(detail)
         self.detail = detail
         self.extra = {k: v for k, v in extra.items() if v is not None}
+        #: Seconds the client should wait before trying again (the Retry-After header), when known.
+        self.retry_after: int | None = None
 
     def body(self, instance: str | None = None) -> dict[str, Any]:
         """The problem document."""
@@ -97,6 +102,21 @@ class UnavailableProblem(ApiProblem):
     status, code, title = 503, "AXIS.Unavailable", "The axis cannot take work right now"
 
 
+class BodyTimeoutProblem(ApiProblem):
+    status, code, title = 408, "AXIS.BodyTimeout", "The body stopped arriving"
+    close = True
+
+
+class BusyProblem(ApiProblem):
+    status, code, title = 503, "AXIS.Busy", "The axis holds as many request bodies as it may"
+    close = True
+
+
+class TooManyUploadsProblem(ApiProblem):
+    status, code, title = 429, "AXIS.TooManyUploads", "Too many submissions in flight"
+    close = True
+
+
 class InternalProblem(ApiProblem):
     status, code, title = 500, "AXIS.Internal", "Internal error"
 
@@ -104,6 +124,9 @@ class InternalProblem(ApiProblem):
 #: The problem each domain refusal of the exchange becomes (most specific class first).
 EXCHANGE_PROBLEMS: tuple[tuple[type[exchange.ExchangeError], type[ApiProblem]], ...] = (
     (exchange.BodyTooLarge, SizeLimitProblem),
+    (exchange.BodyTooSlow, BodyTimeoutProblem),
+    (exchange.BodiesBusy, BusyProblem),
+    (exchange.TooManyUploads, TooManyUploadsProblem),
     (exchange.InvalidRequest, ValidationProblem),
     (exchange.UnknownRecipient, UnknownRecipientProblem),
     (exchange.SenderMismatch, SenderMismatchProblem),
@@ -126,7 +149,9 @@ def problem_for(exc: BaseException) -> ApiProblem | None:
     if isinstance(exc, exchange.ExchangeError):
         for error_type, problem_type in EXCHANGE_PROBLEMS:
             if isinstance(exc, error_type):
-                return problem_type(exc.detail, **exc.extra)
+                problem = problem_type(exc.detail, **exc.extra)
+                problem.retry_after = getattr(exc, "retry_after", None)
+                return problem
     if isinstance(exc, EnvelopeTooLarge):
         return SizeLimitProblem(str(exc))
     if isinstance(exc, EnvelopeError):
@@ -144,10 +169,15 @@ def problem_for(exc: BaseException) -> ApiProblem | None:
 
 def problem_response(problem: ApiProblem, instance: str | None = None) -> web.Response:
     """Render a problem as an aiohttp response."""
-    headers = {"WWW-Authenticate": 'Bearer realm="axis"'} if problem.status == 401 else None
-    return web.Response(
+    headers = {"WWW-Authenticate": 'Bearer realm="axis"'} if problem.status == 401 else {}
+    if problem.retry_after is not None:
+        headers["Retry-After"] = str(problem.retry_after)
+    response = web.Response(
         status=problem.status,
         body=json.dumps(problem.body(instance), ensure_ascii=False).encode(),
         content_type="application/problem+json",
         headers=headers,
     )
+    if problem.close:
+        response.force_close()
+    return response

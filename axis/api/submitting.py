@@ -14,8 +14,9 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from axis.api.problems import SizeLimitProblem, ValidationProblem, problem_for
-from axis.appkeys import CONTEXT, METRICS, PUSH_WAKEUP
-from axis.exchange.body import Body, SpooledBody, receive_body
+from axis.appkeys import BODY_BUDGET, CONTEXT, METRICS, PUSH_WAKEUP
+from axis.exchange.body import Body, PacedChunks, SpooledBody, receive_body
+from axis.exchange.body_budget import BodyHold
 from axis.exchange.statuses import submit_status
 from axis.exchange.submission import Accepted, submit_document
 from storage.models import MessageKind
@@ -34,16 +35,21 @@ def check_declared_size(request: web.Request) -> None:
         raise SizeLimitProblem(f"body is {request.content_length} bytes, limit is {limit}")
 
 
-async def read_body(request: web.Request) -> Body:
+async def read_body(request: web.Request, hold: BodyHold | None = None) -> Body:
     """The request body, counted while streaming (chunked bodies have no Content-Length).
 
-    Up to the spool threshold it is held as bytes; a larger body goes to a temp file in
-    the blob store (a SpooledBody the caller must discard) and is never held whole.
+    Up to the spool threshold it is held as bytes (drawn from the memory budget through ``hold``);
+    a larger body, or one finding no room in memory, goes to a temp file in the blob store (a
+    SpooledBody the caller must discard) and is never held whole. A body that stops arriving, or
+    trickles, is cut (408) as an anonymous one would be.
     """
     check_declared_size(request)
     ctx = request.app[CONTEXT]
-    body = await receive_body(request.content.iter_chunked(1 << 20), limit=ctx.settings.max_message_bytes,
-                              spool_above=ctx.settings.spool_threshold_bytes, blobs=ctx.blobs)
+    settings = ctx.settings
+    chunks = PacedChunks(request.content.iter_chunked(1 << 20), window=settings.body_read_window_seconds,
+                         min_bytes=int(settings.body_min_bytes_per_second * settings.body_read_window_seconds))
+    body = await receive_body(chunks, limit=settings.max_message_bytes, spool_above=settings.spool_threshold_bytes,
+                              blobs=ctx.blobs, hold=hold, declared=request.content_length)
     if not body:
         raise ValidationProblem("empty body: send the signed edXML as application/xml")
     return body
@@ -55,12 +61,14 @@ async def submit(request: web.Request, kind: str, caller: Caller, unwrap: Unwrap
     metrics = request.app[METRICS]
     started = time.perf_counter()
     raw: Body | None = None
+    hold: BodyHold | None = None
     try:
         # Declared size first (cheapest), then who is calling, and only then read the body:
         # an anonymous caller must not make the axis read 200 MB.
         check_declared_size(request)
         agency = await caller()
-        raw = await read_body(request)
+        hold = request.app[BODY_BUDGET].hold(agency.code)
+        raw = await read_body(request, hold)
         body = await unwrap(raw) if unwrap is not None else raw
         accept = submit_document if kind == MessageKind.EDOC.value else submit_status
         result = await accept(ctx, agency, body)
@@ -72,6 +80,9 @@ async def submit(request: web.Request, kind: str, caller: Caller, unwrap: Unwrap
         if isinstance(raw, SpooledBody):
             # Accepted: the blob store adopted the file and this finds nothing; refused: no trace stays.
             await asyncio.to_thread(raw.discard)
+        if hold is not None:
+            # After the discard: the spool bytes are free only once the file is gone (or adopted).
+            hold.release()
     metrics.submissions.labels(kind, "accepted" if result.created else "repeated").inc()
     metrics.submit_latency.labels(kind).observe(time.perf_counter() - started)
     if result.created and result.unsigned:

@@ -24,6 +24,7 @@ from axis.exchange.errors import ExchangeError
 from axis.exchange.push_errors import PushFailure
 from axis.exchange.statuses import submit_status
 from axis.exchange.submission import Party, accept
+from axis.faults import ENDPOINT, FaultStreak
 from axis.metrics import Metrics
 from envelope.builder import build_status
 from envelope.codes import StatusCode
@@ -35,7 +36,7 @@ from signing.push_request import HEADER as PUSH_SIGNATURE_HEADER
 from signing.push_request import sign_push_request
 from signing.signer import sign_envelope
 from storage.audit import queue_event
-from storage.claims import claim_due_deliveries, release_claims
+from storage.claims import claim_due_deliveries, release_claims, renew_claim
 from storage.db import read_session, rowcount
 from storage.errors import Superseded
 from storage.ids import new_id
@@ -127,6 +128,9 @@ class PushWorker:
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{new_id()[-6:]}"
         self.limit = max(1, ctx.settings.push_concurrency)
         self.in_flight: set[asyncio.Task[None]] = set()
+        self.claim_faults = FaultStreak(log, "claiming deliveries", metrics)
+        #: Deliveries this worker is attempting now: never claimed again until their attempt ends.
+        self.attempting: set[int] = set()
         self.slot_free = asyncio.Event()
         self._published: set[str] = set()
         settings = ctx.settings
@@ -161,9 +165,10 @@ class PushWorker:
             jobs = await self._claim(free)
         except asyncio.CancelledError:
             raise
-        except Exception:  # noqa: BLE001 - a database blip must not stop delivery
-            log.exception("claiming deliveries failed")
+        except Exception as exc:  # noqa: BLE001 - a database blip must not stop delivery
+            self.claim_faults.failed(exc)
             return 0
+        self.claim_faults.succeeded()
         started, spare = [], []
         for job in jobs:
             # An endpoint without an URL fails at once and takes no share.
@@ -171,6 +176,7 @@ class PushWorker:
                 spare.append(job.delivery_id)
                 continue
             started.append(job)
+            self.attempting.add(job.delivery_id)
             task = asyncio.create_task(self._attempt(job), name=f"push-{job.delivery_id}")
             self.in_flight.add(task)
             task.add_done_callback(self._finished)
@@ -216,7 +222,8 @@ class PushWorker:
         lease = timedelta(seconds=self.ctx.settings.claim_lease_seconds)
         async with self.ctx.sessions() as session, session.begin():
             ids = await claim_due_deliveries(session, worker=self.worker_id, now=now, lease=lease, limit=limit,
-                                             skip_recipients=await self._skipped_recipients())
+                                             skip_recipients=await self._skipped_recipients(),
+                                             skip_ids=set(self.attempting))
             if not ids:
                 return []
             rows = (await session.execute(_JOBS, {"ids": ids})).all()
@@ -229,6 +236,12 @@ class PushWorker:
         return jobs
 
     async def _attempt(self, job: Job) -> None:
+        try:
+            await self._attempt_once(job)
+        finally:
+            self.attempting.discard(job.delivery_id)
+
+    async def _attempt_once(self, job: Job) -> None:
         error: str | None = None
         unreachable = False
         lapsed = False
@@ -257,7 +270,10 @@ class PushWorker:
         self.metrics.push_attempts.labels(outcome).inc()
         if error is not None:
             self.metrics.push_errors.labels(job.recipient_code).inc()
-        log.info(json.dumps({
+        if unreachable:
+            self.metrics.faults.labels(ENDPOINT).inc()
+        # An unreachable endpoint is an expected fault: the same one line, at warning level, no traceback.
+        log.log(logging.WARNING if unreachable else logging.INFO, json.dumps({
             "event": "push", "delivery": job.delivery_id, "message": job.message_id, "to": job.recipient_code,
             "attempt": job.attempts, "outcome": outcome, "error": error,
         }, ensure_ascii=False))
@@ -310,23 +326,19 @@ class PushWorker:
         await self._accept_receipt(job, answer)
 
     async def _renew_lease(self, job: Job) -> float:
-        """Confirm the claim is still ours and unexpired, renew it, and return this attempt's deadline (seconds).
+        """Confirm the claim is still ours and unexpired, extend it for sending, and return this attempt's deadline.
 
         A node paused (SIGSTOP, a VM freeze) between claim and POST finds its lease lapsed here and sends
-        nothing: the delivery may already be another worker's. The attempt ends well inside the renewed
-        lease, so no other worker can take the delivery while this POST may still be answered.
+        nothing: the delivery may already be another worker's. Once the POST may have gone out, the claim is
+        held for twice the lease (on the database's clock): a node paused with a POST in flight keeps its
+        delivery through a pause as long as a lease, reads the answer when it resumes and records it, instead
+        of another node sending the document again. The attempt itself ends well inside the first lease.
         """
         settings = self.ctx.settings
         lease = settings.claim_lease_seconds
-        now = self.ctx.clock()
         async with self.ctx.sessions() as session, session.begin():
-            result = await session.execute(
-                update(Delivery)
-                .where(Delivery.id == job.delivery_id, Delivery.claimed_by == self.worker_id,
-                       Delivery.state == DeliveryState.PUSHING.value, Delivery.claimed_until > now)
-                .values(claimed_until=now + timedelta(seconds=lease))
-            )
-            if not rowcount(result):
+            if not await renew_claim(session, delivery_id=job.delivery_id, worker=self.worker_id,
+                                     now=self.ctx.clock(), lease=timedelta(seconds=2 * lease)):
                 raise LeaseLapsed(job.delivery_id)
         # A margin for recording the outcome after the answer.
         return max(1.0, min(settings.push_timeout_seconds, lease * 0.8))

@@ -33,6 +33,26 @@ class BodyTooLarge(ExchangeError):
     """The body is longer than the configured limit (counted while it streams in)."""
 
 
+class BodyTooSlow(ExchangeError):
+    """The body stopped arriving, or trickles in slower than the configured rate."""
+
+
+class BodiesBusy(ExchangeError):
+    """The bytes of bodies in flight (memory and spool together) are at their ceiling: retry in a moment."""
+
+    def __init__(self, detail: str, retry_after: int) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after
+
+
+class TooManyUploads(ExchangeError):
+    """The calling agency already has as many submissions in flight as it may."""
+
+    def __init__(self, detail: str, retry_after: int) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after
+
+
 class UnknownRecipient(ExchangeError):
     """A recipient is not registered or not active."""
 

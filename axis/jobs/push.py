@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
+from typing import TypeVar
 
 import aiohttp
 from aiohttp import web
@@ -19,6 +20,33 @@ from storage.payloads.backends import PayloadBody
 
 #: Bytes read from an answer at a time.
 _CHUNK = 64 * 1024
+#: Seconds an attempt past its deadline is still given before it is cancelled: enough for the event loop to
+#: read what already sits in the socket buffers (a process resumed after a pause finds its timers all due at
+#: once, and the answer that arrived meanwhile must count, not the timeout).
+ANSWER_GRACE_SECONDS = 1.0
+
+T = TypeVar("T")
+
+
+async def finish_within(work: Awaitable[T], seconds: float, grace: float = ANSWER_GRACE_SECONDS) -> T:
+    """``work``'s result, or ``TimeoutError`` once ``seconds`` and then ``grace`` have passed without one.
+
+    The deadline is measured on the monotonic clock and checked by waiting, not by cancelling: when it
+    passes, ``work`` is given ``grace`` more to finish with what has already arrived, and only then cancelled.
+    """
+    task = asyncio.ensure_future(work)
+    try:
+        done, _ = await asyncio.wait([task], timeout=seconds)
+        if not done:
+            done, _ = await asyncio.wait([task], timeout=grace)
+        if not done:
+            raise TimeoutError(f"no complete answer in {seconds:g} s")
+        return task.result()
+    finally:
+        if not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
 
 
 async def _read_capped(resp: aiohttp.ClientResponse, url: str, max_answer: int) -> bytes:
@@ -42,14 +70,24 @@ def http_transport(http: aiohttp.ClientSession) -> PushTransport:
     async def post(url: str, body: PayloadBody, headers: dict[str, str], *, timeout: float,
                    max_answer: int, connect_timeout: float | None = None,
                    first_byte_timeout: float | None = None) -> PushAnswer:
-        # sock_read bounds each wait for the peer, the first byte of the answer included: a silent endpoint
-        # fails in seconds; ``total`` still bounds one that trickles.
-        limits = aiohttp.ClientTimeout(total=timeout, sock_connect=connect_timeout, sock_read=first_byte_timeout)
-        try:
-            async with http.post(url, data=body, headers=headers, allow_redirects=False, timeout=limits) as resp:
+        # Every deadline here is ours, checked by waiting (``finish_within``), none is an aiohttp timer: a process
+        # resumed after a pause (SIGSTOP, a VM freeze) sees its poll interrupted with no events and runs its due
+        # timers before reading its sockets, so aiohttp's sock_read and total timers would fail a POST whose
+        # answer is already in the socket buffer, and the document would be sent again. The first byte (the
+        # answer's head) must come within ``first_byte_timeout``: a silent endpoint fails in seconds; ``timeout``
+        # bounds the whole attempt, one that trickles too.
+        limits = aiohttp.ClientTimeout(total=None, sock_connect=connect_timeout, sock_read=None)
+
+        async def exchange() -> PushAnswer:
+            sending = http.post(url, data=body, headers=headers, allow_redirects=False, timeout=limits)
+            resp = await finish_within(sending, first_byte_timeout if first_byte_timeout is not None else timeout)
+            async with resp:
                 if 300 <= resp.status < 400:
                     return PushAnswer(resp.status, b"", resp.headers.get("Location"))
                 return PushAnswer(resp.status, await _read_capped(resp, url, max_answer))
+
+        try:
+            return await finish_within(exchange(), timeout)
         except (aiohttp.ClientError, OSError, TimeoutError) as exc:
             refused = refused_address(exc)
             if refused is not None:

@@ -69,6 +69,9 @@ DESCRIPTIONS = {
     "AXIS.Disposed": "Văn bản đã bị hủy theo thời hạn bảo quản",
     "AXIS.Unavailable": "Trục tạm thời không xử lý được; hãy thử lại sau",
     "AXIS.Internal": "Lỗi nội bộ của trục; đã được ghi nhận",
+    "AXIS.BodyTimeout": "Gói tin gửi lên quá chậm hoặc bị ngắt giữa chừng",
+    "AXIS.Busy": "Trục đang nhận quá nhiều gói tin; hãy thử lại sau ít giây",
+    "AXIS.TooManyUploads": "Đơn vị đang gửi quá nhiều gói tin cùng lúc; hãy thử lại sau",
 }
 #: HTTP status of each transport refusal (the SDK reads the JSON body whatever the status).
 _TRANSPORT_STATUS = {MISSING_HEADER: 400, BAD_SIGN_HEADER: 400, HASH_FILE_MISMATCH: 400, "VXP.FromMismatch": 403,

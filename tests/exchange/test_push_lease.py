@@ -8,7 +8,7 @@ from pathlib import Path
 
 import aiohttp
 from aiohttp.test_utils import TestServer
-from sqlalchemy import select, text
+from sqlalchemy import select, text, update
 
 from axis.agency.receiver import PATH, PushReceiver
 from axis.appkeys import METRICS
@@ -18,9 +18,19 @@ from signing.keys import DevelopmentCA, IssuedIdentity
 from storage.models import Delivery, DeliveryState
 from storage.payloads.backends import PayloadBody
 from tests.databases import DatabaseTemplate
-from tests.harness import server_settings, start_server
+from tests.harness import Harness, server_settings, start_server
 
 A, C = "000.00.00.G22", "000.00.00.H41"
+
+
+async def _age_claims(axis: Harness, seconds: float) -> None:
+    """Move every claim's expiry back: on PostgreSQL leases run on the database's clock, not the test's."""
+    async with axis.ctx.sessions() as session, session.begin():
+        claims = (await session.execute(select(Delivery.id, Delivery.claimed_until)
+                                        .where(Delivery.claimed_until.is_not(None)))).all()
+        for delivery_id, until in claims:
+            await session.execute(update(Delivery).where(Delivery.id == delivery_id)
+                                  .values(claimed_until=until - timedelta(seconds=seconds)))
 
 
 async def test_lapsed_lease_is_not_pushed_and_the_next_holder_pushes_once(
@@ -57,7 +67,7 @@ async def test_lapsed_lease_is_not_pushed_and_the_next_holder_pushes_once(
 
                 jobs = await frozen._claim(4)
                 assert [j.message_id for j in jobs] == [mid]
-                now[0] += timedelta(seconds=25)  # frozen past its 20 s lease (SIGSTOP, a VM pause)
+                await _age_claims(axis, 25)  # frozen past its 20 s lease (SIGSTOP, a VM pause)
                 taken = await healthy._claim(4)  # the lease lapsed: the other worker may take it
                 assert [j.message_id for j in taken] == [mid]
                 await frozen._attempt(jobs[0])  # resumes: must not send
@@ -80,7 +90,7 @@ async def test_lapsed_lease_is_not_pushed_and_the_next_holder_pushes_once(
                     second = (await ac.submit(a.document([c], subject="Văn bản thứ hai")[1]))["id"]
                 jobs = await frozen._claim(4)
                 assert [j.message_id for j in jobs] == [second]
-                now[0] += timedelta(seconds=21)
+                await _age_claims(axis, 21)
                 await frozen._attempt(jobs[0])
                 assert second not in sent["frozen"] and second not in receiver.posts
                 retaken = await healthy._claim(4)
