@@ -15,7 +15,7 @@ from tests.harness import Harness
 async def test_healthz_checks_the_database(axis: Harness) -> None:
     async with aiohttp.ClientSession() as http, http.get(axis.url + "/healthz") as r:
         assert r.status == 200
-        assert (await r.json()) == {"status": "ok", "database": "ok"}
+        assert (await r.json()) == {"status": "ok", "database": "ok", "large_bodies": "ok"}
 
 
 async def test_metrics_count_submissions_and_deliveries_by_state(axis: Harness) -> None:
