@@ -16,7 +16,7 @@ import json
 import logging
 import time
 import weakref
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from datetime import timedelta
 from typing import Any, BinaryIO
 
@@ -282,13 +282,16 @@ async def _stored(ctx: AxisContext, call: SdkCall) -> tuple[str, int, PayloadBod
     return message.id, message.size if message.inline is None else len(message.inline), body
 
 
-async def _pieces(body: PayloadBody) -> AsyncIterator[bytes]:
+async def _pieces(body: PayloadBody) -> AsyncGenerator[bytes, None]:
     """The payload in pieces of at most a MiB, a file read a step at a time off the event loop (and closed)."""
     if isinstance(body, bytes):
         yield body  # inline: small
     elif isinstance(body, PayloadStream):
-        async for chunk in body:  # the database's 1 MiB rows, each its own query
-            yield chunk
+        try:
+            async for chunk in body:  # the database's 1 MiB rows, each its own query
+                yield chunk
+        finally:
+            await body.aclose()
     else:
         with body:
             while chunk := await asyncio.to_thread(body.read, READ_STEP):
@@ -312,13 +315,17 @@ async def get_edoc(request: web.Request, call: SdkCall) -> web.StreamResponse:
     await response.prepare(request)
     await response.write(head)
     held = bytearray()  # at most two bytes carried from one piece to the next
-    async for chunk in _pieces(body):
-        held += chunk
-        whole = len(held) - len(held) % 3
-        with memoryview(held) as view:
-            for start in range(0, whole, B64_STEP):
-                await response.write(await _encoded(view[start:min(start + B64_STEP, whole)]))
-        del held[:whole]
+    pieces = _pieces(body)
+    try:
+        async for chunk in pieces:
+            held += chunk
+            whole = len(held) - len(held) % 3
+            with memoryview(held) as view:
+                for start in range(0, whole, B64_STEP):
+                    await response.write(await _encoded(view[start:min(start + B64_STEP, whole)]))
+            del held[:whole]
+    finally:
+        await pieces.aclose()  # a client that left: the file is closed, the reading stops
     await response.write(base64.b64encode(held) + tail)
     await response.write_eof()
     return response
