@@ -4,7 +4,7 @@
 #   test  xmlsec1 (the independent XML-DSig implementation the interop tests check against)
 #         and chromium (the browser tests), pg_dump/pg_restore/psql (backup and restore on PostgreSQL),
 #         nginx (the TLS front in deploy/nginx), promtool (deploy/prometheus alert rules),
-#         systemd-analyze (deploy/systemd units), git (the previous release for the upgrade test)
+#         systemd-analyze (deploy/systemd units), git (the upgrade test checks out the previous release)
 # Each wanted entry is command:package (the Debian package that brings the command).
 # Installed only when missing and when we may. Usage: system-deps.sh run|test
 set -euo pipefail
