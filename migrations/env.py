@@ -35,8 +35,8 @@ def _take_migration_lock(connection: Connection) -> None:
     deadline = time.monotonic() + wait
     # Polled with the try form: a plain pg_advisory_lock would wait without end behind a stuck migrator.
     while not connection.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": MIGRATION_LOCK_ID}).scalar():
+        connection.rollback()  # not left idle in a transaction between tries
         if time.monotonic() >= deadline:
-            connection.rollback()
             raise MigrationLockBusy(
                 f"another `axis db upgrade` has held the migration lock for more than {wait:g} s; "
                 "wait for it to finish (or pass --lock-wait SECONDS)")
