@@ -18,7 +18,7 @@ import click
 
 from axis.archive.archivists import archivist
 from axis.archive.audit_heads import verify_heads
-from axis.archive.calendar import month_of, parse_month, vn_date
+from axis.archive.calendar import month_of, parse_month, shift_month, vn_date
 from axis.archive.csv_export import csv_text
 from axis.archive.destruction_certificates import verify_certificate
 from axis.archive.disposal import (
@@ -545,7 +545,7 @@ def report() -> None:
 
 
 @report.command("monthly")
-@click.option("--month", metavar="YYYY-MM", help="Calendar month, Vietnam time (default: this month).")
+@click.option("--month", metavar="YYYY-MM", help="Calendar month, Vietnam time (default: the last complete month).")
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True,
               help="table for people; json or csv for machines.")
 @click.option("--json", "as_json", is_flag=True, help="The same as --format json.")
@@ -563,7 +563,8 @@ def report_monthly(ctx: click.Context, month: str | None, fmt: str, as_json: boo
     fmt = "json" if as_json else fmt
 
     async def work(actx: AxisContext) -> tuple[str, list[dict[str, Any]], datetime | None]:
-        chosen = month or month_of(actx.clock())
+        # The last complete month by default: its figures no longer move.
+        chosen = month or shift_month(month_of(actx.clock()), -1)
         async with actx.sessions() as session, session.begin():
             if refresh:
                 await compute_month(session, chosen, now=actx.clock())
