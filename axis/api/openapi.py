@@ -265,6 +265,11 @@ def _schemas() -> dict[str, Schema]:
             "organ_id": _ref("AgencyCode"),
             "mode": _ref("DeliveryMode"),
             "state": _ref("DeliveryState"),
+            "outcome": {"type": "string",
+                        "enum": ["queued", "pushing", "retry_wait", "retrieved", "delivered", "refused", "failed",
+                                 "revoked"],
+                        "description": "What became of the delivery as the pages and the CLI say it: the state, "
+                                       "or revoked when the document or this copy was taken back."},
             "attempts": {"type": "integer", "minimum": 0, "description": "Push attempts made."},
             "retrieved_at": _nullable(date_time),
             "delivered_at": _nullable(date_time),

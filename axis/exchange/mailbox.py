@@ -32,6 +32,7 @@ from sqlalchemy.orm import aliased
 from axis.archive.errors import PayloadDisposed
 from axis.context import AxisContext
 from axis.exchange.errors import InvalidRequest, NotFound, StateConflict
+from axis.exchange.outcome import delivery_outcome
 from axis.exchange.push_errors import public_error
 from envelope.codes import STATUS_LABELS, StatusCode
 from storage.archive_models import Blob, RetentionAssignment
@@ -339,6 +340,8 @@ async def trace(ctx: AxisContext, caller: AgencyRef, message_id: str) -> dict[st
                 "organ_id": r.recipient_code,
                 "mode": r.mode,
                 "state": r.state,
+                # What people read: revoked wins over the state the delivery got to (the pages say the same).
+                "outcome": delivery_outcome(r.state, r.delivery_revoked_at, first.revoked_at),
                 "attempts": r.attempts,
                 "retrieved_at": _iso(r.retrieved_at),
                 "delivered_at": _iso(r.delivered_at),

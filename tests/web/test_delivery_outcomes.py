@@ -60,6 +60,9 @@ async def test_a_refused_delivery_is_refused_on_every_page_and_in_the_cli(world:
     assert f'data-id="{sent["id"]}"' in html
     hits = await asyncio.to_thread(_search, world, "--message-id", sent["id"])
     assert [r["state"] for r in hits[0]["recipients"]] == ["refused"]
+    async with world.a.client() as client:
+        traced = await client.trace(sent["id"])
+    assert [(r["state"], r["outcome"]) for r in traced["recipients"]] == [("refused", "refused")]
     clerk = await browser_for("vanthu.g22")
     _, html, _ = await clerk.get("/outbox")
     assert "state-refused" in html
@@ -83,6 +86,9 @@ async def test_a_revoked_document_reads_revoked_on_the_operators_search(world: A
     assert f'data-id="{sent["id"]}"' in html
     hits = await asyncio.to_thread(_search, world, "--message-id", sent["id"])
     assert [r["state"] for r in hits[0]["recipients"]] == ["revoked", "revoked"]
+    async with world.a.client() as client:
+        traced = await client.trace(sent["id"])
+    assert [r["outcome"] for r in traced["recipients"]] == ["revoked", "revoked"]
 
 
 async def test_the_migration_marks_deliveries_refused_before_it_as_refused(world: Any) -> None:
