@@ -112,9 +112,19 @@ async def test_payloads_under_and_over_the_inline_limit_are_fetched_pushed_check
 
         await wait_for(pushed)
         assert receiver.received == {sent[k]["id"]: documents[k][1] for k in documents}
+
+        async def receipts_stored() -> list[str]:
+            async with ctx.sessions() as session:
+                return list((await session.execute(
+                    select(Message.sha256).where(Message.status_code == "01"))).scalars())
+
+        async def four_receipts() -> bool:
+            # C's answers are stored a moment after its endpoint has them.
+            return len(await receipts_stored()) == 4
+
+        await wait_for(four_receipts)
         # Statuses are small: the 01s of B (posted) and C (its push answer) are rows too.
-        async with ctx.sessions() as session:
-            receipts = list((await session.execute(select(Message.sha256).where(Message.status_code == "01"))).scalars())
+        receipts = await receipts_stored()
         assert len(receipts) == 4 and all([await _where(archive, s) == {"database"} for s in receipts])
 
         # The web UI reads both: document page (signature re-checked), the edXML, the attachment.
