@@ -249,6 +249,8 @@ async def send_edoc(request: web.Request, call: SdkCall) -> web.Response:
 #: Bytes of payload base64-encoded per step (a multiple of 3: the pieces join into one base64 text).
 #: binascii holds the GIL while it encodes, so a worker thread would hold up the event loop just as
 #: long, and add two thread hops per step: the steps run on the loop, each about 1 ms.
+#: Bytes one sendfile(2) call may copy before the loop serves others again.
+SENDFILE_STEP = 1 << 20
 B64_STEP = 3 * 256 * 1024
 #: Bytes read from a payload file per hop to a worker thread.
 READ_STEP = B64_STEP
@@ -340,8 +342,11 @@ async def _send_file(request: web.Request, response: web.StreamResponse, fh: Bin
         if transport is None:
             raise ConnectionResetError("the client left")
         # asyncio waits for the headers to leave, then sends the file (or reads it in a thread where
-        # sendfile is unavailable).
-        await asyncio.get_running_loop().sendfile(transport, fh, 0, size)
+        # sendfile is unavailable). In bounded pieces: one sendfile(2) call copies as long as a fast
+        # reader drains the socket, a whole 100 MB document while the loop waits.
+        loop = asyncio.get_running_loop()
+        for offset in range(0, size, SENDFILE_STEP):
+            await loop.sendfile(transport, fh, offset, min(SENDFILE_STEP, size - offset))
     await response.write_eof()
 
 
