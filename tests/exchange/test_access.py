@@ -266,4 +266,4 @@ async def test_server_still_healthy_after_bad_reads(axis: Harness) -> None:
         reply = await call(axis, method, path, token=a)
         assert 400 <= reply.status < 500 and reply.content_type == "application/problem+json"
     health = await call(axis, "GET", "/healthz")
-    assert health.status == 200 and health.json() == {"status": "ok", "database": "ok"}
+    assert health.status == 200 and health.json() == {"status": "ok", "database": "ok", "large_bodies": "ok"}
