@@ -16,6 +16,9 @@ async def test_healthz_checks_the_database(axis: Harness) -> None:
     async with aiohttp.ClientSession() as http, http.get(axis.url + "/healthz") as r:
         assert r.status == 200
         assert (await r.json()) == {"status": "ok", "database": "ok", "large_bodies": "ok"}
+    # Readiness for large bodies: the spool directory is writable and has room for the largest body.
+    async with aiohttp.ClientSession() as http, http.get(axis.url + "/healthz?for=large-bodies") as r:
+        assert r.status == 200
 
 
 async def test_metrics_count_submissions_and_deliveries_by_state(axis: Harness) -> None:
