@@ -1,12 +1,14 @@
 """Allocation growth of a long-running process, for the soak: tracemalloc snapshots compared over time.
 
 Off unless ``AXIS_TRACEMALLOC=DIR`` is set when `axis serve` starts (each of its processes writes
-``DIR/tracemalloc-PID.txt``). A diagnostic, not a setting: tracing every allocation slows the
-server down by half or more, and each snapshot holds the interpreter for a moment.
+``DIR/tracemalloc-PID.txt`` every ``AXIS_TRACEMALLOC_SECONDS``; ``AXIS_TRACEMALLOC_FRAMES`` above 1
+adds tracebacks). A diagnostic, not a setting: tracing every allocation slows the server several
+times over, and each snapshot holds the interpreter while it is taken.
 """
 
 from __future__ import annotations
 
+import linecache
 import os
 import threading
 import time
@@ -19,7 +21,9 @@ from typing import TextIO
 #: Lines of growth written per snapshot, and how many of them with their whole traceback.
 TOP = 25
 TRACEBACKS = 5
-_IGNORED = (tracemalloc.Filter(False, tracemalloc.__file__), tracemalloc.Filter(False, "<frozen importlib._bootstrap>"),
+#: Left out: tracing's own allocations, imports, and the source lines read to print tracebacks.
+_IGNORED = (tracemalloc.Filter(False, tracemalloc.__file__), tracemalloc.Filter(False, linecache.__file__),
+            tracemalloc.Filter(False, "<frozen importlib._bootstrap>"),
             tracemalloc.Filter(False, "<frozen importlib._bootstrap_external>"), tracemalloc.Filter(False, "<unknown>"))
 
 
@@ -29,7 +33,8 @@ def start_from_environment(environ: Mapping[str, str] = os.environ) -> threading
     if not directory:
         return None
     interval = float(environ.get("AXIS_TRACEMALLOC_SECONDS", "60"))
-    frames = int(environ.get("AXIS_TRACEMALLOC_FRAMES", "12"))
+    # One frame is cheap enough to leave the server serving; more give tracebacks but slow it to a crawl.
+    frames = max(1, int(environ.get("AXIS_TRACEMALLOC_FRAMES", "1")))
     path = Path(directory) / f"tracemalloc-{os.getpid()}.txt"
     path.parent.mkdir(parents=True, exist_ok=True)
     tracemalloc.start(frames)
@@ -70,6 +75,8 @@ def write_growth(out: TextIO, current: tracemalloc.Snapshot, baseline: tracemall
         last = since_previous.get(stat.traceback)
         write(f"{stat.size_diff / 1024:+10.1f} KiB {stat.count_diff:+8d} blocks "
               f"(last interval {0 if last is None else last.size_diff / 1024:+.1f} KiB)  {stat.traceback[0]}\n")
+    if tracemalloc.get_traceback_limit() < 2:
+        return
     write("### tracebacks of the largest growth\n")
     for stat in current.compare_to(baseline, "traceback")[:TRACEBACKS]:
         write(f"{stat.size_diff / 1024:+.1f} KiB {stat.count_diff:+d} blocks\n")

@@ -240,7 +240,7 @@ def trend(minutes: list[dict[str, Any]]) -> dict[str, Any]:
     steady = minutes[WARM_UP:] if len(minutes) > WARM_UP + 1 else minutes
     window = max(1, min(TREND_WINDOW, len(steady) // 2))
     out: dict[str, Any] = {"warm_up_intervals": len(minutes) - len(steady), "window_intervals": window}
-    for key in ("server_p99_ms", "client_p99_ms", "server_p50_ms"):
+    for key in ("server_p99_ms", "client_p99_ms", "server_p50_ms", "server_cpu_ms_per_doc"):
         first = [m[key] for m in steady[:window] if m.get(key) is not None]
         last = [m[key] for m in steady[-window:] if m.get(key) is not None]
         if first and last:
@@ -257,17 +257,17 @@ def render_text(result: dict[str, Any]) -> str:
     lines = [f"axis soak — {result['database']}, {result['workers']} server process(es), "
              f"{result['rate_per_s']:g}/s open loop, intervals of {result['interval_s']:g} s",
              "server = access-log time of each accepted submit; client = from the scheduled send time "
-             "(separate process); e2e = to the sender seeing the pushed 01", ""]
+             "(separate process); e2e = to the sender seeing the pushed 01; cpu ms = server CPU per document sent", ""]
     header = (f"{'min':>4}{'sent':>7}{'srv p50':>9}{'srv p99':>9}{'cli p50':>9}{'cli p99':>9}{'e2e p99':>9}"
-              f"{'RSS MB':>9}{'cpu s':>7}{'delivered':>10}{'errors':>7}{'late':>6}")
+              f"{'RSS MB':>9}{'cpu ms':>8}{'delivered':>10}{'errors':>7}{'late':>6}")
     lines += [header, "-" * len(header)]
     for m in result["minutes"]:
         lines.append(f"{m['minute']:>4}{m['sent']:>7}{_f(m['server_p50_ms']):>9}{_f(m['server_p99_ms']):>9}"
                      f"{_f(m['client_p50_ms']):>9}{_f(m['client_p99_ms']):>9}{_f(m['end_to_end_p99_ms']):>9}"
-                     f"{m['rss_mb']:>9.1f}{m['server_cpu_s']:>7.1f}{m['delivered']:>10}{m['errors']:>7}"
+                     f"{m['rss_mb']:>9.1f}{_f(m.get('server_cpu_ms_per_doc')):>8}{m['delivered']:>10}{m['errors']:>7}"
                      f"{m['late_sends']:>6}")
     t = result["trend"]
-    for key in ("server_p99_ms", "client_p99_ms"):
+    for key in ("server_p99_ms", "client_p99_ms", "server_cpu_ms_per_doc"):
         if key in t:
             lines.append(f"{key}: median of the first {t['window_intervals']} intervals after "
                          f"{t['warm_up_intervals']} of warm-up {t[key]['first']} ms, of the last "

@@ -233,6 +233,10 @@ class Soak:
             "late_sends": minute.late,
             "rss_mb": round(sample.rss_mb, 1), "rss_mb_each": self._rss_each(sample.pids),
             "server_cpu_s": round(sample.cpu_seconds - cpu_before, 2),
+            # Steadier than latency on a shared machine: CPU the server spent per document sent (its push,
+            # the 01 and the sender's reads and acknowledgements included).
+            "server_cpu_ms_per_doc": round((sample.cpu_seconds - cpu_before) * 1000 / minute.sent, 2)
+            if minute.sent else None,
             "load_cpu_s": round(own_cpu_seconds() - load_before, 2),
             "in_flight": len(self.in_flight),
         }
@@ -354,7 +358,7 @@ class StatementStats:
             return []
         first = _interval(self.snapshots[0], self.snapshots[1])
         last = _interval(self.snapshots[-2], self.snapshots[-1])
-        out = []
+        out: list[dict[str, Any]] = []
         for key, (query, calls, total) in last.items():
             calls0, total0 = first.get(key, (query, 0, 0.0))[1:]
             mean0 = total0 / calls0 if calls0 else None
