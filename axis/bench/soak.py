@@ -287,7 +287,8 @@ def render_text(result: dict[str, Any]) -> str:
                      f"{s['calls_first']} → {s['calls_last']} calls: {s['query'][:120]}")
     for path in result.get("tracemalloc_files", []):
         lines.append(f"tracemalloc: {path}")
-    lines.append(f"undelivered at the end: {result.get('undelivered_at_end')}; endpoint {result.get('endpoint')}")
+    lines.append(f"delivered after the last interval: {result.get('delivered_after_intervals')}; undelivered at "
+                 f"the end: {result.get('undelivered_at_end')}; endpoint {result.get('endpoint')}")
     for note in result.get("notes", []):
         lines.append(f"note: {note}")
     return "\n".join(lines)

@@ -418,6 +418,9 @@ async def run(spec: dict[str, Any]) -> dict[str, Any]:
                 await soak.statements.record()
             log(f"sending {spec['rate']}/s for {spec['minutes']} × {spec['interval_seconds']:g} s")
             result["minutes"] = await soak.steady()
+            await soak.drain(DRAIN_SECONDS)
+            # The 01s of the last interval's documents that came after it ended.
+            result["delivered_after_intervals"], soak.delivered = soak.delivered, 0
             if spec.get("burst"):
                 result["burst"] = await soak.burst(spec["burst"], spec["idle_seconds"])
             await soak.drain(DRAIN_SECONDS)

@@ -30,7 +30,7 @@ def run_soak(*args: str) -> dict:
 
 def test_soak_reports_each_interval_the_trend_and_the_burst() -> None:
     result = run_soak("--minutes", "3", "--interval", "5", "--rate", "8", "--workers", "1", "--burst", "20",
-                      "--idle-seconds", "1")
+                      "--idle-seconds", "1", "--pg-stat-statements")
     minutes = result["minutes"]
     assert [m["minute"] for m in minutes] == [1, 2, 3]
     for m in minutes:
@@ -49,8 +49,11 @@ def test_soak_reports_each_interval_the_trend_and_the_burst() -> None:
     assert result["undelivered_at_end"] == 0
     assert result["endpoint"]["refused"] == 0
     # Every document was pushed once and its 01 seen by the sender: in the intervals or the burst.
-    assert sum(m["delivered"] for m in minutes) + burst["delivered"] == sent + burst["count"]
+    delivered = sum(m["delivered"] for m in minutes) + result["delivered_after_intervals"] + burst["delivered"]
+    assert delivered == sent + burst["count"]
     assert "rss_mb" in result["trend"]
+    # Statement figures where pg_stat_statements is loaded; otherwise a note says why there are none.
+    assert "statements" in result or any("pg_stat_statements" in note for note in result["notes"]), result["notes"]
 
 
 def test_trend_compares_medians_after_the_warm_up() -> None:
