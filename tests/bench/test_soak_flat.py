@@ -38,7 +38,10 @@ def test_latency_and_memory_stay_flat_over_thirty_minutes() -> None:
     assert proc.returncode == 0, f"soak exited {proc.returncode}:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
     print(proc.stdout[:-len(proc.stdout.splitlines()[-1]) - 1])  # the table, for the record
     result = json.loads(proc.stdout.strip().splitlines()[-1])
-    assert sum(m["errors"] for m in result["minutes"]) == 0, result["minutes"]
+    # Errors (mostly 01s not seen within two minutes) mean the server did not keep up with the rate: a
+    # growing backlog climbs like ageing would, so the comparison below would not mean anything.
+    errors = {m["minute"]: (m["errors"], m["error_samples"][:1]) for m in result["minutes"] if m["errors"]}
+    assert not errors, f"not sustained at {RATE}/s on this machine (lower AXIS_SOAK_RATE?): {errors}"
     assert result["undelivered_at_end"] == 0
     trend = result["trend"]
     assert trend["server_p99_ms"]["ratio"] <= 1.5, trend
