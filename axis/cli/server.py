@@ -31,6 +31,7 @@ def serve(ctx: click.Context, host: str | None, port: int | None, workers: int |
 
     from axis.app import create_app
     from axis.logformat import configure_logging
+    from axis.memtrace import start_from_environment
     from axis.runtime import default_workers, prepare_home
 
     settings = settings_of(ctx)
@@ -56,6 +57,7 @@ def serve(ctx: click.Context, host: str | None, port: int | None, workers: int |
     if not reuse_port:
         click.echo(f"axis serving on http://{host}:{port} ({counted(workers, 'process', 'processes')}); "
                    f"home {settings.home}, database {redact(settings.resolved_database_url)}")
+    start_from_environment()  # the soak's allocation tracing, when asked for
     try:
         web.run_app(create_app(settings), host=host, port=port, access_log=None, print=None,
                     reuse_port=reuse_port or workers > 1)
