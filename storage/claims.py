@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import AsyncIterator, Callable, Collection
+from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
+from functools import cache
+from typing import Any, NamedTuple
 
-from sqlalchemy import DateTime, and_, case, func, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import DateTime, Integer, Interval, String, and_, bindparam, case, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
 from storage.db import rowcount
-from storage.models import Delivery, DeliveryMode, DeliveryState
+from storage.models import Delivery, DeliveryMode, DeliveryState, Message, Payload
 
 #: The current time as a statement sees it: a SQL expression (the database's clock) or a value.
 Instant = ColumnElement[datetime] | datetime
@@ -120,3 +123,149 @@ async def renew_claim(session: AsyncSession, *, delivery_id: int, worker: str, n
         .execution_options(synchronize_session=False)
     )
     return rowcount(result) == 1
+
+
+# --- the push worker's batch path: one claim statement pair, one renewal per batch -------------------
+
+_D = Delivery.__table__.c
+_AT = _D.next_attempt_at.type
+
+
+class Claimed(NamedTuple):
+    """One claimed delivery with everything its POST needs, read in the claiming transaction."""
+
+    delivery_id: int
+    recipient_id: int
+    #: Counting the attempt this claim starts.
+    attempts: int
+    created_at: datetime
+    message_id: str
+    kind: str
+    document_id: str
+    sha256: str
+    #: The payload's bytes when kept in the ``payloads`` table (small ones); None for a file or chunked rows.
+    inline: bytes | None
+
+
+def _clock(dialect: str) -> Any:
+    """``lease_clock`` as a statement built once holds it: the database's clock, or a ``now`` parameter."""
+    if dialect == "postgresql":
+        return func.clock_timestamp(type_=DateTime(timezone=True))
+    return bindparam("now", type_=_AT)
+
+
+def _until(dialect: str) -> Any:
+    """The new expiry of a claim: ``lease`` from the lease clock."""
+    if dialect == "postgresql":
+        return _clock(dialect) + bindparam("lease", type_=Interval())
+    return bindparam("until", type_=_AT)
+
+
+@cache
+def _due_with_payloads(dialect: str) -> Any:
+    """Due deliveries with their message's fields and small payload, oldest first; built once per dialect."""
+    lease_now = _clock(dialect)
+    now = bindparam("now", type_=_AT)
+    query = (
+        select(_D.id, _D.recipient_id, _D.attempts, _D.created_at, Message.id, Message.kind, Message.document_id,
+               Message.sha256, Payload.data)
+        .select_from(Delivery.__table__)
+        .join(Message, Message.id == _D.message_id)
+        .outerjoin(Payload, Payload.sha256 == Message.sha256)
+        .where(
+            _D.mode == DeliveryMode.PUSH.value,
+            or_(
+                and_(_D.state.in_((DeliveryState.QUEUED.value, DeliveryState.RETRY_WAIT.value)),
+                     _D.next_attempt_at <= now),
+                and_(_D.state == DeliveryState.PUSHING.value, _D.claimed_until < lease_now),
+            ),
+            _D.recipient_id.not_in(bindparam("skip_recipients", expanding=True, type_=Integer)),
+            _D.id.not_in(bindparam("skip_ids", expanding=True, type_=Integer)),
+        )
+        .order_by(_D.next_attempt_at, _D.id)
+        .limit(bindparam("limit", type_=Integer))
+    )
+    if dialect == "postgresql":
+        # Only the delivery rows are locked: a message or payload row is shared with other deliveries.
+        query = query.with_for_update(skip_locked=True, of=Delivery.__table__)
+    return query
+
+
+@cache
+def _take(dialect: str) -> Any:
+    return (
+        update(Delivery.__table__)
+        .where(_D.id.in_(bindparam("ids", expanding=True, type_=Integer)))
+        .values(state=DeliveryState.PUSHING.value, claimed_by=bindparam("worker", type_=String),
+                claimed_until=_until(dialect), attempts=_D.attempts + 1)
+    )
+
+
+@cache
+def _renew(dialect: str) -> Any:
+    return (
+        update(Delivery.__table__)
+        .where(_D.id.in_(bindparam("ids", expanding=True, type_=Integer)),
+               _D.claimed_by == bindparam("worker", type_=String),
+               _D.state == DeliveryState.PUSHING.value, _D.claimed_until > _clock(dialect))
+        .values(claimed_until=_until(dialect))
+        .returning(_D.id)
+    )
+
+
+def _lease_params(dialect: str, now: datetime, lease: timedelta) -> dict[str, Any]:
+    if dialect == "postgresql":
+        return {"lease": lease}
+    return {"now": now, "until": now + lease}
+
+
+async def claim_batch(
+    session: AsyncSession, *, worker: str, now: datetime, lease: timedelta, limit: int,
+    take: Callable[[int], bool], skip_recipients: Collection[int] = (), skip_ids: Collection[int] = (),
+) -> list[Claimed]:
+    """Claim due push deliveries that ``take`` accepts (given each one's recipient id), with what their POSTs need.
+
+    Run it inside a transaction: one SELECT reads up to ``limit`` due deliveries (locked with
+    ``FOR UPDATE SKIP LOCKED`` on PostgreSQL, under the write lock on SQLite, as in
+    ``claim_due_deliveries``) joined with their messages and small payloads, and one UPDATE claims
+    those ``take`` accepted. The others are not touched: their row locks end with the transaction,
+    so nothing has to be handed back.
+    """
+    dialect = session.bind.dialect.name
+    conn = await session.connection()
+    params: dict[str, Any] = {"now": now, "limit": limit, "skip_recipients": list(skip_recipients),
+                              "skip_ids": list(skip_ids)}
+    rows = (await conn.execute(_due_with_payloads(dialect), params)).all()
+    claimed = [Claimed(r[0], r[1], r[2] + 1, r[3], r[4], r[5], r[6], r[7], r[8]) for r in rows if take(r[1])]
+    if claimed:
+        await conn.execute(_take(dialect), {"ids": [c.delivery_id for c in claimed], "worker": worker,
+                                            **_lease_params(dialect, now, lease)})
+    return claimed
+
+
+@asynccontextmanager
+async def _one_statement(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A connection for one writing statement, which is its own transaction.
+
+    On PostgreSQL in autocommit: no BEGIN and COMMIT round trips around it. SQLite takes its write lock
+    with BEGIN IMMEDIATE, in process.
+    """
+    if engine.dialect.name == "postgresql":
+        async with engine.connect() as conn:
+            await conn.execution_options(isolation_level="AUTOCOMMIT")
+            yield conn
+    else:
+        async with engine.begin() as conn:
+            yield conn
+
+
+async def renew_claims(engine: AsyncEngine, *, ids: Collection[int], worker: str, now: datetime,
+                       lease: timedelta) -> set[int]:
+    """``renew_claim`` for several deliveries in one statement; return the ids whose claim was renewed."""
+    if not ids:
+        return set()
+    dialect = engine.dialect.name
+    async with _one_statement(engine) as conn:
+        result = await conn.execute(_renew(dialect), {"ids": list(ids), "worker": worker,
+                                                      **_lease_params(dialect, now, lease)})
+        return {row[0] for row in result}

@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import insert, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from axis.context import AxisContext
@@ -36,7 +36,7 @@ from signing.push_request import HEADER as PUSH_SIGNATURE_HEADER
 from signing.push_request import sign_push_request
 from signing.signer import sign_envelope
 from storage.audit import queue_event
-from storage.claims import claim_due_deliveries, release_claims, renew_claim
+from storage.claims import claim_batch, renew_claims
 from storage.db import read_session, rowcount
 from storage.errors import Superseded
 from storage.ids import new_id
@@ -105,15 +105,8 @@ class Job:
     attempts: int
     recipient_code: str
     endpoint: str
-
-
-# What one push needs of each claimed delivery, in one statement built once.
-_JOBS = (
-    select(Delivery.id, Message.id, Message.kind, Message.document_id, Message.sha256, Delivery.created_at,
-           Delivery.attempts, Delivery.recipient_id)
-    .join(Message, Message.id == Delivery.message_id)
-    .where(Delivery.id.in_(bindparam("ids", expanding=True)))
-)
+    #: The payload's bytes when it is kept in the database (small ones), read with the claim; else None.
+    inline: bytes | None = None
 
 
 class PushWorker:
@@ -133,6 +126,9 @@ class PushWorker:
         self.attempting: set[int] = set()
         self.slot_free = asyncio.Event()
         self._published: set[str] = set()
+        #: Attempts waiting for their lease renewal, and the task renewing them together.
+        self._renewing: dict[int, asyncio.Future[bool]] = {}
+        self._renewer: asyncio.Task[None] | None = None
         settings = ctx.settings
         self.gate = gate or EndpointGate(concurrency=settings.push_endpoint_concurrency,
                                  circuit_failures=settings.push_circuit_failures,
@@ -155,6 +151,8 @@ class PushWorker:
         finally:
             for task in self.in_flight:
                 task.cancel()
+            if self._renewer is not None:
+                self._renewer.cancel()
 
     async def _fill(self) -> int:
         """Claim as many due deliveries as there are free slots and start them; return how many."""
@@ -169,28 +167,13 @@ class PushWorker:
             self.claim_faults.failed(exc)
             return 0
         self.claim_faults.succeeded()
-        started, spare = [], []
         for job in jobs:
-            # An endpoint without an URL fails at once and takes no share.
-            if job.endpoint and not self.gate.acquire(endpoint_key(job.endpoint)):
-                spare.append(job.delivery_id)
-                continue
-            started.append(job)
             self.attempting.add(job.delivery_id)
             task = asyncio.create_task(self._attempt(job), name=f"push-{job.delivery_id}")
             self.in_flight.add(task)
             task.add_done_callback(self._finished)
-        if spare:
-            # Claimed beyond its endpoint's share in one round: due again at once, here or on another node.
-            try:
-                async with self.ctx.sessions() as session, session.begin():
-                    await release_claims(session, worker=self.worker_id, ids=spare, now=self.ctx.clock())
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # noqa: BLE001 - the lease lapses anyway; they are retried then
-                log.exception("handing back claims failed")
         self._publish_endpoints()
-        return len(started)
+        return len(jobs)
 
     async def _skipped_recipients(self) -> set[int]:
         """Recipients whose endpoint has no free share now (busy or its circuit open): not claimed this round."""
@@ -218,21 +201,48 @@ class PushWorker:
             log.error("push task failed", exc_info=task.exception())
 
     async def _claim(self, limit: int) -> list[Job]:
+        """Claim up to ``limit`` due deliveries that their endpoints have a free share for, taking those shares.
+
+        One transaction reads the deliveries with their messages and small payloads and claims the ones
+        taken: a delivery beyond its endpoint's share in this round is left as it was, nothing to hand back.
+        """
         now = self.ctx.clock()
         lease = timedelta(seconds=self.ctx.settings.claim_lease_seconds)
-        async with self.ctx.sessions() as session, session.begin():
-            ids = await claim_due_deliveries(session, worker=self.worker_id, now=now, lease=lease, limit=limit,
-                                             skip_recipients=await self._skipped_recipients(),
-                                             skip_ids=set(self.attempting))
-            if not ids:
-                return []
-            rows = (await session.execute(_JOBS, {"ids": ids})).all()
-        # Recipient codes and endpoints from the registry in memory, not a join per claim.
+        snapshot = await self.ctx.registry.snapshot()
+        skip = await self._skipped_recipients()
+        taken: list[str] = []  # endpoint shares acquired, given back if the claim does not commit
+        missed = False
+
+        def take(recipient_id: int) -> bool:
+            nonlocal missed
+            recipient = snapshot.by_id.get(recipient_id)
+            if recipient is None:
+                missed = True  # registered after this snapshot: claimed next round, once the registry is re-read
+                return False
+            if not recipient.endpoint_url:
+                return True  # fails at once and takes no share
+            key = endpoint_key(recipient.endpoint_url)
+            if not self.gate.acquire(key):
+                return False
+            taken.append(key)
+            return True
+
+        try:
+            async with self.ctx.sessions() as session, session.begin():
+                claimed = await claim_batch(session, worker=self.worker_id, now=now, lease=lease, limit=limit,
+                                            take=take, skip_recipients=skip, skip_ids=set(self.attempting))
+        except BaseException:
+            for key in taken:
+                self.gate.release(key, unreachable=False, neutral=True)
+            raise
+        if missed:
+            await self.ctx.registry.after_miss()
+            self.wakeup.set()
         jobs = []
-        for delivery_id, message_id, kind, document_id, sha256, created_at, attempts, recipient_id in rows:
-            recipient = await self.ctx.registry.agency_by_id(recipient_id)
-            jobs.append(Job(delivery_id, message_id, kind, document_id, sha256, created_at, attempts, recipient.code,
-                            recipient.endpoint_url or ""))
+        for c in claimed:
+            recipient = snapshot.by_id[c.recipient_id]
+            jobs.append(Job(c.delivery_id, c.message_id, c.kind, c.document_id, c.sha256, c.created_at, c.attempts,
+                            recipient.code, recipient.endpoint_url or "", c.inline))
         return jobs
 
     async def _attempt(self, job: Job) -> None:
@@ -292,7 +302,7 @@ class PushWorker:
             raise PushFailure(push_errors.NOT_ALLOWED, str(exc)) from None
         deadline = await self._renew_lease(job)
         # Streamed, never held whole: a large payload is read from its file or its rows as it is sent.
-        body = await self.ctx.payloads.open(job.sha256)
+        body: PayloadBody = job.inline if job.inline is not None else await self.ctx.payloads.open(job.sha256)
         headers = {
             "Content-Type": "application/xml",
             # Recipients drop a message id they already have, which makes a re-push harmless.
@@ -333,15 +343,37 @@ class PushWorker:
         held for twice the lease (on the database's clock): a node paused with a POST in flight keeps its
         delivery through a pause as long as a lease, reads the answer when it resumes and records it, instead
         of another node sending the document again. The attempt itself ends well inside the first lease.
+        Attempts about to POST at the same moment (a claimed batch) are renewed by one statement together.
         """
         settings = self.ctx.settings
         lease = settings.claim_lease_seconds
-        async with self.ctx.sessions() as session, session.begin():
-            if not await renew_claim(session, delivery_id=job.delivery_id, worker=self.worker_id,
-                                     now=self.ctx.clock(), lease=timedelta(seconds=2 * lease)):
-                raise LeaseLapsed(job.delivery_id)
+        renewed: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._renewing[job.delivery_id] = renewed
+        if self._renewer is None or self._renewer.done():
+            self._renewer = asyncio.create_task(self._renew_waiting(), name="push-lease-renewal")
+        if not await renewed:
+            raise LeaseLapsed(job.delivery_id)
         # A margin for recording the outcome after the answer.
         return max(1.0, min(settings.push_timeout_seconds, lease * 0.8))
+
+    async def _renew_waiting(self) -> None:
+        """Renew every claim waiting in ``_renewing``, one statement per batch, until none waits."""
+        lease = timedelta(seconds=2 * self.ctx.settings.claim_lease_seconds)
+        while self._renewing:
+            batch, self._renewing = self._renewing, {}
+            try:
+                renewed = await renew_claims(self.ctx.engine, ids=list(batch), worker=self.worker_id,
+                                             now=self.ctx.clock(), lease=lease)
+            except BaseException as exc:
+                for waiting in batch.values():
+                    if not waiting.done():
+                        waiting.set_exception(exc if isinstance(exc, Exception) else asyncio.CancelledError())
+                if not isinstance(exc, Exception):
+                    raise
+                continue
+            for delivery_id, waiting in batch.items():
+                if not waiting.done():  # its attempt may have been cancelled meanwhile
+                    waiting.set_result(delivery_id in renewed)
 
     async def _accept_receipt(self, job: Job, answer: bytes) -> None:
         """The recipient answered with its signed status 01: record it as if it had posted it."""
