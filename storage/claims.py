@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Collection
 from contextlib import asynccontextmanager
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any, NamedTuple
 
@@ -12,8 +12,9 @@ from sqlalchemy import DateTime, Integer, Interval, String, and_, bindparam, cas
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
+from storage.audit import audit_details
 from storage.db import rowcount
-from storage.models import Delivery, DeliveryMode, DeliveryState, Message, Payload
+from storage.models import AuditQueueEntry, Delivery, DeliveryMode, DeliveryState, Message, Payload
 
 #: The current time as a statement sees it: a SQL expression (the database's clock) or a value.
 Instant = ColumnElement[datetime] | datetime
@@ -269,3 +270,39 @@ async def renew_claims(engine: AsyncEngine, *, ids: Collection[int], worker: str
         result = await conn.execute(_renew(dialect), {"ids": list(ids), "worker": worker,
                                                       **_lease_params(dialect, now, lease)})
         return {row[0] for row in result}
+
+
+@cache
+def _delivered(dialect: str) -> Any:
+    return (
+        update(Delivery.__table__)
+        .where(_D.id.in_(bindparam("ids", expanding=True, type_=Integer)),
+               _D.claimed_by == bindparam("worker", type_=String), _D.state == DeliveryState.PUSHING.value)
+        .values(state=DeliveryState.DELIVERED.value, delivered_at=bindparam("at", type_=_D.delivered_at.type),
+                claimed_by=None, claimed_until=None)
+        .returning(_D.id)
+    )
+
+
+_QUEUE_AUDIT = AuditQueueEntry.__table__.insert()
+
+
+async def mark_pushed(session: AsyncSession, *, deliveries: Collection[tuple[int, str]], worker: str,
+                      now: datetime) -> set[int]:
+    """Record pushes the endpoint took (``(delivery id, message id)`` pairs) as delivered; return the ids marked.
+
+    In the caller's transaction, one UPDATE for them all and one audit INSERT for those marked: a delivery
+    whose claim is no longer ours (its lease lapsed, another worker has it) is left to its holder.
+    """
+    if not deliveries:
+        return set()
+    conn = await session.connection()
+    result = await conn.execute(_delivered(session.bind.dialect.name),
+                                {"ids": [d for d, _ in deliveries], "worker": worker, "at": now})
+    marked = {row[0] for row in result}
+    audit = [{"at": now.astimezone(UTC), "actor": "axis", "action": "delivery.delivered", "subject": message_id,
+              "details": audit_details({"delivery": delivery_id})}
+             for delivery_id, message_id in deliveries if delivery_id in marked]
+    if audit:
+        await conn.execute(_QUEUE_AUDIT, audit)
+    return marked

@@ -24,6 +24,7 @@ from axis.exchange.errors import ExchangeError
 from axis.exchange.push_errors import PushFailure
 from axis.exchange.statuses import submit_status
 from axis.exchange.submission import Party, accept
+from axis.exchange.together import Together
 from axis.faults import ENDPOINT, FaultStreak
 from axis.metrics import Metrics
 from envelope.builder import build_status
@@ -36,7 +37,7 @@ from signing.push_request import HEADER as PUSH_SIGNATURE_HEADER
 from signing.push_request import sign_push_request
 from signing.signer import sign_envelope
 from storage.audit import queue_event
-from storage.claims import claim_batch, renew_claims
+from storage.claims import claim_batch, mark_pushed, renew_claims
 from storage.db import read_session, rowcount
 from storage.errors import Superseded
 from storage.ids import new_id
@@ -126,9 +127,10 @@ class PushWorker:
         self.attempting: set[int] = set()
         self.slot_free = asyncio.Event()
         self._published: set[str] = set()
-        #: Attempts waiting for their lease renewal, and the task renewing them together.
-        self._renewing: dict[int, asyncio.Future[bool]] = {}
-        self._renewer: asyncio.Task[None] | None = None
+        #: Lease renewals (and delivered marks) of attempts at the same moment: one statement for them all.
+        self._renewals: Together[int, bool] = Together(self._renew_batch, False, "push-lease-renewal")
+        self._delivered: Together[tuple[int, str], bool] = Together(self._mark_delivered_batch, False,
+                                                                    "push-delivered")
         settings = ctx.settings
         self.gate = gate or EndpointGate(concurrency=settings.push_endpoint_concurrency,
                                  circuit_failures=settings.push_circuit_failures,
@@ -151,8 +153,8 @@ class PushWorker:
         finally:
             for task in self.in_flight:
                 task.cancel()
-            if self._renewer is not None:
-                self._renewer.cancel()
+            self._renewals.close()
+            self._delivered.close()
 
     async def _fill(self) -> int:
         """Claim as many due deliveries as there are free slots and start them; return how many."""
@@ -347,33 +349,17 @@ class PushWorker:
         """
         settings = self.ctx.settings
         lease = settings.claim_lease_seconds
-        renewed: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-        self._renewing[job.delivery_id] = renewed
-        if self._renewer is None or self._renewer.done():
-            self._renewer = asyncio.create_task(self._renew_waiting(), name="push-lease-renewal")
-        if not await renewed:
+        if not await self._renewals(job.delivery_id):
             raise LeaseLapsed(job.delivery_id)
         # A margin for recording the outcome after the answer.
         return max(1.0, min(settings.push_timeout_seconds, lease * 0.8))
 
-    async def _renew_waiting(self) -> None:
-        """Renew every claim waiting in ``_renewing``, one statement per batch, until none waits."""
+    async def _renew_batch(self, ids: list[int]) -> dict[int, bool]:
+        """Renew the claims of every attempt about to POST now, in one statement: True for those still ours."""
         lease = timedelta(seconds=2 * self.ctx.settings.claim_lease_seconds)
-        while self._renewing:
-            batch, self._renewing = self._renewing, {}
-            try:
-                renewed = await renew_claims(self.ctx.engine, ids=list(batch), worker=self.worker_id,
-                                             now=self.ctx.clock(), lease=lease)
-            except BaseException as exc:
-                for waiting in batch.values():
-                    if not waiting.done():
-                        waiting.set_exception(exc if isinstance(exc, Exception) else asyncio.CancelledError())
-                if not isinstance(exc, Exception):
-                    raise
-                continue
-            for delivery_id, waiting in batch.items():
-                if not waiting.done():  # its attempt may have been cancelled meanwhile
-                    waiting.set_result(delivery_id in renewed)
+        renewed = await renew_claims(self.ctx.engine, ids=ids, worker=self.worker_id, now=self.ctx.clock(),
+                                     lease=lease)
+        return dict.fromkeys(renewed, True)
 
     async def _accept_receipt(self, job: Job, answer: bytes) -> None:
         """The recipient answered with its signed status 01: record it as if it had posted it."""
@@ -398,17 +384,13 @@ class PushWorker:
             raise PushFailure(bad, f"receipt refused: {type(exc).__name__}: {exc}") from None
 
     async def _mark_delivered(self, job: Job) -> None:
-        now = self.ctx.clock()
+        await self._delivered((job.delivery_id, job.message_id))
+
+    async def _mark_delivered_batch(self, deliveries: list[tuple[int, str]]) -> dict[tuple[int, str], bool]:
+        """Mark the pushes that just succeeded delivered, one transaction for all of them."""
         async with self.ctx.sessions() as session, session.begin():
-            result = await session.execute(
-                update(Delivery)
-                .where(Delivery.id == job.delivery_id, Delivery.claimed_by == self.worker_id,
-                       Delivery.state == DeliveryState.PUSHING.value)
-                .values(state=DeliveryState.DELIVERED.value, delivered_at=now, claimed_by=None, claimed_until=None)
-            )
-            if rowcount(result):
-                await queue_event(session, actor="axis", action="delivery.delivered", subject=job.message_id,
-                                   details={"delivery": job.delivery_id}, at=now)
+            marked = await mark_pushed(session, deliveries=deliveries, worker=self.worker_id, now=self.ctx.clock())
+        return {d: d[0] in marked for d in deliveries}
 
     async def _record_failure(self, job: Job, error: str) -> None:
         settings = self.ctx.settings

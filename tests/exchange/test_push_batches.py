@@ -17,7 +17,7 @@ from axis.exchange.endpoint_gate import EndpointGate
 from axis.exchange.push_addresses import AddressPolicy
 from axis.jobs.push import http_transport, push_client
 from signing.keys import DevelopmentCA, IssuedIdentity
-from storage.models import Delivery, DeliveryState
+from storage.models import AuditEvent, AuditQueueEntry, Delivery, DeliveryState
 from tests.databases import DatabaseTemplate
 from tests.harness import server_settings, start_server
 
@@ -81,6 +81,67 @@ async def test_a_claim_takes_the_endpoint_share_with_the_bytes_and_renews_the_ba
                 await server.close()
     finally:
         await endpoint.close()
+
+
+async def test_statuses_pushed_together_are_marked_delivered_together(
+    tmp_path: Path, db_template: DatabaseTemplate, test_ca: DevelopmentCA, identities: dict[str, IssuedIdentity],
+) -> None:
+    receivers = {code: PushReceiver(organization=None, identity=None) for code in (A, C)}  # type: ignore[arg-type]
+    endpoints = {code: TestServer(r.app(), host="127.0.0.1") for code, r in receivers.items()}
+    for endpoint in endpoints.values():
+        await endpoint.start_server()
+    try:
+        async with db_template.clone(tmp_path) as db_url:
+            axis, server = await start_server(server_settings(tmp_path / "home", db_url), test_ca, identities,
+                                              workers=False)
+            try:
+                agents = {code: await axis.register(code, endpoint=str(endpoints[code].make_url(PATH)))
+                          for code in (A, C)}
+                for code, receiver in receivers.items():
+                    receiver.organization, receiver.identity = agents[code].organization, agents[code].identity
+                    receiver.axis_certificate = axis.ctx.axis_certificate
+                    receiver.senders = {other: agents[other].identity.certificate for other in (A, C)}
+                a, c = agents[A], agents[C]
+                async with a.client() as ac:
+                    mids = [(await ac.submit(a.document([c], subject=f"Văn bản {i}")[1]))["id"] for i in range(2)]
+                gate = EndpointGate(concurrency=2, circuit_failures=5, circuit_open_seconds=30.0)
+                async with push_client(AddressPolicy.of(("127.0.0.1/32",))) as http:
+                    worker = PushWorker(axis.ctx, axis.app[METRICS], asyncio.Event(), http_transport(http), gate=gate)
+                    documents = await worker._claim(8)
+                    assert sorted(j.message_id for j in documents) == sorted(mids)
+                    await asyncio.gather(*(worker._attempt(job) for job in documents))
+                    receipts = await worker._claim(8)  # C's two 01s, pushed to A
+                    assert [j.kind for j in receipts] == ["status", "status"]
+
+                    statements: list[str] = []
+
+                    def seen(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+                        statements.append(statement)
+
+                    event.listen(axis.ctx.engine.sync_engine, "before_cursor_execute", seen)
+                    try:
+                        await asyncio.gather(*(worker._attempt(job) for job in receipts))
+                    finally:
+                        event.remove(axis.ctx.engine.sync_engine, "before_cursor_execute", seen)
+                marks = [s for s in statements if s.lstrip().upper().startswith("UPDATE DELIVERIES")
+                         and "delivered_at" in s]
+                assert len(marks) == 1, marks
+                assert sorted(receivers[A].received) == sorted(j.message_id for j in receipts)
+                async with axis.ctx.sessions() as session:
+                    states = (await session.execute(select(Delivery.state).where(
+                        Delivery.message_id.in_([j.message_id for j in receipts])))).scalars().all()
+                    queued = (await session.execute(select(AuditQueueEntry.subject).where(
+                        AuditQueueEntry.action == "delivery.delivered"))).scalars().all()
+                    chained = (await session.execute(select(AuditEvent.subject).where(
+                        AuditEvent.action == "delivery.delivered"))).scalars().all()
+                assert states == [DeliveryState.DELIVERED.value] * 2
+                for job in receipts:
+                    assert job.message_id in [*queued, *chained]
+            finally:
+                await server.close()
+    finally:
+        for endpoint in endpoints.values():
+            await endpoint.close()
 
 
 async def test_pushes_to_one_endpoint_reuse_their_connection() -> None:
