@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Collection
+from collections.abc import AsyncIterator, Callable, Collection, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from functools import cache
@@ -14,7 +14,15 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from storage.audit import audit_details
 from storage.db import rowcount
-from storage.models import AuditQueueEntry, Delivery, DeliveryMode, DeliveryState, Message, Payload
+from storage.models import (
+    AuditQueueEntry,
+    Delivery,
+    DeliveryAttempt,
+    DeliveryMode,
+    DeliveryState,
+    Message,
+    Payload,
+)
 
 #: The current time as a statement sees it: a SQL expression (the database's clock) or a value.
 Instant = ColumnElement[datetime] | datetime
@@ -306,3 +314,67 @@ async def mark_pushed(session: AsyncSession, *, deliveries: Collection[tuple[int
     if audit:
         await conn.execute(_QUEUE_AUDIT, audit)
     return marked
+
+
+class Failure(NamedTuple):
+    """A push attempt that did not deliver, as its delivery records it."""
+
+    delivery_id: int
+    message_id: str
+    attempt: int
+    error: str
+    #: The delivery deadline passed: it fails for good (else it waits for ``next_attempt_at``).
+    give_up: bool
+    next_attempt_at: datetime | None
+
+
+@cache
+def _ours(dialect: str) -> Any:
+    query = select(_D.id).where(_D.id.in_(bindparam("ids", expanding=True, type_=Integer)),
+                                _D.claimed_by == bindparam("worker", type_=String),
+                                _D.state == DeliveryState.PUSHING.value)
+    # Locked till commit: a claimer elsewhere (SKIP LOCKED) cannot take one between this check and its UPDATE.
+    return query.with_for_update() if dialect == "postgresql" else query
+
+
+_FAIL = (
+    update(Delivery.__table__)
+    .where(_D.id == bindparam("delivery", type_=Integer), _D.claimed_by == bindparam("worker", type_=String),
+           _D.state == DeliveryState.PUSHING.value)
+    .values(state=bindparam("new_state", type_=String), last_error=bindparam("error", type_=String),
+            next_attempt_at=func.coalesce(bindparam("next", type_=_AT), _D.next_attempt_at),
+            claimed_by=None, claimed_until=None)
+)
+_INSERT_ATTEMPTS = DeliveryAttempt.__table__.insert()
+
+
+async def record_failures(session: AsyncSession, *, failures: Sequence[Failure], worker: str,
+                          now: datetime) -> set[int]:
+    """Record failed attempts still claimed by ``worker``; return their delivery ids (the others are left alone).
+
+    In the caller's transaction, for any number of failures: one SELECT finds those still ours (a lapsed
+    lease leaves the delivery to its new holder), one UPDATE compiled once runs for their rows, one INSERT
+    adds their attempt rows and one the audit entries of those given up.
+    """
+    if not failures:
+        return set()
+    conn = await session.connection()
+    ours = set((await conn.execute(_ours(session.bind.dialect.name),
+                                   {"ids": [f.delivery_id for f in failures], "worker": worker})).scalars())
+    mine = [f for f in failures if f.delivery_id in ours]
+    if not mine:
+        return set()
+    await conn.execute(_FAIL, [
+        {"delivery": f.delivery_id, "worker": worker, "error": f.error[:2000],
+         "new_state": DeliveryState.FAILED.value if f.give_up else DeliveryState.RETRY_WAIT.value,
+         "next": None if f.give_up else f.next_attempt_at} for f in mine])
+    # Kept for the operators' message page; only attempts that did not deliver get a row.
+    await conn.execute(_INSERT_ATTEMPTS, [
+        {"delivery_id": f.delivery_id, "attempt": f.attempt, "at": now,
+         "outcome": "failed" if f.give_up else "retry", "error": f.error[:2000]} for f in mine])
+    audit = [{"at": now.astimezone(UTC), "actor": "axis", "action": "delivery.failed", "subject": f.message_id,
+              "details": audit_details({"delivery": f.delivery_id, "error": f.error[:500]})}
+             for f in mine if f.give_up]
+    if audit:
+        await conn.execute(_QUEUE_AUDIT, audit)
+    return {f.delivery_id for f in mine}

@@ -14,7 +14,6 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import insert, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from axis.context import AxisContext
@@ -36,16 +35,12 @@ from signing.errors import SignatureError
 from signing.push_request import HEADER as PUSH_SIGNATURE_HEADER
 from signing.push_request import sign_push_request
 from signing.signer import sign_envelope
-from storage.audit import queue_event
-from storage.claims import claim_batch, mark_pushed, renew_claims
-from storage.db import read_session, rowcount
+from storage.claims import Failure, claim_batch, mark_pushed, record_failures, renew_claims
+from storage.db import read_session
 from storage.errors import Superseded
 from storage.ids import new_id
 from storage.models import (
     Agency,
-    Delivery,
-    DeliveryAttempt,
-    DeliveryState,
     Message,
     MessageKind,
 )
@@ -131,6 +126,7 @@ class PushWorker:
         self._renewals: Together[int, bool] = Together(self._renew_batch, False, "push-lease-renewal")
         self._delivered: Together[tuple[int, str], bool] = Together(self._mark_delivered_batch, False,
                                                                     "push-delivered")
+        self._failures: Together[Failure, bool] = Together(self._record_failure_batch, False, "push-failures")
         settings = ctx.settings
         self.gate = gate or EndpointGate(concurrency=settings.push_endpoint_concurrency,
                                  circuit_failures=settings.push_circuit_failures,
@@ -155,6 +151,7 @@ class PushWorker:
                 task.cancel()
             self._renewals.close()
             self._delivered.close()
+            self._failures.close()
 
     async def _fill(self) -> int:
         """Claim as many due deliveries as there are free slots and start them; return how many."""
@@ -396,43 +393,27 @@ class PushWorker:
         settings = self.ctx.settings
         now = self.ctx.clock()
         give_up = now - job.created_at >= timedelta(seconds=settings.delivery_deadline_seconds)
-        values: dict[str, object] = {"last_error": error[:2000], "claimed_by": None, "claimed_until": None}
-        if give_up:
-            values["state"] = DeliveryState.FAILED.value
-        else:
-            values["state"] = DeliveryState.RETRY_WAIT.value
-            values["next_attempt_at"] = now + timedelta(
-                seconds=backoff_seconds(job.attempts, settings.retry_base_seconds, settings.retry_max_seconds)
-            )
-
-        async def record(session: AsyncSession) -> bool:
-            result = await session.execute(
-                update(Delivery)
-                .where(Delivery.id == job.delivery_id, Delivery.claimed_by == self.worker_id,
-                       Delivery.state == DeliveryState.PUSHING.value)
-                .values(**values)
-            )
-            if not rowcount(result):
-                return False  # our lease lapsed and another worker has it now
-            # Kept for the operators' message page; only attempts that did not deliver get a row.
-            await session.execute(insert(DeliveryAttempt).values(
-                delivery_id=job.delivery_id, attempt=job.attempts, at=now,
-                outcome="failed" if give_up else "retry", error=error[:2000]))
-            if give_up:
-                await queue_event(session, actor="axis", action="delivery.failed", subject=job.message_id,
-                                   details={"delivery": job.delivery_id, "error": error[:500]}, at=now)
-            return True
+        retry_at = None if give_up else now + timedelta(
+            seconds=backoff_seconds(job.attempts, settings.retry_base_seconds, settings.retry_max_seconds))
+        failure = Failure(job.delivery_id, job.message_id, job.attempts, error, give_up, retry_at)
 
         if give_up and job.kind == MessageKind.EDOC.value:
+            async def record(session: AsyncSession) -> bool:
+                # False: our lease lapsed and another worker has it now.
+                return bool(await record_failures(session, failures=[failure], worker=self.worker_id, now=now))
+
             # The sender reads only the fixed words: the detail may name the recipient's internal hosts.
             await notify_sender_of_failure(self.ctx, job.message_id, job.recipient_code,
                                            push_errors.public_error(error) or push_errors.GENERIC, record)
             return
-        async with self.ctx.sessions() as session, session.begin():
-            if not await record(session):
-                return
-        if not give_up:
+        if await self._failures(failure) and not give_up:
             self.metrics.retries.inc()
+
+    async def _record_failure_batch(self, failures: list[Failure]) -> dict[Failure, bool]:
+        """Record the failed attempts that ended at the same moment (an endpoint gone down), one transaction."""
+        async with self.ctx.sessions() as session, session.begin():
+            recorded = await record_failures(session, failures=failures, worker=self.worker_id, now=self.ctx.clock())
+        return {f: f.delivery_id in recorded for f in failures}
 
 
 async def _close(body: PayloadBody) -> None:

@@ -17,7 +17,7 @@ from axis.exchange.endpoint_gate import EndpointGate
 from axis.exchange.push_addresses import AddressPolicy
 from axis.jobs.push import http_transport, push_client
 from signing.keys import DevelopmentCA, IssuedIdentity
-from storage.models import AuditEvent, AuditQueueEntry, Delivery, DeliveryState
+from storage.models import AuditEvent, AuditQueueEntry, Delivery, DeliveryAttempt, DeliveryState
 from tests.databases import DatabaseTemplate
 from tests.harness import server_settings, start_server
 
@@ -142,6 +142,55 @@ async def test_statuses_pushed_together_are_marked_delivered_together(
     finally:
         for endpoint in endpoints.values():
             await endpoint.close()
+
+
+async def test_failures_of_one_batch_are_recorded_together(
+    tmp_path: Path, db_template: DatabaseTemplate, test_ca: DevelopmentCA, identities: dict[str, IssuedIdentity],
+) -> None:
+    receiver = PushReceiver(organization=None, identity=None, fail_next=2)  # type: ignore[arg-type]
+    endpoint = TestServer(receiver.app(), host="127.0.0.1")
+    await endpoint.start_server()
+    try:
+        async with db_template.clone(tmp_path) as db_url:
+            axis, server = await start_server(server_settings(tmp_path / "home", db_url), test_ca, identities,
+                                              workers=False)
+            try:
+                a = await axis.register(A)
+                c = await axis.register(C, endpoint=str(endpoint.make_url(PATH)))
+                receiver.organization, receiver.identity = c.organization, c.identity
+                receiver.axis_certificate, receiver.senders = axis.ctx.axis_certificate, {A: a.identity.certificate}
+                async with a.client() as ac:
+                    mids = [(await ac.submit(a.document([c], subject=f"Văn bản {i}")[1]))["id"] for i in range(2)]
+                gate = EndpointGate(concurrency=2, circuit_failures=5, circuit_open_seconds=30.0)
+                async with push_client(AddressPolicy.of(("127.0.0.1/32",))) as http:
+                    worker = PushWorker(axis.ctx, axis.app[METRICS], asyncio.Event(), http_transport(http), gate=gate)
+                    jobs = await worker._claim(8)
+                    assert len(jobs) == 2
+                    statements: list[str] = []
+
+                    def seen(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+                        statements.append(statement)
+
+                    event.listen(axis.ctx.engine.sync_engine, "before_cursor_execute", seen)
+                    try:
+                        await asyncio.gather(*(worker._attempt(job) for job in jobs))
+                    finally:
+                        event.remove(axis.ctx.engine.sync_engine, "before_cursor_execute", seen)
+                failing = [s for s in statements if s.lstrip().upper().startswith("UPDATE DELIVERIES")
+                           and "last_error" in s]
+                assert len(failing) == 1, failing  # sent once for both rows
+                async with axis.ctx.sessions() as session:
+                    rows = (await session.execute(select(Delivery.state, Delivery.last_error, Delivery.claimed_by)
+                                                  .where(Delivery.message_id.in_(mids)))).all()
+                    attempts = (await session.execute(select(DeliveryAttempt.attempt, DeliveryAttempt.outcome)
+                                                      )).all()
+                assert [(state, by) for state, _, by in rows] == [(DeliveryState.RETRY_WAIT.value, None)] * 2
+                assert all(error and "503" in error for _, error, _ in rows)
+                assert sorted(attempts) == [(1, "retry"), (1, "retry")]
+            finally:
+                await server.close()
+    finally:
+        await endpoint.close()
 
 
 async def test_pushes_to_one_endpoint_reuse_their_connection() -> None:
