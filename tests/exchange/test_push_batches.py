@@ -12,16 +12,36 @@ from sqlalchemy import event, select
 
 from axis.agency.receiver import PATH, PushReceiver
 from axis.appkeys import METRICS
-from axis.exchange.delivery import PushWorker
+from axis.exchange.delivery import PushAnswer, PushTransport, PushWorker
 from axis.exchange.endpoint_gate import EndpointGate
 from axis.exchange.push_addresses import AddressPolicy
 from axis.jobs.push import http_transport, push_client
 from signing.keys import DevelopmentCA, IssuedIdentity
 from storage.models import AuditEvent, AuditQueueEntry, Delivery, DeliveryAttempt, DeliveryState
+from storage.payloads.backends import PayloadBody
 from tests.databases import DatabaseTemplate
 from tests.harness import server_settings, start_server
 
 A, C = "000.00.00.G22", "000.00.00.H41"
+
+
+def answered_together(transport: PushTransport, count: int) -> PushTransport:
+    """``transport`` whose answers are handed back ``count`` at a time, together: outcomes at one moment."""
+    groups = [asyncio.Event()]
+    answered = 0
+
+    async def post(url: str, body: PayloadBody, headers: dict[str, str], **kw: Any) -> PushAnswer:
+        nonlocal answered
+        answer = await transport(url, body, headers, **kw)
+        group = groups[-1]
+        answered += 1
+        if answered % count == 0:
+            group.set()
+            groups.append(asyncio.Event())
+        await group.wait()
+        return answer
+
+    return post
 
 
 async def test_a_claim_takes_the_endpoint_share_with_the_bytes_and_renews_the_batch_at_once(
@@ -106,7 +126,8 @@ async def test_statuses_pushed_together_are_marked_delivered_together(
                     mids = [(await ac.submit(a.document([c], subject=f"Văn bản {i}")[1]))["id"] for i in range(2)]
                 gate = EndpointGate(concurrency=2, circuit_failures=5, circuit_open_seconds=30.0)
                 async with push_client(AddressPolicy.of(("127.0.0.1/32",))) as http:
-                    worker = PushWorker(axis.ctx, axis.app[METRICS], asyncio.Event(), http_transport(http), gate=gate)
+                    worker = PushWorker(axis.ctx, axis.app[METRICS], asyncio.Event(),
+                                        answered_together(http_transport(http), 2), gate=gate)
                     documents = await worker._claim(8)
                     assert sorted(j.message_id for j in documents) == sorted(mids)
                     await asyncio.gather(*(worker._attempt(job) for job in documents))
@@ -163,7 +184,8 @@ async def test_failures_of_one_batch_are_recorded_together(
                     mids = [(await ac.submit(a.document([c], subject=f"Văn bản {i}")[1]))["id"] for i in range(2)]
                 gate = EndpointGate(concurrency=2, circuit_failures=5, circuit_open_seconds=30.0)
                 async with push_client(AddressPolicy.of(("127.0.0.1/32",))) as http:
-                    worker = PushWorker(axis.ctx, axis.app[METRICS], asyncio.Event(), http_transport(http), gate=gate)
+                    worker = PushWorker(axis.ctx, axis.app[METRICS], asyncio.Event(),
+                                        answered_together(http_transport(http), 2), gate=gate)
                     jobs = await worker._claim(8)
                     assert len(jobs) == 2
                     statements: list[str] = []
