@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import errno
+import subprocess
 import sys
 
 import click
@@ -25,8 +27,6 @@ from migrations.upgrade import upgrade
 @click.pass_context
 def serve(ctx: click.Context, host: str | None, port: int | None, workers: int | None, reuse_port: bool) -> None:
     """Run the API, the web UI, the delivery workers and the scheduler."""
-    import subprocess
-
     from aiohttp import web
 
     from axis.app import create_app
@@ -50,7 +50,7 @@ def serve(ctx: click.Context, host: str | None, port: int | None, workers: int |
     # kernel spreads connections) use the others.
     children = [
         subprocess.Popen([sys.executable, "-c", "from axis.cli import main; main()", "serve", "--host", host,
-                          "--port", str(port), "--reuse-port"])
+                          "--port", str(port), "--reuse-port"], preexec_fn=_die_with_parent)
         for _ in range(workers - 1)
     ]
     if not reuse_port:
@@ -60,10 +60,37 @@ def serve(ctx: click.Context, host: str | None, port: int | None, workers: int |
         web.run_app(create_app(settings), host=host, port=port, access_log=None, print=None,
                     reuse_port=reuse_port or workers > 1)
     finally:
-        for child in children:
-            child.terminate()
-        for child in children:
-            child.wait(timeout=30)
+        _stop(children)
+
+
+#: Seconds the workers get to finish their requests after the parent is told to stop.
+STOP_GRACE_SECONDS = 30.0
+
+
+def _die_with_parent() -> None:
+    """In a worker before it runs: the kernel sends it SIGTERM when the parent dies, even by SIGKILL."""
+    import ctypes
+    import signal
+
+    # Without this a killed parent leaves its workers serving the port, orphaned to init.
+    pr_set_pdeathsig = 1
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+
+def _stop(children: list[subprocess.Popen[bytes]]) -> None:
+    """Ask every worker to stop, wait for them together, and kill those still running after the grace."""
+    import time
+
+    for child in children:
+        child.terminate()
+    deadline = time.monotonic() + STOP_GRACE_SECONDS
+    for child in children:
+        try:
+            child.wait(timeout=max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
 
 
 def _refuse_a_busy_port(host: str, port: int) -> None:
