@@ -14,7 +14,6 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from axis.context import AxisContext
@@ -24,6 +23,7 @@ from axis.exchange.errors import ExchangeError
 from axis.exchange.push_errors import PushFailure
 from axis.exchange.statuses import submit_status
 from axis.exchange.submission import Party, accept
+from axis.exchange.together import Together
 from axis.faults import ENDPOINT, FaultStreak
 from axis.metrics import Metrics
 from envelope.builder import build_status
@@ -35,16 +35,12 @@ from signing.errors import SignatureError
 from signing.push_request import HEADER as PUSH_SIGNATURE_HEADER
 from signing.push_request import sign_push_request
 from signing.signer import sign_envelope
-from storage.audit import queue_event
-from storage.claims import claim_due_deliveries, release_claims, renew_claim
-from storage.db import read_session, rowcount
+from storage.claims import Failure, claim_batch, mark_pushed, record_failures, renew_claims
+from storage.db import read_session
 from storage.errors import Superseded
 from storage.ids import new_id
 from storage.models import (
     Agency,
-    Delivery,
-    DeliveryAttempt,
-    DeliveryState,
     Message,
     MessageKind,
 )
@@ -105,15 +101,8 @@ class Job:
     attempts: int
     recipient_code: str
     endpoint: str
-
-
-# What one push needs of each claimed delivery, in one statement built once.
-_JOBS = (
-    select(Delivery.id, Message.id, Message.kind, Message.document_id, Message.sha256, Delivery.created_at,
-           Delivery.attempts, Delivery.recipient_id)
-    .join(Message, Message.id == Delivery.message_id)
-    .where(Delivery.id.in_(bindparam("ids", expanding=True)))
-)
+    #: The payload's bytes when it is kept in the database (small ones), read with the claim; else None.
+    inline: bytes | None = None
 
 
 class PushWorker:
@@ -133,6 +122,11 @@ class PushWorker:
         self.attempting: set[int] = set()
         self.slot_free = asyncio.Event()
         self._published: set[str] = set()
+        #: Lease renewals (and delivered marks) of attempts at the same moment: one statement for them all.
+        self._renewals: Together[int, bool] = Together(self._renew_batch, False, "push-lease-renewal")
+        self._delivered: Together[tuple[int, str], bool] = Together(self._mark_delivered_batch, False,
+                                                                    "push-delivered")
+        self._failures: Together[Failure, bool] = Together(self._record_failure_batch, False, "push-failures")
         settings = ctx.settings
         self.gate = gate or EndpointGate(concurrency=settings.push_endpoint_concurrency,
                                  circuit_failures=settings.push_circuit_failures,
@@ -155,6 +149,9 @@ class PushWorker:
         finally:
             for task in self.in_flight:
                 task.cancel()
+            self._renewals.close()
+            self._delivered.close()
+            self._failures.close()
 
     async def _fill(self) -> int:
         """Claim as many due deliveries as there are free slots and start them; return how many."""
@@ -169,28 +166,13 @@ class PushWorker:
             self.claim_faults.failed(exc)
             return 0
         self.claim_faults.succeeded()
-        started, spare = [], []
         for job in jobs:
-            # An endpoint without an URL fails at once and takes no share.
-            if job.endpoint and not self.gate.acquire(endpoint_key(job.endpoint)):
-                spare.append(job.delivery_id)
-                continue
-            started.append(job)
             self.attempting.add(job.delivery_id)
             task = asyncio.create_task(self._attempt(job), name=f"push-{job.delivery_id}")
             self.in_flight.add(task)
             task.add_done_callback(self._finished)
-        if spare:
-            # Claimed beyond its endpoint's share in one round: due again at once, here or on another node.
-            try:
-                async with self.ctx.sessions() as session, session.begin():
-                    await release_claims(session, worker=self.worker_id, ids=spare, now=self.ctx.clock())
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # noqa: BLE001 - the lease lapses anyway; they are retried then
-                log.exception("handing back claims failed")
         self._publish_endpoints()
-        return len(started)
+        return len(jobs)
 
     async def _skipped_recipients(self) -> set[int]:
         """Recipients whose endpoint has no free share now (busy or its circuit open): not claimed this round."""
@@ -218,21 +200,48 @@ class PushWorker:
             log.error("push task failed", exc_info=task.exception())
 
     async def _claim(self, limit: int) -> list[Job]:
+        """Claim up to ``limit`` due deliveries that their endpoints have a free share for, taking those shares.
+
+        One transaction reads the deliveries with their messages and small payloads and claims the ones
+        taken: a delivery beyond its endpoint's share in this round is left as it was, nothing to hand back.
+        """
         now = self.ctx.clock()
         lease = timedelta(seconds=self.ctx.settings.claim_lease_seconds)
-        async with self.ctx.sessions() as session, session.begin():
-            ids = await claim_due_deliveries(session, worker=self.worker_id, now=now, lease=lease, limit=limit,
-                                             skip_recipients=await self._skipped_recipients(),
-                                             skip_ids=set(self.attempting))
-            if not ids:
-                return []
-            rows = (await session.execute(_JOBS, {"ids": ids})).all()
-        # Recipient codes and endpoints from the registry in memory, not a join per claim.
+        snapshot = await self.ctx.registry.snapshot()
+        skip = await self._skipped_recipients()
+        taken: list[str] = []  # endpoint shares acquired, given back if the claim does not commit
+        missed = False
+
+        def take(recipient_id: int) -> bool:
+            nonlocal missed
+            recipient = snapshot.by_id.get(recipient_id)
+            if recipient is None:
+                missed = True  # registered after this snapshot: claimed next round, once the registry is re-read
+                return False
+            if not recipient.endpoint_url:
+                return True  # fails at once and takes no share
+            key = endpoint_key(recipient.endpoint_url)
+            if not self.gate.acquire(key):
+                return False
+            taken.append(key)
+            return True
+
+        try:
+            async with self.ctx.sessions() as session, session.begin():
+                claimed = await claim_batch(session, worker=self.worker_id, now=now, lease=lease, limit=limit,
+                                            take=take, skip_recipients=skip, skip_ids=set(self.attempting))
+        except BaseException:
+            for key in taken:
+                self.gate.release(key, unreachable=False, neutral=True)
+            raise
+        if missed:
+            await self.ctx.registry.after_miss()
+            self.wakeup.set()
         jobs = []
-        for delivery_id, message_id, kind, document_id, sha256, created_at, attempts, recipient_id in rows:
-            recipient = await self.ctx.registry.agency_by_id(recipient_id)
-            jobs.append(Job(delivery_id, message_id, kind, document_id, sha256, created_at, attempts, recipient.code,
-                            recipient.endpoint_url or ""))
+        for c in claimed:
+            recipient = snapshot.by_id[c.recipient_id]
+            jobs.append(Job(c.delivery_id, c.message_id, c.kind, c.document_id, c.sha256, c.created_at, c.attempts,
+                            recipient.code, recipient.endpoint_url or "", c.inline))
         return jobs
 
     async def _attempt(self, job: Job) -> None:
@@ -292,7 +301,7 @@ class PushWorker:
             raise PushFailure(push_errors.NOT_ALLOWED, str(exc)) from None
         deadline = await self._renew_lease(job)
         # Streamed, never held whole: a large payload is read from its file or its rows as it is sent.
-        body = await self.ctx.payloads.open(job.sha256)
+        body: PayloadBody = job.inline if job.inline is not None else await self.ctx.payloads.open(job.sha256)
         headers = {
             "Content-Type": "application/xml",
             # Recipients drop a message id they already have, which makes a re-push harmless.
@@ -333,15 +342,21 @@ class PushWorker:
         held for twice the lease (on the database's clock): a node paused with a POST in flight keeps its
         delivery through a pause as long as a lease, reads the answer when it resumes and records it, instead
         of another node sending the document again. The attempt itself ends well inside the first lease.
+        Attempts about to POST at the same moment (a claimed batch) are renewed by one statement together.
         """
         settings = self.ctx.settings
         lease = settings.claim_lease_seconds
-        async with self.ctx.sessions() as session, session.begin():
-            if not await renew_claim(session, delivery_id=job.delivery_id, worker=self.worker_id,
-                                     now=self.ctx.clock(), lease=timedelta(seconds=2 * lease)):
-                raise LeaseLapsed(job.delivery_id)
+        if not await self._renewals(job.delivery_id):
+            raise LeaseLapsed(job.delivery_id)
         # A margin for recording the outcome after the answer.
         return max(1.0, min(settings.push_timeout_seconds, lease * 0.8))
+
+    async def _renew_batch(self, ids: list[int]) -> dict[int, bool]:
+        """Renew the claims of every attempt about to POST now, in one statement: True for those still ours."""
+        lease = timedelta(seconds=2 * self.ctx.settings.claim_lease_seconds)
+        renewed = await renew_claims(self.ctx.engine, ids=ids, worker=self.worker_id, now=self.ctx.clock(),
+                                     lease=lease)
+        return dict.fromkeys(renewed, True)
 
     async def _accept_receipt(self, job: Job, answer: bytes) -> None:
         """The recipient answered with its signed status 01: record it as if it had posted it."""
@@ -366,59 +381,39 @@ class PushWorker:
             raise PushFailure(bad, f"receipt refused: {type(exc).__name__}: {exc}") from None
 
     async def _mark_delivered(self, job: Job) -> None:
-        now = self.ctx.clock()
+        await self._delivered((job.delivery_id, job.message_id))
+
+    async def _mark_delivered_batch(self, deliveries: list[tuple[int, str]]) -> dict[tuple[int, str], bool]:
+        """Mark the pushes that just succeeded delivered, one transaction for all of them."""
         async with self.ctx.sessions() as session, session.begin():
-            result = await session.execute(
-                update(Delivery)
-                .where(Delivery.id == job.delivery_id, Delivery.claimed_by == self.worker_id,
-                       Delivery.state == DeliveryState.PUSHING.value)
-                .values(state=DeliveryState.DELIVERED.value, delivered_at=now, claimed_by=None, claimed_until=None)
-            )
-            if rowcount(result):
-                await queue_event(session, actor="axis", action="delivery.delivered", subject=job.message_id,
-                                   details={"delivery": job.delivery_id}, at=now)
+            marked = await mark_pushed(session, deliveries=deliveries, worker=self.worker_id, now=self.ctx.clock())
+        return {d: d[0] in marked for d in deliveries}
 
     async def _record_failure(self, job: Job, error: str) -> None:
         settings = self.ctx.settings
         now = self.ctx.clock()
         give_up = now - job.created_at >= timedelta(seconds=settings.delivery_deadline_seconds)
-        values: dict[str, object] = {"last_error": error[:2000], "claimed_by": None, "claimed_until": None}
-        if give_up:
-            values["state"] = DeliveryState.FAILED.value
-        else:
-            values["state"] = DeliveryState.RETRY_WAIT.value
-            values["next_attempt_at"] = now + timedelta(
-                seconds=backoff_seconds(job.attempts, settings.retry_base_seconds, settings.retry_max_seconds)
-            )
-
-        async def record(session: AsyncSession) -> bool:
-            result = await session.execute(
-                update(Delivery)
-                .where(Delivery.id == job.delivery_id, Delivery.claimed_by == self.worker_id,
-                       Delivery.state == DeliveryState.PUSHING.value)
-                .values(**values)
-            )
-            if not rowcount(result):
-                return False  # our lease lapsed and another worker has it now
-            # Kept for the operators' message page; only attempts that did not deliver get a row.
-            await session.execute(insert(DeliveryAttempt).values(
-                delivery_id=job.delivery_id, attempt=job.attempts, at=now,
-                outcome="failed" if give_up else "retry", error=error[:2000]))
-            if give_up:
-                await queue_event(session, actor="axis", action="delivery.failed", subject=job.message_id,
-                                   details={"delivery": job.delivery_id, "error": error[:500]}, at=now)
-            return True
+        retry_at = None if give_up else now + timedelta(
+            seconds=backoff_seconds(job.attempts, settings.retry_base_seconds, settings.retry_max_seconds))
+        failure = Failure(job.delivery_id, job.message_id, job.attempts, error, give_up, retry_at)
 
         if give_up and job.kind == MessageKind.EDOC.value:
+            async def record(session: AsyncSession) -> bool:
+                # False: our lease lapsed and another worker has it now.
+                return bool(await record_failures(session, failures=[failure], worker=self.worker_id, now=now))
+
             # The sender reads only the fixed words: the detail may name the recipient's internal hosts.
             await notify_sender_of_failure(self.ctx, job.message_id, job.recipient_code,
                                            push_errors.public_error(error) or push_errors.GENERIC, record)
             return
-        async with self.ctx.sessions() as session, session.begin():
-            if not await record(session):
-                return
-        if not give_up:
+        if await self._failures(failure) and not give_up:
             self.metrics.retries.inc()
+
+    async def _record_failure_batch(self, failures: list[Failure]) -> dict[Failure, bool]:
+        """Record the failed attempts that ended at the same moment (an endpoint gone down), one transaction."""
+        async with self.ctx.sessions() as session, session.begin():
+            recorded = await record_failures(session, failures=failures, worker=self.worker_id, now=self.ctx.clock())
+        return {f: f.delivery_id in recorded for f in failures}
 
 
 async def _close(body: PayloadBody) -> None:

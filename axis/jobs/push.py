@@ -97,13 +97,22 @@ def http_transport(http: aiohttp.ClientSession) -> PushTransport:
     return post
 
 
+def push_client(policy: AddressPolicy) -> aiohttp.ClientSession:
+    """The push worker's HTTP client: connections to each endpoint kept alive and reused between pushes.
+
+    No proxy from the environment and no cookies kept between recipients; only addresses ``policy`` lets
+    through (checked for every new connection, by the connector). How many connections one endpoint may
+    have open is bounded by its share of the push slots (``EndpointGate``), not by the connector.
+    """
+    return aiohttp.ClientSession(connector=checked_connector(policy), trust_env=False,
+                                 cookie_jar=aiohttp.DummyCookieJar())
+
+
 async def delivery_worker_ctx(app: web.Application) -> AsyncIterator[None]:
     """Run the push worker for the application's lifetime."""
-    # No proxy from the environment and no cookies kept between recipients; only addresses the
-    # operator's push_allowed_networks lets through when a host is not public (axis.exchange.push_addresses).
-    connector = checked_connector(AddressPolicy.of(app[CONTEXT].settings.push_allowed_networks))
-    async with aiohttp.ClientSession(connector=connector, trust_env=False,
-                                     cookie_jar=aiohttp.DummyCookieJar()) as http:
+    # Only addresses the operator's push_allowed_networks lets through when a host is not public
+    # (axis.exchange.push_addresses).
+    async with push_client(AddressPolicy.of(app[CONTEXT].settings.push_allowed_networks)) as http:
         worker = PushWorker(app[CONTEXT], app[METRICS], app[PUSH_WAKEUP], http_transport(http),
                             gate=app[PUSH_ENDPOINTS])
         task = asyncio.create_task(worker.run(), name="push-worker")
