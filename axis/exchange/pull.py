@@ -12,19 +12,21 @@ import asyncio
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Integer, and_, bindparam, exists, func, select, update
+from sqlalchemy import Integer, Row, and_, bindparam, exists, func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from axis.context import AxisContext
 from axis.exchange import mailbox
 from axis.exchange.arrivals import Arrivals
 from axis.exchange.errors import ExchangeError, InvalidRequest
 from storage.archive_models import Blob, RetentionAssignment
-from storage.audit import queue_event
+from storage.audit import audit_details
 from storage.db import reading
 from storage.ids import is_id
-from storage.models import Delivery, DeliveryMode, DeliveryState, Message, MessageKind, Payload
+from storage.models import AuditQueueEntry, Delivery, DeliveryMode, DeliveryState, Message, MessageKind, Payload
 from storage.registry.cache import AgencyRef
 
 #: A message larger than this is listed without its bytes: the DMS fetches it on its own (streamed).
@@ -94,10 +96,25 @@ async def page_bodies(ctx: AxisContext, caller: AgencyRef, items: Sequence[dict[
         async with ctx.sessions() as session, session.begin():
             conn = await session.connection()
             taken = (await conn.execute(_RETRIEVED_MANY, {"deliveries": first_reads, "now": now})).all()
-            for delivery_id, message_id in taken:
-                await queue_event(session, actor=caller.code, action="delivery.retrieved",
-                                  subject=message_id, details={"delivery": delivery_id}, at=now)
+            await _queue_events(conn, caller, "delivery.retrieved", taken, now)
     return out
+
+
+# The audit queue's entries of one batch in one statement (storage.audit.queue_event's, many rows at once).
+_QUEUE_MANY = insert(AuditQueueEntry.__table__)
+
+
+async def _queue_events(conn: AsyncConnection, caller: AgencyRef, action: str,
+                        deliveries: Sequence[Row[Any]], now: datetime) -> None:
+    """One audit entry per (delivery id, message id), queued as storage.audit.queue_event queues one."""
+    if not deliveries:
+        return
+    at, details = now.astimezone(UTC), audit_details
+    await conn.execute(_QUEUE_MANY, [
+        {"at": at, "actor": caller.code, "action": action, "subject": message_id,
+         "details": details({"delivery": delivery_id})}
+        for delivery_id, message_id in deliveries
+    ])
 
 
 def wait_seconds(value: str | None) -> float:
@@ -175,10 +192,8 @@ async def ack_many(ctx: AxisContext, caller: AgencyRef,
         async with ctx.sessions() as session, session.begin():
             conn = await session.connection()
             rows = (await conn.execute(_ACK_MANY, {"ids": valid, "the_caller": caller.id, "now": now})).all()
-            for delivery_id, message_id in rows:
-                acked.add(message_id)
-                await queue_event(session, actor=caller.code, action="delivery.acknowledged",
-                                  subject=message_id, details={"delivery": delivery_id}, at=now)
+            acked.update(message_id for _, message_id in rows)
+            await _queue_events(conn, caller, "delivery.acknowledged", rows, now)
     out: list[dict[str, Any] | ExchangeError] = []
     for message_id in message_ids:
         if message_id in acked:
