@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -47,6 +46,7 @@ from axis.gauges import GaugeRefresher
 from axis.jobs.push import delivery_worker_ctx
 from axis.jobs.scheduler import JOBS, scheduler_ctx
 from axis.jobs.sealer import sealer_ctx
+from axis.logformat import Fields
 from axis.metrics import Metrics
 from axis.settings import Settings
 from axis.vxp import openapi as vxp_openapi
@@ -135,7 +135,7 @@ async def request_middleware(request: web.Request, handler: Handler) -> web.Stre
             # Behind a TLS proxy the peer is the proxy; the client is what a trusted proxy forwarded.
             client = client_address(request.remote, request.headers.getall("X-Forwarded-For", []),
                                     trusted_networks(request.app[SETTINGS].trusted_proxies))
-            log.info(json.dumps({
+            log.info(Fields({
                 "event": "request", "method": request.method,
                 "path": route if route in SECRET_PATH_ROUTES else request.path, "status": status,
                 "ms": round(elapsed * 1000, 2), "agency": agency.code if agency is not None else None,

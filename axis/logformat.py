@@ -8,6 +8,21 @@ from datetime import UTC, datetime
 from typing import Any
 
 
+class Fields:
+    """A log message made of fields: rendered as JSON only when a handler writes it, and only once.
+
+    A JSON formatter merges the fields themselves into its line (no JSON written and read back).
+    """
+
+    __slots__ = ("fields",)
+
+    def __init__(self, fields: dict[str, Any]) -> None:
+        self.fields = fields
+
+    def __str__(self) -> str:
+        return json.dumps(self.fields)
+
+
 class JsonFormatter(logging.Formatter):
     """Formats a record as one JSON object: time, level, logger, and the message's fields or text."""
 
@@ -17,6 +32,9 @@ class JsonFormatter(logging.Formatter):
             "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname.lower(), "logger": record.name,
         }
+        if isinstance(record.msg, Fields) and not record.args:
+            line.update(record.msg.fields)
+            return self._finish(line, record)
         message = record.getMessage()
         try:
             fields = json.loads(message) if message.startswith("{") else None
@@ -26,6 +44,9 @@ class JsonFormatter(logging.Formatter):
             line.update(fields)  # the access log already writes its fields as JSON
         else:
             line["message"] = message
+        return self._finish(line, record)
+
+    def _finish(self, line: dict[str, Any], record: logging.LogRecord) -> str:
         if record.exc_info:
             line["exception"] = self.formatException(record.exc_info)
         return json.dumps(line, ensure_ascii=False, default=str)

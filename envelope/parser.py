@@ -33,8 +33,15 @@ from envelope.validation import validate_document, validate_status
 from envelope.xml import DEFAULT_MAX_SIZE, parse_xml
 
 _EDXML_PREFIX = q("")
+#: Element children only (lxml filters in C: comments and processing instructions are skipped).
+_ANY_ELEMENT = etree.Element
+#: edXML tag -> local name, filled as tags are met; bounded, since the tags come from the senders.
+_LOCAL_NAMES: dict[str, str] = {}
+_LOCAL_NAMES_MAX = 512
 
 _Element = etree._Element
+#: What a lookup of an absent name answers (never changed by the callers).
+_NONE: list[_Element] = []
 # Nine digits at most: enough for any count or code, and no giant ints from hostile input.
 _NUMBER_RE = re.compile(r"^\d{1,9}$", re.ASCII)
 
@@ -146,45 +153,74 @@ def status_from_tree(root: _Element) -> StatusMessage:
 class _Node:
     """An edXML element with its field path, answering lookups by local name in EDXML_NS."""
 
-    __slots__ = ("el", "path", "_index", "_foreign")
+    __slots__ = ("el", "_parent", "_name", "_path", "_index", "_foreign")
 
-    def __init__(self, el: _Element, path: str) -> None:
+    def __init__(self, el: _Element, path: str | None, parent: _Node | None = None, name: str = "") -> None:
         self.el = el
-        self.path = path
+        # The field path is only read to name a refused field: built from the parent's when asked.
+        self._path = path
+        self._parent = parent
+        self._name = name
         self._index: dict[str, list[_Element]] | None = None
-        self._foreign: dict[str, str | None] = {}
+        self._foreign: dict[str, str | None] | None = None
+
+    @property
+    def path(self) -> str:
+        """Field path of this element, e.g. ``MessageHeader/From/OrganId`` or ``MessageHeader/To[2]``."""
+        if self._path is None:
+            assert self._parent is not None
+            self._path = self._parent.sub(self._name)
+        return self._path
+
+    @path.setter
+    def path(self, value: str) -> None:
+        self._path = value
 
     def sub(self, name: str) -> str:
         """Field path of child ``name``."""
-        return f"{self.path}/{name}" if self.path else name
+        path = self.path
+        return f"{path}/{name}" if path else name
 
     def _children(self, name: str) -> list[_Element]:
         # One pass over the children per node, not one per lookup: envelopes have many fields.
-        if self._index is None:
-            self._index = {}
-            for child in self.el:
-                tag: object = child.tag  # lxml-stubs say str; comments and PIs have a function here
-                if not isinstance(tag, str):
-                    continue  # comments and processing instructions
-                if tag.startswith(_EDXML_PREFIX):
-                    self._index.setdefault(tag[len(_EDXML_PREFIX):], []).append(child)
+        index = self._index
+        if index is None:
+            index = self._index = {}
+            for child in self.el.iterchildren(_ANY_ELEMENT):  # comments and processing instructions left out
+                tag = child.tag
+                local = _LOCAL_NAMES.get(tag)
+                if local is None:
+                    if tag.startswith(_EDXML_PREFIX):
+                        local = tag[len(_EDXML_PREFIX):]
+                        if len(_LOCAL_NAMES) < _LOCAL_NAMES_MAX:
+                            _LOCAL_NAMES[tag] = local
+                    else:
+                        ns, _, foreign = tag.rpartition("}")
+                        if self._foreign is None:
+                            self._foreign = {}
+                        self._foreign.setdefault(foreign, ns.lstrip("{") or None)
+                        continue
+                found = index.get(local)
+                if found is None:
+                    index[local] = [child]
                 else:
-                    ns, _, local = tag.rpartition("}")
-                    self._foreign.setdefault(local, ns.lstrip("{") or None)
-        if name in self._foreign:
+                    found.append(child)
+        if self._foreign is not None and name in self._foreign:
             # An edXML name in another namespace is a sender's bug, not an extension.
             raise InvalidEnvelope(
                 f"{name} is in namespace {self._foreign[name]!r}, expected {EDXML_NS!r}",
                 field=self.sub(name),
             )
-        return self._index.get(name, [])
+        return index.get(name, _NONE)
 
     def opt(self, name: str) -> _Node | None:
         """The child called ``name``, None if absent; duplicates are an error."""
         found = self._children(name)
+        if not found:
+            return None
         if len(found) > 1:
             raise InvalidEnvelope(f"{name} appears {len(found)} times", field=self.sub(name))
-        return _Node(found[0], self.sub(name)) if found else None
+        return _Node(found[0], None, self, name)
 
     def one(self, name: str) -> _Node:
         """The single child called ``name``; missing or duplicated is an error."""
@@ -195,7 +231,7 @@ class _Node:
 
     def many(self, name: str) -> list[_Node]:
         """All children called ``name``, with indexed paths."""
-        return [_Node(el, f"{self.sub(name)}[{i}]") for i, el in enumerate(self._children(name), 1)]
+        return [_Node(el, None, self, f"{name}[{i}]") for i, el in enumerate(self._children(name), 1)]
 
     def is_empty(self) -> bool:
         """True for an element with no child elements and only blank text (``<edXML:ResponseFor />``)."""

@@ -32,10 +32,23 @@ class NfcFields:
 
     def __post_init__(self) -> None:
         """Normalise text fields in place (the dataclass is frozen, hence object.__setattr__)."""
-        for f in fields(self):  # type: ignore[arg-type]  # a mixin: self is always a dataclass
-            if f.metadata.get("verbatim"):
-                continue  # e.g. base64 text: not prose, and possibly huge
-            value = getattr(self, f.name)
+        for name in _normalised_fields(type(self)):
+            value = getattr(self, name)
             new = _normalised(value)
             if new is not value:
-                object.__setattr__(self, f.name, new)
+                object.__setattr__(self, name, new)
+
+
+#: Per model class, the fields to normalise: a class's fields never change, so they are looked up once
+#: per class, not once per instance (an envelope makes many).
+_TEXT_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _normalised_fields(cls: type) -> tuple[str, ...]:
+    names = _TEXT_FIELDS.get(cls)
+    if names is None:
+        names = _TEXT_FIELDS[cls] = tuple(
+            f.name for f in fields(cls)
+            if not f.metadata.get("verbatim")  # e.g. base64 text: not prose, and possibly huge
+        )
+    return names

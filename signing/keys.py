@@ -295,7 +295,8 @@ def fingerprint(certificate: Certificate) -> str:
 
 def same_certificate(a: Certificate, b: Certificate) -> bool:
     """Tell whether two certificates are byte-for-byte the same DER."""
-    return a.public_bytes(serialization.Encoding.DER) == b.public_bytes(serialization.Encoding.DER)
+    # cryptography compares certificates by their DER encoding, without serialising either.
+    return a is b or a == b
 
 
 def key_matches_certificate(key: PrivateKey, certificate: Certificate) -> bool:

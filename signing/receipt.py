@@ -25,7 +25,7 @@ from lxml import etree
 
 from signing.errors import SignatureMalformed
 from signing.keys import Certificate, PrivateKey
-from signing.records import sign_record, verify_record
+from signing.records import sign_new_record, verify_record
 
 RECEIPT_NS = "urn:axis:receipt:1"
 _SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
@@ -89,7 +89,7 @@ def receipt_element(receipt: SubmissionReceipt) -> etree._Element:
 
 def build_submission_receipt(receipt: SubmissionReceipt, key: PrivateKey, certificate: Certificate) -> bytes:
     """Build and sign a submission receipt with the axis key."""
-    return sign_record(receipt_element(receipt), key, certificate)
+    return sign_new_record(receipt_element(receipt), key, certificate)
 
 
 def _text(element: etree._Element) -> str:

@@ -9,6 +9,7 @@ SHA-2 algorithms only, and returns the signed content only.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Sequence
 from copy import deepcopy
 
@@ -41,16 +42,32 @@ def sign_record(
     chain: Sequence[Certificate] = (),
 ) -> bytes:
     """Sign an XML record enveloped (Signature as the root's last child) and return its bytes."""
+    return _sign(root, key, certificate, chain, in_place=False)
+
+
+def sign_new_record(root: etree._Element, key: PrivateKey, certificate: Certificate) -> bytes:
+    """Sign a record element built for this signature alone: as sign_record, but ``root`` itself is signed."""
+    return _sign(root, key, certificate, (), in_place=True)
+
+
+@functools.lru_cache(maxsize=16)
+def _pair(key: PrivateKey, certificate: Certificate) -> bool:
+    # The axis signs every receipt with one key and certificate: matched once per process.
+    return key_matches_certificate(key, certificate)
+
+
+def _sign(root: etree._Element, key: PrivateKey, certificate: Certificate, chain: Sequence[Certificate], *,
+          in_place: bool) -> bytes:
     if find_signatures(root):
         raise SignatureLocationError("the record already carries a ds:Signature", reason="already_signed")
-    if chain or not key_matches_certificate(key, certificate):
+    if chain or not _pair(key, certificate):
         # A chain in KeyInfo, or a mismatch to report as signxml does: the general signer.
         # signxml works on its own copy, so the caller's element is left untouched.
         return serialize(sign_enveloped(root, key, certificate, chain))
-    # The usual case, every receipt: libxmlsec1 signs a copy in place, nothing is parsed again.
-    copy = deepcopy(root)
-    sign_enveloped_record(copy, key, certificate)
-    return serialize(copy)
+    # The usual case, every receipt: libxmlsec1 signs in place, nothing is parsed again.
+    target = root if in_place else deepcopy(root)
+    sign_enveloped_record(target, key, certificate)
+    return serialize(target)
 
 
 def verify_record(

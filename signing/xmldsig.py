@@ -18,6 +18,7 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import NoReturn
@@ -178,6 +179,14 @@ def _check_transforms(reference: etree._Element) -> None:
         raise AlgorithmRefused("more than one canonicalisation transform", reason="transform")
 
 
+@functools.lru_cache(maxsize=1024)
+def _certificate_from_text(text: str) -> Certificate:
+    # An agency sends the same certificate with every message: decoded once per process. Certificates
+    # are immutable, and the same object each time lets the caches keyed by certificate answer at once.
+    der = base64.b64decode("".join(text.split()), validate=True)
+    return x509.load_der_x509_certificate(der)
+
+
 def _certificates(signature: etree._Element) -> tuple[Certificate, ...]:
     texts = signature.findall(f"{_ds('KeyInfo')}/{_ds('X509Data')}/{_ds('X509Certificate')}")
     if not texts:
@@ -185,8 +194,7 @@ def _certificates(signature: etree._Element) -> tuple[Certificate, ...]:
     certificates = []
     for element in texts:
         try:
-            der = base64.b64decode("".join((element.text or "").split()), validate=True)
-            certificates.append(x509.load_der_x509_certificate(der))
+            certificates.append(_certificate_from_text(element.text or ""))
         except (binascii.Error, ValueError) as exc:
             raise SignatureMalformed(f"unreadable X509Certificate: {exc}", reason="bad_certificate") from None
     return tuple(certificates)

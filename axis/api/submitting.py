@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from aiohttp import web
 
@@ -46,8 +46,12 @@ async def read_body(request: web.Request, hold: BodyHold | None = None) -> Body:
     check_declared_size(request)
     ctx = request.app[CONTEXT]
     settings = ctx.settings
-    chunks = PacedChunks(request.content.iter_chunked(1 << 20), window=settings.body_read_window_seconds,
-                         min_bytes=int(settings.body_min_bytes_per_second * settings.body_read_window_seconds))
+    chunks: AsyncIterator[bytes] = request.content.iter_chunked(1 << 20)
+    if not request.content.is_eof():
+        # Still arriving: it must keep coming. A body already received whole (a small one, usually)
+        # cannot stall, and is read without a task and a timer per chunk.
+        chunks = PacedChunks(chunks, window=settings.body_read_window_seconds,
+                             min_bytes=int(settings.body_min_bytes_per_second * settings.body_read_window_seconds))
     body = await receive_body(chunks, limit=settings.max_message_bytes, spool_above=settings.spool_threshold_bytes,
                               blobs=ctx.blobs, hold=hold, declared=request.content_length)
     if not body:

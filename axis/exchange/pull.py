@@ -12,19 +12,35 @@ import asyncio
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import UTC
 from typing import Any
 
-from sqlalchemy import Integer, and_, bindparam, exists, func, select, update
+from sqlalchemy import (
+    Integer,
+    Row,
+    Select,
+    String,
+    and_,
+    bindparam,
+    cast,
+    exists,
+    func,
+    insert,
+    literal,
+    select,
+    update,
+)
+from sqlalchemy.sql.dml import UpdateBase
 
 from axis.context import AxisContext
 from axis.exchange import mailbox
 from axis.exchange.arrivals import Arrivals
 from axis.exchange.errors import ExchangeError, InvalidRequest
 from storage.archive_models import Blob, RetentionAssignment
-from storage.audit import queue_event
+from storage.audit import audit_details
 from storage.db import reading
 from storage.ids import is_id
-from storage.models import Delivery, DeliveryMode, DeliveryState, Message, MessageKind, Payload
+from storage.models import AuditQueueEntry, Delivery, DeliveryMode, DeliveryState, Message, MessageKind, Payload
 from storage.registry.cache import AgencyRef
 
 #: A message larger than this is listed without its bytes: the DMS fetches it on its own (streamed).
@@ -69,6 +85,67 @@ _RETRIEVED_MANY = (
 )
 
 
+# Every status item of the caller's among the ids, not yet taken off, in one statement.
+_ACK_MANY = (
+    update(Delivery.__table__)
+    .where(
+        Delivery.message_id.in_(bindparam("ids", expanding=True)),
+        Delivery.recipient_id == _CALLER,
+        Delivery.state != DeliveryState.DELIVERED.value,
+        exists().where(Message.id == Delivery.message_id, Message.kind == MessageKind.STATUS.value),
+    )
+    .values(state=DeliveryState.DELIVERED.value, delivered_at=bindparam("now", type_=Delivery.delivered_at.type))
+    .returning(Delivery.id, Delivery.message_id)
+)
+
+
+# The audit queue's entries of one batch in one statement (storage.audit.queue_event's, many rows at once).
+_QUEUE_MANY = insert(AuditQueueEntry.__table__)
+
+
+def _with_audit(change: UpdateBase) -> Select[tuple[int, str]]:
+    """``change`` (an UPDATE of deliveries returning id and message id) and the audit entry of each row it
+    changed, as one PostgreSQL statement: they commit together, in one round trip. ``details`` is what
+    storage.audit.audit_details writes for ``{"delivery": id}``."""
+    taken = change.cte("taken")
+    queue = AuditQueueEntry.__table__
+    queued = insert(queue).from_select(
+        ["at", "actor", "action", "subject", "details"],
+        select(bindparam("audit_at", type_=queue.c.at.type), bindparam("actor", type_=String),
+               bindparam("action", type_=String), taken.c.message_id,
+               literal('{"delivery":', String) + cast(taken.c.id, String) + literal("}", String)),
+    ).cte("queued")
+    return select(taken.c.id, taken.c.message_id).add_cte(queued)
+
+
+#: Each change of deliveries with its audited form, run on PostgreSQL.
+_RETRIEVED = (_RETRIEVED_MANY, _with_audit(_RETRIEVED_MANY))
+_ACKNOWLEDGED = (_ACK_MANY, _with_audit(_ACK_MANY))
+
+
+async def _take(ctx: AxisContext, caller: AgencyRef, change: tuple[UpdateBase, Select[tuple[int, str]]],
+                params: dict[str, Any], action: str) -> Sequence[Row[Any]]:
+    """Run ``change`` (the deliveries taken: id, message id) and queue an audit entry for each, atomically."""
+    plain, audited = change
+    now = ctx.clock()
+    if ctx.engine.dialect.name == "postgresql":
+        # A single statement is its own transaction: no BEGIN and COMMIT round trips either.
+        async with ctx.engine.connect() as conn:
+            await conn.execution_options(isolation_level="AUTOCOMMIT")
+            return (await conn.execute(audited, {
+                **params, "now": now, "audit_at": now.astimezone(UTC), "actor": caller.code, "action": action,
+            })).all()
+    async with ctx.engine.begin() as conn:
+        rows = (await conn.execute(plain, {**params, "now": now})).all()
+        if rows:
+            await conn.execute(_QUEUE_MANY, [
+                {"at": now.astimezone(UTC), "actor": caller.code, "action": action, "subject": message_id,
+                 "details": audit_details({"delivery": delivery_id})}
+                for delivery_id, message_id in rows
+            ])
+        return rows
+
+
 async def page_bodies(ctx: AxisContext, caller: AgencyRef, items: Sequence[dict[str, Any]]) -> PageBodies:
     """The bytes of the page's small messages; a document's first read here marks it retrieved, as a fetch does."""
     chosen: list[str] = []
@@ -90,13 +167,7 @@ async def page_bodies(ctx: AxisContext, caller: AgencyRef, items: Sequence[dict[
         if state == DeliveryState.QUEUED.value and mode == DeliveryMode.PULL.value:
             first_reads.append(delivery_id)
     if first_reads:
-        now = ctx.clock()
-        async with ctx.sessions() as session, session.begin():
-            conn = await session.connection()
-            taken = (await conn.execute(_RETRIEVED_MANY, {"deliveries": first_reads, "now": now})).all()
-            for delivery_id, message_id in taken:
-                await queue_event(session, actor=caller.code, action="delivery.retrieved",
-                                  subject=message_id, details={"delivery": delivery_id}, at=now)
+        await _take(ctx, caller, _RETRIEVED, {"deliveries": first_reads}, "delivery.retrieved")
     return out
 
 
@@ -150,19 +221,6 @@ async def waiting_heads(ctx: AxisContext, agency_ids: Sequence[int]) -> dict[int
     return {agency_id: (count, newest) for agency_id, count, newest in rows}
 
 
-# Every status item of the caller's among the ids, not yet taken off, in one statement.
-_ACK_MANY = (
-    update(Delivery.__table__)
-    .where(
-        Delivery.message_id.in_(bindparam("ids", expanding=True)),
-        Delivery.recipient_id == _CALLER,
-        Delivery.state != DeliveryState.DELIVERED.value,
-        exists().where(Message.id == Delivery.message_id, Message.kind == MessageKind.STATUS.value),
-    )
-    .values(state=DeliveryState.DELIVERED.value, delivered_at=bindparam("now", type_=Delivery.delivered_at.type))
-    .returning(Delivery.id, Delivery.message_id)
-)
-
 async def ack_many(ctx: AxisContext, caller: AgencyRef,
                    message_ids: Sequence[str]) -> list[dict[str, Any] | ExchangeError]:
     """Take status items off the caller's inbox: per id, in order, its new state or why not."""
@@ -171,14 +229,8 @@ async def ack_many(ctx: AxisContext, caller: AgencyRef,
     valid = list(dict.fromkeys(i for i in message_ids if is_id(i)))
     acked: set[str] = set()
     if valid:
-        now = ctx.clock()
-        async with ctx.sessions() as session, session.begin():
-            conn = await session.connection()
-            rows = (await conn.execute(_ACK_MANY, {"ids": valid, "the_caller": caller.id, "now": now})).all()
-            for delivery_id, message_id in rows:
-                acked.add(message_id)
-                await queue_event(session, actor=caller.code, action="delivery.acknowledged",
-                                  subject=message_id, details={"delivery": delivery_id}, at=now)
+        rows = await _take(ctx, caller, _ACKNOWLEDGED, {"ids": valid, "the_caller": caller.id}, "delivery.acknowledged")
+        acked.update(message_id for _, message_id in rows)
     out: list[dict[str, Any] | ExchangeError] = []
     for message_id in message_ids:
         if message_id in acked:

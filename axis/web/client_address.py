@@ -45,7 +45,7 @@ def client_address(peer: str | None, forwarded_for: list[str], networks: tuple[I
     itself and is ignored; a malformed entry stops the walk at the last trusted hop.
     """
     current = peer or "unknown"
-    if not _trusted(_ip(current), networks):
+    if not networks or not _trusted(_ip(current), networks):  # no proxy configured: nothing to parse
         return current
     hops = [hop.strip() for header in forwarded_for for hop in header.split(",") if hop.strip()]
     for hop in reversed(hops):

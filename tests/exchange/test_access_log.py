@@ -14,6 +14,7 @@ from aiohttp.test_utils import TestServer
 
 from axis.app import create_app
 from axis.appkeys import METRICS
+from axis.logformat import Fields, JsonFormatter
 from tests.databases import DatabaseTemplate
 from tests.harness import server_settings
 
@@ -65,3 +66,23 @@ async def test_redirect_404_and_500_are_logged_and_counted_with_their_real_statu
     assert _count(app, "/", 303) == 1 and _count(app, "/", 500) == 0
     assert _count(app, "unmatched", 404) >= 1
     assert _count(app, "/boom", 500) == 1
+
+
+def _record(msg: object, args: tuple[object, ...] = ()) -> logging.LogRecord:
+    return logging.LogRecord("axis.access", logging.INFO, __file__, 1, msg, args, None)
+
+
+def test_a_fields_line_is_the_same_json_in_both_log_formats() -> None:
+    fields = {"event": "request", "path": "/api/v1/inbox", "status": 200, "agency": None, "client": "127.0.0.1"}
+    text = logging.Formatter("%(message)s").format(_record(Fields(fields)))
+    assert json.loads(text) == fields
+    line = json.loads(JsonFormatter().format(_record(Fields(fields))))
+    assert {k: line[k] for k in fields} == fields
+    assert line["level"] == "info" and line["logger"] == "axis.access" and "message" not in line
+
+
+def test_the_json_format_still_merges_a_message_written_as_json_and_keeps_plain_text() -> None:
+    merged = json.loads(JsonFormatter().format(_record('{"event": "x", "n": 1}')))
+    assert merged["event"] == "x" and merged["n"] == 1
+    plain = json.loads(JsonFormatter().format(_record("listening on %s", ("127.0.0.1",))))
+    assert plain["message"] == "listening on 127.0.0.1"

@@ -17,7 +17,8 @@ from axis.vxp import openapi as vxp_openapi
 from envelope.codes import StatusCode
 from envelope.model import Attachment
 from signing.receipt import verify_submission_receipt
-from storage.models import AuditEvent
+from storage.audit import audit_details
+from storage.models import AuditEvent, Delivery
 from tests.exchange.snapshots import assert_problem, call
 from tests.exchange.test_openapi import check
 from tests.harness import Agent, Harness
@@ -209,3 +210,28 @@ async def test_bad_batch_bodies_are_problems(axis: Harness) -> None:
     reply = await call(axis, "POST", "/api/v1/statuses/batch", token=b, data=b'{"statuses": ["***"]}',
                        headers=json_type)
     assert reply.status == 200 and reply.json()["results"][0]["problem"]["code"] == "AXIS.Validation"
+
+
+async def test_a_page_and_a_batch_of_acks_audit_each_delivery_as_a_single_read_and_ack_would(axis: Harness) -> None:
+    a, b = await axis.register(A), await axis.register(B)
+    sent = await _send(a, b, 2)
+    reply = await call(axis, "GET", "/api/v1/inbox", token=b, params={"include": "bodies", "kind": "edoc"})
+    assert [i["id"] for i in reply.json()["items"]] == [m for m, _, _ in sent]
+    async with b.client() as bc:
+        await bc.post_statuses([s for _, _, s in sent])
+    async with a.client() as ac:
+        statuses = [i["id"] for i in (await ac.inbox(kind="status"))["items"]]
+        await ac.ack_many(statuses)
+    await seal_now(axis.ctx.sessions)
+    async with axis.ctx.sessions() as session:
+        deliveries = dict((await session.execute(
+            select(Delivery.message_id, Delivery.id).where(Delivery.message_id.in_([*statuses, *(m for m, _, _ in sent)]))
+        )).tuples().all())
+        entries = (await session.execute(
+            select(AuditEvent.action, AuditEvent.subject, AuditEvent.actor, AuditEvent.details)
+            .where(AuditEvent.action.in_(["delivery.retrieved", "delivery.acknowledged"]))
+        )).tuples().all()
+    expected = {("delivery.retrieved", m, B, audit_details({"delivery": deliveries[m]})) for m, _, _ in sent}
+    expected |= {("delivery.acknowledged", s, A, audit_details({"delivery": deliveries[s]})) for s in statuses}
+    assert len(entries) == len(expected) == 4
+    assert set(entries) == expected
