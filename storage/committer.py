@@ -21,7 +21,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-import asyncpg
 from sqlalchemy import Integer, String, bindparam, insert, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -234,20 +233,16 @@ class Committer:
     async def _write_statement(self, engine: AsyncEngine, batch: list[Rows]) -> None:
         try:
             async with engine.connect() as conn:
-                # No transaction opened: the one statement commits on its own (no BEGIN, no COMMIT to send).
-                driver = (await conn.get_raw_connection()).driver_connection
-                assert driver is not None
-                try:
-                    await driver.execute(plan().sql, *arguments(_batch(batch)))
-                except asyncpg.IntegrityConstraintViolationError:
-                    raise
-                except (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, OSError):
-                    # SQLAlchemy did not see this error: drop the connection itself, as it would.
-                    await conn.invalidate()
-                    raise
-        except asyncpg.IntegrityConstraintViolationError:
-            # One by one on the Core path: each request gets its own answer, as the IntegrityError it expects.
-            for rows in batch:
+                # Autocommit: no BEGIN nor COMMIT to send, the one statement commits on its own. Passed to the
+                # driver as written (no compiling), but through SQLAlchemy: its errors (IntegrityError, a
+                # dropped connection invalidating the pool) are the ones the Core path raises.
+                await conn.execution_options(isolation_level="AUTOCOMMIT")
+                await conn.exec_driver_sql(plan().sql, tuple(arguments(_batch(batch))))
+        except IntegrityError as exc:
+            if len(batch) == 1:
+                _settle(batch[0], exc)
+                return
+            for rows in batch:  # find which ones clash; the others are stored all the same
                 await self._write_one(rows)
             return
         except Exception as exc:  # noqa: BLE001 - every waiting request gets the failure
