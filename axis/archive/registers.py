@@ -15,13 +15,12 @@ from collections import defaultdict
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, text
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from axis.archive.calendar import vn_date
 from storage.archive_models import RegisterEntry, RetentionAssignment
-from storage.db import rowcount
 from storage.models import Agency, Delivery, Message
 
 #: Directions as stored, and as named in commands and URLs.
@@ -61,29 +60,29 @@ async def number_pending(session: AsyncSession) -> int:
     The caller holds the chain lock (storage.audit.lock_chain; sealing.seal_pending takes it), so
     with several axis processes numbers stay consecutive and unique; the unique constraint backs that up.
     """
-    return rowcount(await session.execute(_NUMBER_PENDING))
-
-
-# One statement for any number of entries and registers (it was a query per register and an UPDATE per
-# entry): each waiting entry's number is its register's highest so far plus its rank among the waiting.
-_NUMBER_PENDING = text("""
-WITH pending AS (
-    SELECT id, agency_id, direction, year,
-           ROW_NUMBER() OVER (PARTITION BY agency_id, direction, year ORDER BY registered_at, id) AS rank
-    FROM register_entries WHERE number IS NULL
-), highest AS (
-    SELECT e.agency_id, e.direction, e.year, MAX(e.number) AS number
-    FROM register_entries AS e
-    JOIN (SELECT DISTINCT agency_id, direction, year FROM pending) AS r
-      ON r.agency_id = e.agency_id AND r.direction = e.direction AND r.year = e.year
-    WHERE e.number IS NOT NULL
-    GROUP BY e.agency_id, e.direction, e.year
-)
-UPDATE register_entries SET number = COALESCE(highest.number, 0) + pending.rank
-FROM pending LEFT JOIN highest
-  ON highest.agency_id = pending.agency_id AND highest.direction = pending.direction AND highest.year = pending.year
-WHERE register_entries.id = pending.id
-""")
+    pending = (await session.execute(
+        select(RegisterEntry.id, RegisterEntry.agency_id, RegisterEntry.direction, RegisterEntry.year)
+        .where(RegisterEntry.number.is_(None)).order_by(RegisterEntry.registered_at, RegisterEntry.id)
+    )).all()
+    last: dict[tuple[int, str, int], int] = {}
+    updates = []
+    for entry_id, agency_id, direction, year in pending:
+        key = (agency_id, direction, year)
+        if key not in last:
+            last[key] = int((await session.execute(
+                select(func.max(RegisterEntry.number)).where(
+                    RegisterEntry.agency_id == agency_id, RegisterEntry.direction == direction,
+                    RegisterEntry.year == year)
+            )).scalar() or 0)
+        last[key] += 1
+        updates.append({"entry_id": entry_id, "new_number": last[key]})
+    if updates:
+        table = RegisterEntry.__table__
+        await session.execute(
+            update(table).where(table.c.id == bindparam("entry_id")).values(number=bindparam("new_number")),
+            updates,
+        )
+    return len(updates)
 
 
 async def register_incoming(session: AsyncSession, recipient_id: int, message_id: str, *, now: datetime) -> bool:

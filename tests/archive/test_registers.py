@@ -153,17 +153,3 @@ async def test_concurrent_submissions_and_receipts_on_two_servers_get_consecutiv
     assert [r["number"] for r in outgoing] == list(range(1, n + 1))
     assert [r["arrival_number"] for r in incoming] == list(range(1, n + 1))
     assert {r["message_id"] for r in outgoing} == {r["message_id"] for r in incoming} == {r["id"] for r in replies}
-
-
-async def test_numbers_continue_after_those_already_given(archive: Harness, clock: TestClock) -> None:
-    a, b = await archive.register(A), await archive.register(B)
-    replies = []
-    async with a.client() as ac:
-        for batch in (2, 3):
-            for _ in range(batch):
-                replies.append(await ac.submit(a.document([b])[1]))
-            await seal_now(archive.ctx.sessions)  # the second pass numbers after the first's
-    async with archive.ctx.sessions() as session:
-        entries = (await session.execute(select(RegisterEntry.number, RegisterEntry.message_id)
-                                         .order_by(RegisterEntry.id))).all()
-    assert entries == [(i + 1, r["id"]) for i, r in enumerate(replies)]
