@@ -61,10 +61,15 @@ async def queue_event(
     chain's head. Until sealed (well under a second with the sealer running) it is not yet
     protected by the chain; :func:`pending_count` says how many wait.
     """
-    await session.execute(_QUEUE_ONE, {
-        "at": (at or utcnow()).astimezone(UTC), "actor": actor, "action": action, "subject": subject,
-        "details": audit_details(details),
-    })
+    await session.execute(_QUEUE_ONE, queue_row(actor=actor, action=action, subject=subject, details=details, at=at))
+
+
+def queue_row(
+    *, actor: str, action: str, subject: str = "", details: dict[str, Any] | None = None, at: datetime | None = None
+) -> dict[str, Any]:
+    """The ``audit_queue`` row of an entry, for a caller that inserts it with others (the group commit)."""
+    return {"at": (at or utcnow()).astimezone(UTC), "actor": actor, "action": action, "subject": subject,
+            "details": audit_details(details)}
 
 
 async def lock_chain(session: AsyncSession, *, wait: bool = True) -> bool:

@@ -39,10 +39,19 @@ async def _register(session: AsyncSession, agency_id: int, direction: str, messa
             RegisterEntry.agency_id == agency_id, RegisterEntry.direction == direction,
             RegisterEntry.message_id == message_id))).scalar() is not None:
         return False  # a repeated 01 does not take a second arrival number
-    await session.execute(insert(RegisterEntry).values(
-        agency_id=agency_id, direction=direction, year=vn_date(at).year, number=None, message_id=message_id,
-        registered_at=at))
+    await session.execute(insert(RegisterEntry).values(**_entry(agency_id, direction, message_id, at)))
     return True
+
+
+def _entry(agency_id: int, direction: str, message_id: str, at: datetime) -> dict[str, Any]:
+    # Numbered later, by the sealer (number_pending).
+    return {"agency_id": agency_id, "direction": direction, "year": vn_date(at).year, "number": None,
+            "message_id": message_id, "registered_at": at}
+
+
+def incoming_entry(recipient_id: int, message_id: str, at: datetime) -> dict[str, Any]:
+    """The row of a document's entry in its recipient's register of incoming documents, for the signed 01."""
+    return _entry(recipient_id, INCOMING, message_id, at)
 
 
 async def number_pending(session: AsyncSession) -> int:

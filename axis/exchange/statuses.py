@@ -7,10 +7,10 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Integer, Select, String, and_, bindparam, select, update
+from sqlalchemy import Select, and_, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from axis.archive.registers import register_incoming
+from axis.archive.registers import incoming_entry
 from axis.context import AxisContext
 from axis.exchange.body import Body, SpooledBody
 from axis.exchange.errors import NotFound, NotPermitted
@@ -24,7 +24,8 @@ from axis.exchange.submission import (
 )
 from envelope.codes import StatusCode
 from envelope.model import StatusMessage
-from storage.audit import queue_event
+from storage.audit import queue_event, queue_row
+from storage.committer import Delivering
 from storage.db import read_session, reading, rowcount
 from storage.models import Delivery, DeliveryState, Message, MessageKind
 from storage.registry.cache import RegisteredAgency
@@ -58,9 +59,15 @@ async def submit_status(ctx: AxisContext, caller: RegisteredAgency, raw: Body) -
             "received_at": now,
         }
 
+    def deliver(message_id: str, now: datetime) -> Delivering:
+        assert own_delivery is not None
+        return _delivering(doc, own_delivery, message_id, now)
+
     async def apply(session: AsyncSession, message_id: str, now: datetime) -> None:
         await _apply_status(session, st.status_code, doc, own_delivery, message_id, now)
 
+    # A 01 (the busy one) is applied with the group commit's others; the rarer changes one by one.
+    delivers = st.status_code == StatusCode.ARRIVED and own_delivery is not None
     return await accept(
         ctx, caller, raw, sha256, counterparts,
         fields={
@@ -75,7 +82,8 @@ async def submit_status(ctx: AxisContext, caller: RegisteredAgency, raw: Body) -
         audit=marked_audit({"document_message_id": doc.id, "status_code": str(st.status_code),
                             "to": [a.code for a in counterparts]}, authenticated_by),
         status_event=event,
-        apply=apply,
+        deliver=deliver if delivers else None,
+        apply=apply if _changes(st.status_code, doc, own_delivery) else None,
     )
 
 
@@ -149,15 +157,21 @@ async def _status_target(
     return doc, [Party(a.id, a.code, a.delivery_mode) for a in parties], None
 
 
-# Built once: every delivery receipt (status 01) runs it; a refusal already given stays the outcome.
-_DELIVER = (
-    update(Delivery.__table__)
-    .where(Delivery.id == bindparam("delivery", type_=Integer),
-           Delivery.state.not_in((DeliveryState.DELIVERED.value, DeliveryState.REFUSED.value)))
-    .values(state=DeliveryState.DELIVERED.value,
-            delivered_at=bindparam("at", type_=Delivery.__table__.c.delivered_at.type),
-            receipt_message_id=bindparam("receipt", type_=String), claimed_by=None, claimed_until=None)
-)
+def _delivering(doc: _Target, own: _Own, status_message_id: str, now: datetime) -> Delivering:
+    """A recipient's 01: its delivery is delivered, entered in its register of incoming documents, audited."""
+    return Delivering(
+        delivery_id=own.id, receipt_message_id=status_message_id, at=now,
+        register=incoming_entry(own.recipient_id, doc.id, now),
+        audit=queue_row(actor="axis", action="delivery.delivered", subject=doc.id,
+                        details={"delivery": own.id, "receipt": status_message_id}, at=now),
+    )
+
+
+def _changes(code: StatusCode, doc: _Target, own: _Own | None) -> bool:
+    """Whether :func:`_apply_status` changes anything for this status (else the commit need not run it)."""
+    if own is not None:
+        return code == StatusCode.REFUSED or (code == StatusCode.REVOKE_AGREED and bool(doc.response_for_id))
+    return code == StatusCode.TAKEN_BACK
 
 
 async def _apply_status(
@@ -168,15 +182,8 @@ async def _apply_status(
     status_message_id: str,
     now: datetime,
 ) -> None:
-    """What a status changes besides the timeline."""
-    if code == StatusCode.ARRIVED and own is not None:
-        # The state test makes this the one 01 that delivers, even with concurrent repeats.
-        changed = await session.execute(_DELIVER, {"delivery": own.id, "at": now, "receipt": status_message_id})
-        if rowcount(changed):
-            await register_incoming(session, own.recipient_id, doc.id, now=now)
-            await queue_event(session, actor="axis", action="delivery.delivered", subject=doc.id,
-                              details={"delivery": own.id, "receipt": status_message_id}, at=now)
-    elif code == StatusCode.REFUSED and own is not None:
+    """What a status other than a recipient's 01 changes besides the timeline (a 01: :func:`_delivering`)."""
+    if code == StatusCode.REFUSED and own is not None:
         # A refusal ends the delivery, even one that arrived first: it is no longer on its way nor resendable.
         changed = await session.execute(
             update(Delivery.__table__)

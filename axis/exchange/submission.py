@@ -45,7 +45,7 @@ from signing.receipt import SubmissionReceipt, build_submission_receipt
 from signing.streaming import StreamedEnvelope, read_signed_stream
 from signing.verifier import VerifiedEnvelope, verify_envelope, verify_own_certificate
 from storage.audit import audit_details
-from storage.committer import Rows
+from storage.committer import Delivering, Rows
 from storage.db import read_session
 from storage.ids import new_id
 from storage.models import (
@@ -400,6 +400,8 @@ async def _clash(session: AsyncSession, caller: RegisteredAgency, document_id: s
 StatusEventFor = Callable[[str, datetime], dict[str, Any]]
 #: What a status changes besides the timeline, run in the storing transaction.
 ApplyFor = Callable[[AsyncSession, str, datetime], Awaitable[None]]
+#: A status 01's effect on its delivery, given the new message's id and arrival time.
+DeliveringFor = Callable[[str, datetime], Delivering]
 
 
 async def accept(
@@ -413,6 +415,7 @@ async def accept(
     audit: dict[str, Any],
     status_event: StatusEventFor | None = None,
     apply: ApplyFor | None = None,
+    deliver: DeliveringFor | None = None,
     action: str | None = None,
 ) -> Accepted:
     """Receipt, payload, message, deliveries, archive records and audit entry: stored together (group commit).
@@ -438,6 +441,7 @@ async def accept(
         status=status_event(message_id, now) if status_event else None,
         payload=payload,
         apply=(lambda session: apply(session, message_id, now)) if apply else None,
+        deliver=deliver(message_id, now) if deliver else None,
     )
     try:
         await ctx.committer.commit(rows)
