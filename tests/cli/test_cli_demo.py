@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import stat
-
-import pytest
+import time
 
 from axis.agency.client import AxisApiError, AxisClient
 from axis.agency.demo import AGENCIES, ENDPOINTS, G14, G22, H41Q, H47
@@ -36,9 +36,17 @@ async def test_demo_registers_then_sends_traffic_twice_and_recovers_lost_tokens(
     assert stat.S_IMODE(tokens_file.stat().st_mode) == 0o600
 
     async with AxisClient(axis.url, tokens[G14]) as old, AxisClient(axis.url, fresh[G14]) as g14:
-        with pytest.raises(AxisApiError) as refused:
-            await old.inbox()
-        assert refused.value.code == "AXIS.Unauthorized"
+        # The CLI changed the registry beside the server: the server sees it within its refresh interval
+        # (registry_refresh_seconds, 1 s; SECURITY.md), not necessarily at the next request.
+        deadline = time.monotonic() + 3.0
+        while True:
+            try:
+                await old.inbox()
+            except AxisApiError as refused:
+                assert refused.code == "AXIS.Unauthorized"
+                break
+            assert time.monotonic() < deadline, "the old token still works 3 s after the rotation"
+            await asyncio.sleep(0.1)
         items = (await g14.inbox(limit=500))["items"]
     documents = [i for i in items if i["kind"] == "edoc"]
     # One stays in the Ministry of Finance's inbox, unanswered: the one it refused (02) has its outcome and
