@@ -206,12 +206,12 @@ class Committer:
                 await self._write(batch)
 
     async def _write(self, batch: list[Rows]) -> None:
-        if self._pg is not None and not any(r.apply is not None for r in batch):
-            await self._write_statement(self._pg, batch)
-            return
         try:
-            async with self.sessions() as session, session.begin():
-                await write_rows(session, batch)
+            if self._pg is not None and not any(r.apply is not None for r in batch):
+                await self._write_statement(self._pg, batch)
+            else:
+                async with self.sessions() as session, session.begin():
+                    await write_rows(session, batch)
         except (IntegrityError, Superseded) as exc:
             if len(batch) == 1:
                 _settle(batch[0], exc)
@@ -230,31 +230,14 @@ class Committer:
         for rows in batch:
             _settle(rows, None)
 
-    async def _write_statement(self, engine: AsyncEngine, batch: list[Rows]) -> None:
-        try:
-            async with engine.connect() as conn:
-                # Autocommit: no BEGIN nor COMMIT to send, the one statement commits on its own. Passed to the
-                # driver as written (no compiling), but through SQLAlchemy: its errors (IntegrityError, a
-                # dropped connection invalidating the pool) are the ones the Core path raises.
-                await conn.execution_options(isolation_level="AUTOCOMMIT")
-                await conn.exec_driver_sql(plan().sql, tuple(arguments(_batch(batch))))
-        except IntegrityError as exc:
-            if len(batch) == 1:
-                _settle(batch[0], exc)
-                return
-            for rows in batch:  # find which ones clash; the others are stored all the same
-                await self._write_one(rows)
-            return
-        except Exception as exc:  # noqa: BLE001 - every waiting request gets the failure
-            for rows in batch:
-                _settle(rows, exc)
-            return
-        except BaseException:
-            for rows in batch:  # cancelled mid-write: nobody may wait forever
-                rows.done.cancel()
-            raise
-        for rows in batch:
-            _settle(rows, None)
+    @staticmethod
+    async def _write_statement(engine: AsyncEngine, batch: list[Rows]) -> None:
+        async with engine.connect() as conn:
+            # Autocommit: no BEGIN nor COMMIT to send, the one statement commits on its own. Passed to the
+            # driver as written (no compiling), but through SQLAlchemy: its errors (IntegrityError, a
+            # dropped connection invalidating the pool) are the ones the Core path raises.
+            await conn.execution_options(isolation_level="AUTOCOMMIT")
+            await conn.exec_driver_sql(plan().sql, tuple(arguments(_batch(batch))))
 
     async def _write_one(self, rows: Rows) -> None:
         try:

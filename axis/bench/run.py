@@ -14,7 +14,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -124,6 +124,62 @@ def _say(message: str) -> None:
     click.echo(f"[bench] {message}", err=True)
 
 
+@dataclass
+class Scratch:
+    """What a bench or soak run stands on: a work folder, a migrated scratch database, later its server."""
+
+    workdir: Path
+    home: Path
+    db: BenchDatabase
+    db_version: str
+    server: ServerProcess | None = None
+
+
+@contextlib.contextmanager
+def scratch(prefix: str, database_url: str | None, workdir: Path | None, keep: bool,
+            say: Callable[[str], None] = _say) -> Iterator[Scratch]:
+    """A migrated scratch database and work folder; on leaving, the server stopped and both removed (unless kept)."""
+    folder = workdir or Path(tempfile.mkdtemp(prefix=prefix))
+    folder.mkdir(parents=True, exist_ok=True)
+    home = folder / "home"
+    home.mkdir(exist_ok=True)
+    db: BenchDatabase | None = None
+    run: Scratch | None = None
+    try:
+        db = asyncio.run(provision_database(database_url, home))
+        from migrations.upgrade import upgrade
+
+        upgrade(db.url)
+        run = Scratch(folder, home, db, asyncio.run(_database_version(db.url)))
+        say(f"fresh {run.db_version} database" + (f" {db.created}" if db.created else ""))
+        yield run
+    except (RuntimeError, OSError) as exc:
+        raise BenchFailed(str(exc)) from exc
+    finally:
+        with _shielded():
+            if run is not None and run.server is not None:
+                run.server.stop()
+            if db is not None and not keep:
+                asyncio.run(drop_database(db))
+            if not keep and workdir is None:
+                shutil.rmtree(folder, ignore_errors=True)
+            elif keep:
+                say(f"kept {folder}" + (f" and database {db.created}" if db and db.created else ""))
+
+
+def stop_server(server: ServerProcess, keep: bool) -> list[str]:
+    """Stop the server; notes on what its log and exit code say went wrong."""
+    notes = []
+    exit_code = server.stop()
+    tracebacks = server.log_path.read_text(errors="replace").count("Traceback")
+    if tracebacks:
+        notes.append(f"the server logged {tracebacks} traceback(s); see {server.log_path}"
+                     + ("" if keep else " (use --keep to keep it)"))
+    if exit_code not in (0, -signal.SIGTERM, None):
+        notes.append(f"the server exited with {exit_code}")
+    return notes
+
+
 def machine() -> str:
     """CPU count and model, memory, Python version."""
     model = ""
@@ -224,30 +280,19 @@ def run_bench(options: BenchOptions) -> dict[str, Any]:
 
 def _run_bench(options: BenchOptions) -> dict[str, Any]:
     started = time.perf_counter()
-    workdir = options.workdir or Path(tempfile.mkdtemp(prefix="axis-bench-"))
-    workdir.mkdir(parents=True, exist_ok=True)
-    home = workdir / "home"
-    home.mkdir(exist_ok=True)
-    db: BenchDatabase | None = None
-    server: ServerProcess | None = None
-    notes: list[str] = []
-    try:
-        db = asyncio.run(provision_database(options.database_url, home))
-        from migrations.upgrade import upgrade
-
-        upgrade(db.url)
-        db_version = asyncio.run(_database_version(db.url))
-        _say(f"fresh {db_version} database" + (f" {db.created}" if db.created else ""))
+    with scratch("axis-bench-", options.database_url, options.workdir, options.keep) as run:
+        db, workdir = run.db, run.workdir
         parties = _identities(workdir / "agents")
         receiver_port = free_port()
         agency_ids = asyncio.run(_register(db.url, parties, receiver_port))
-        server = ServerProcess(home, db.url, workdir / "server.log", workers=options.workers,
-                               extra_env={"AXIS_BLOB_BACKEND": options.blob_backend})
+        server = run.server = ServerProcess(run.home, db.url, workdir / "server.log", workers=options.workers,
+                                            extra_env={"AXIS_BLOB_BACKEND": options.blob_backend})
         server.start()
         server.wait_ready()
         workers = ProcessStats(server.pid).pids()[1:]
         _say(f"axis serve pid {server.pid} on {server.url}" + (f", worker pids {' '.join(map(str, workers))}"
                                                                if workers else ""))
+        notes: list[str] = []
         result: dict[str, Any] = {"scenarios": {}}
         if options.scenarios:
             result = _run_load(options, workdir, server, db, parties, receiver_port)
@@ -256,16 +301,10 @@ def _run_bench(options: BenchOptions) -> dict[str, Any]:
         if options.scale:
             scale_result = _run_scale(options, server, db, parties, agency_ids)
         stats = ProcessStats(server.pid).sample() if server.alive() else None
-        exit_code = server.stop()
-        tracebacks = server.log_path.read_text(errors="replace").count("Traceback")
-        if tracebacks:
-            notes.append(f"the server logged {tracebacks} traceback(s); see {server.log_path}"
-                         + ("" if options.keep else " (use --keep to keep it)"))
-        if exit_code not in (0, -signal.SIGTERM, None):
-            notes.append(f"the server exited with {exit_code}")
+        notes += stop_server(server, options.keep)
         out: dict[str, Any] = report.headline(result["scenarios"])
         out.update({
-            "database": db_version,
+            "database": run.db_version,
             "concurrency": options.concurrency,
             "workers": options.workers,
             "blob_backend": options.blob_backend,
@@ -286,18 +325,6 @@ def _run_bench(options: BenchOptions) -> dict[str, Any]:
             out["scale"] = scale_result
         out["targets"] = report.targets(out)
         return out
-    except (RuntimeError, OSError) as exc:
-        raise BenchFailed(str(exc)) from exc
-    finally:
-        with _shielded():
-            if server is not None:
-                server.stop()
-            if db is not None and not options.keep:
-                asyncio.run(drop_database(db))
-            if not options.keep and options.workdir is None:
-                shutil.rmtree(workdir, ignore_errors=True)
-            elif options.keep:
-                _say(f"kept {workdir}" + (f" and database {db.created}" if db and db.created else ""))
 
 
 def _run_load(options: BenchOptions, workdir: Path, server: ServerProcess, db: BenchDatabase,

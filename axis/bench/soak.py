@@ -14,12 +14,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import shutil
-import signal
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,20 +26,19 @@ import click
 
 from axis.bench.run import (
     BenchFailed,
-    _database_version,
     _identities,
     _shielded,
     _start_profiler,
     _stop_profiler,
     _stoppable,
+    scratch,
+    stop_server,
 )
 from axis.bench.server import (
     BenchDatabase,
     ServerProcess,
-    drop_database,
     free_port,
     kill_group,
-    provision_database,
 )
 from axis.runtime import default_workers
 
@@ -129,20 +125,9 @@ def run_soak(options: SoakOptions) -> dict[str, Any]:
 
 def _run_soak(options: SoakOptions) -> dict[str, Any]:
     started = time.perf_counter()
-    workdir = options.workdir or Path(tempfile.mkdtemp(prefix="axis-soak-"))
-    workdir.mkdir(parents=True, exist_ok=True)
-    home = workdir / "home"
-    home.mkdir(exist_ok=True)
-    db: BenchDatabase | None = None
-    server: ServerProcess | None = None
-    notes: list[str] = []
-    try:
-        db = asyncio.run(provision_database(options.database_url, home))
-        from migrations.upgrade import upgrade
-
-        upgrade(db.url)
-        db_version = asyncio.run(_database_version(db.url))
-        _say(f"fresh {db_version} database" + (f" {db.created}" if db.created else ""))
+    with scratch("axis-soak-", options.database_url, options.workdir, options.keep, _say) as run:
+        db, workdir = run.db, run.workdir
+        notes: list[str] = []
         statements = options.pg_stat_statements
         if statements and (why := asyncio.run(_statements_available(db))):
             notes.append(why)
@@ -155,7 +140,8 @@ def _run_soak(options: SoakOptions) -> dict[str, Any]:
             options.tracemalloc.mkdir(parents=True, exist_ok=True)
             env["AXIS_TRACEMALLOC"] = str(options.tracemalloc.resolve())
             env["AXIS_TRACEMALLOC_SECONDS"] = f"{options.interval_seconds:g}"
-        server = ServerProcess(home, db.url, workdir / "server.log", workers=options.workers, extra_env=env)
+        server = run.server = ServerProcess(run.home, db.url, workdir / "server.log", workers=options.workers,
+                                            extra_env=env)
         server.start()
         server.wait_ready()
         _say(f"axis serve pid {server.pid} on {server.url}, {options.workers} process(es)")
@@ -168,15 +154,9 @@ def _run_soak(options: SoakOptions) -> dict[str, Any]:
             "pg_stat_statements": statements, "database_dsn": _dsn(db) if db.backend == "postgresql" else None,
         }
         result = _run_load(options, workdir, server, spec)
-        exit_code = server.stop()
-        tracebacks = server.log_path.read_text(errors="replace").count("Traceback")
-        if tracebacks:
-            notes.append(f"the server logged {tracebacks} traceback(s); see {server.log_path}"
-                         + ("" if options.keep else " (use --keep to keep it)"))
-        if exit_code not in (0, -signal.SIGTERM, None):
-            notes.append(f"the server exited with {exit_code}")
+        notes += stop_server(server, options.keep)
         out: dict[str, Any] = {
-            "database": db_version, "workers": options.workers, "rate_per_s": options.rate,
+            "database": run.db_version, "workers": options.workers, "rate_per_s": options.rate,
             "interval_s": options.interval_seconds, "latency_source": (
                 "server: the server's access-log time of each accepted POST /api/v1/documents; client: from "
                 "each document's scheduled send time to its 202, in a separate load process"),
@@ -186,18 +166,6 @@ def _run_soak(options: SoakOptions) -> dict[str, Any]:
         if options.tracemalloc:
             out["tracemalloc_files"] = sorted(str(p) for p in options.tracemalloc.glob("tracemalloc-*.txt"))
         return out
-    except (RuntimeError, OSError) as exc:
-        raise BenchFailed(str(exc)) from exc
-    finally:
-        with _shielded():
-            if server is not None:
-                server.stop()
-            if db is not None and not options.keep:
-                asyncio.run(drop_database(db))
-            if not options.keep and options.workdir is None:
-                shutil.rmtree(workdir, ignore_errors=True)
-            elif options.keep:
-                _say(f"kept {workdir}" + (f" and database {db.created}" if db and db.created else ""))
 
 
 def _run_load(options: SoakOptions, workdir: Path, server: ServerProcess, spec: dict[str, Any]) -> dict[str, Any]:
