@@ -347,23 +347,39 @@ def _run_load(options: BenchOptions, workdir: Path, server: ServerProcess, db: B
         "max_seconds": options.max_seconds,
         "pull": options.pull,
     }
-    spec_path, result_path = workdir / "spec.json", workdir / "result.json"
+    def signed() -> bool:
+        return _signed(workdir, server)
+
+    # Attach the profiler once signing is over, so the profile holds the scenarios only.
+    return run_load_process("axis.bench.load", spec, workdir / "spec.json", server, load_timeout(options),
+                            what="the load process", profile=options.profile, subprocesses=options.workers > 1,
+                            profile_when=signed)
+
+
+def run_load_process(module: str, spec: dict[str, Any], spec_path: Path, server: ServerProcess, timeout: float, *,
+                     what: str, profile: Path | None = None, subprocesses: bool = False,
+                     profile_when: Callable[[], bool] | None = None) -> dict[str, Any]:
+    """Run ``python -m module SPEC RESULT`` in its own process group; its result, every process reaped.
+
+    The profiler (if asked) attaches to the server once ``profile_when`` says so (at once without it).
+    """
+    result_path = spec_path.with_name(spec_path.name.replace("spec", "result"))
     spec_path.write_text(json.dumps(spec, ensure_ascii=False))
     profiler = None
     # Its own process group, with the signing processes it spawns: one killpg stops them all.
-    load = subprocess.Popen([sys.executable, "-m", "axis.bench.load", str(spec_path), str(result_path)],
+    load = subprocess.Popen([sys.executable, "-m", module, str(spec_path), str(result_path)],
                             stdin=subprocess.DEVNULL, start_new_session=True)
-    deadline = time.monotonic() + load_timeout(options)
+    deadline = time.monotonic() + timeout
     try:
-        if options.profile:
-            # Attach once signing is over, so the profile holds the scenarios only.
-            while load.poll() is None and not _signed(workdir, server) and time.monotonic() < deadline:
+        if profile:
+            while (profile_when is not None and load.poll() is None and not profile_when()
+                   and time.monotonic() < deadline):
                 time.sleep(0.2)
-            profiler = _start_profiler(server.pid, options.profile, subprocesses=options.workers > 1)
+            profiler = _start_profiler(server.pid, profile, subprocesses=subprocesses)
         try:
             code = load.wait(timeout=max(0.0, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
-            raise BenchFailed(f"the load process did not finish within {load_timeout(options):.0f} s; "
+            raise BenchFailed(f"{what} did not finish within {timeout:.0f} s; "
                               f"server log tail:\n{server.log_tail()}") from None
     finally:
         with _shielded():
@@ -375,7 +391,7 @@ def _run_load(options: BenchOptions, workdir: Path, server: ServerProcess, db: B
             load.wait()
             _stop_profiler(profiler)
     if code != 0 or not result_path.exists():
-        raise BenchFailed(f"the load process exited with {code}; server log tail:\n{server.log_tail()}")
+        raise BenchFailed(f"{what} exited with {code}; server log tail:\n{server.log_tail()}")
     result: dict[str, Any] = json.loads(result_path.read_text())
     return result
 

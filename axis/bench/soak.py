@@ -12,11 +12,8 @@ then sends documents at the maximum rate, waits, and reports RSS before, after a
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import statistics
-import subprocess
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,10 +24,8 @@ import click
 from axis.bench.run import (
     BenchFailed,
     _identities,
-    _shielded,
-    _start_profiler,
-    _stop_profiler,
     _stoppable,
+    run_load_process,
     scratch,
     stop_server,
 )
@@ -38,7 +33,6 @@ from axis.bench.server import (
     BenchDatabase,
     ServerProcess,
     free_port,
-    kill_group,
 )
 from axis.runtime import default_workers
 
@@ -169,33 +163,11 @@ def _run_soak(options: SoakOptions) -> dict[str, Any]:
 
 
 def _run_load(options: SoakOptions, workdir: Path, server: ServerProcess, spec: dict[str, Any]) -> dict[str, Any]:
-    spec_path, result_path = workdir / "soak-spec.json", workdir / "soak-result.json"
-    spec_path.write_text(json.dumps(spec, ensure_ascii=False))
-    # Its own process group, with its signing process: one killpg stops them all.
-    load = subprocess.Popen([sys.executable, "-m", "axis.bench.soak_load", str(spec_path), str(result_path)],
-                            stdin=subprocess.DEVNULL, start_new_session=True)
     timeout = (600.0 + options.minutes * options.interval_seconds * 1.5
                + (options.idle_seconds + 300.0 if options.burst else 0.0))
-    profiler = _start_profiler(server.pid, options.profile, options.workers > 1) if options.profile else None
-    try:
-        try:
-            code = load.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            raise BenchFailed(f"the soak's load process did not finish within {timeout:.0f} s; "
-                              f"server log tail:\n{server.log_tail()}") from None
-    finally:
-        with _shielded():
-            if load.poll() is None:
-                load.terminate()
-                with contextlib.suppress(subprocess.TimeoutExpired):
-                    load.wait(timeout=10)
-            kill_group(load.pid)
-            load.wait()
-            _stop_profiler(profiler)
-    if code != 0 or not result_path.exists():
-        raise BenchFailed(f"the soak's load process exited with {code}; server log tail:\n{server.log_tail()}")
-    result: dict[str, Any] = json.loads(result_path.read_text())
-    return result
+    return run_load_process("axis.bench.soak_load", spec, workdir / "soak-spec.json", server, timeout,
+                            what="the soak's load process", profile=options.profile,
+                            subprocesses=options.workers > 1)
 
 
 def trend(minutes: list[dict[str, Any]]) -> dict[str, Any]:
