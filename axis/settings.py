@@ -180,6 +180,10 @@ class Settings:
     # /admin and logged as warnings; the check runs at start-up and every cert_check_interval_seconds.
     cert_warning_days: int = setting(30, "trust", to_int)
     cert_check_interval_seconds: float = setting(86400.0, "trust", to_float)
+    # PostgreSQL upkeep: every upkeep_interval_seconds, a table with upkeep_dead_rows dead rows or more
+    # is vacuumed, whatever its size (autovacuum waits for a fifth of a table, or is off).
+    upkeep_interval_seconds: float = setting(60.0, "database", to_float)
+    upkeep_dead_rows: int = setting(2000, "database", to_int)
     # Seconds between two looks at the registry version: a disabled agency, a new token or a new
     # certificate takes effect on every node within this interval.
     registry_refresh_seconds: float = setting(1.0, "server", to_float)

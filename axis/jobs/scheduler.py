@@ -12,9 +12,10 @@ from axis.appkeys import CONTEXT, METRICS, NEXT_RUNS
 from axis.jobs.archive import ARCHIVE_JOBS
 from axis.jobs.certificate_expiry import CERTIFICATES
 from axis.jobs.runner import JobSpec, run_job
+from axis.jobs.upkeep import UPKEEP
 
 #: Every scheduled job, by name: this list is the schedule (nothing registers itself on import).
-JOBS: dict[str, JobSpec] = {spec.name: spec for spec in (*ARCHIVE_JOBS, CERTIFICATES)}
+JOBS: dict[str, JobSpec] = {spec.name: spec for spec in (*ARCHIVE_JOBS, CERTIFICATES, UPKEEP)}
 
 
 async def scheduler_ctx(app: web.Application) -> AsyncIterator[None]:
