@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import math
 import statistics
+from array import array
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime
@@ -46,6 +47,8 @@ FIGURES = (*COUNTS, "median_receipt_s", "p95_receipt_s", "bytes_in", "storage_gr
 #: The keys of a report row, in order (also the CSV header).
 COLUMNS = ("agency", "month", *FIGURES)
 REFUSED = "02"
+#: Delivered documents read per slice when the month's receipt latencies are computed.
+LATENCY_SLICE = 5000
 
 
 def median(values: Sequence[float]) -> float | None:
@@ -100,19 +103,24 @@ async def compute_month(session: AsyncSession, month: str, *, now: datetime | No
     )).all()
     disposed = {int(a): int(n) for a, n, _ in disposed_rows}
     disposed_bytes = {int(a): int(b or 0) for a, _, b in disposed_rows}
-    latencies: dict[int, list[float]] = defaultdict(list)
-    for sender_id, received_at, delivered_at in (await session.execute(
+    # A month holds up to the whole month's deliveries (550,000 on the national axis): read in slices and
+    # kept as packed doubles, 8 bytes each, not as rows of two datetimes held all at once (a heap high-water
+    # mark that stayed in the process after every run, 15 minutes apart).
+    latencies: dict[int, array[float]] = defaultdict(lambda: array("d"))
+    delivered = await session.stream(
         select(Message.sender_id, Message.received_at, Delivery.delivered_at)
         .join(Delivery, Delivery.message_id == Message.id)
         .where(edoc, in_month, Delivery.receipt_message_id.is_not(None), Delivery.delivered_at.is_not(None))
-    )).all():
-        latencies[int(sender_id)].append((delivered_at - received_at).total_seconds())
+        .execution_options(yield_per=LATENCY_SLICE))
+    async for part in delivered.partitions():
+        for sender_id, received_at, delivered_at in part:
+            latencies[int(sender_id)].append((delivered_at - received_at).total_seconds())
 
     agencies = (await session.execute(select(Agency.id, Agency.active))).all()
     stamp = now or utcnow()
     rows: list[dict[str, Any]] = []
     for agency_id, active in agencies:
-        lat = latencies.get(agency_id, [])
+        lat: Sequence[float] = latencies.get(agency_id, ())
         row = {
             "agency_id": agency_id, "month": month,
             "sent": sent.get(agency_id, 0), "received": received.get(agency_id, 0), "delivered": len(lat),
