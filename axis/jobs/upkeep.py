@@ -14,7 +14,7 @@ async def upkeep_job(ctx: AxisContext) -> str:
     done = await tidy_tables(ctx.engine, dead_rows=ctx.settings.upkeep_dead_rows)
     if not done:
         return "no table needed it"
-    return "; ".join(f"{d.action} {d.table}" + (f" ({d.dead_rows} dead rows)" if d.action == "vacuum" and d.dead_rows else "")
+    return "; ".join(f"{d.action} {d.table}" + (f" ({d.dead_rows} dead rows)" if d.dead_rows else "")
                      for d in done)
 
 
