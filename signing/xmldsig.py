@@ -184,7 +184,14 @@ def _certificate_from_text(text: str) -> Certificate:
     # An agency sends the same certificate with every message: decoded once per process. Certificates
     # are immutable, and the same object each time lets the caches keyed by certificate answer at once.
     der = base64.b64decode("".join(text.split()), validate=True)
-    return x509.load_der_x509_certificate(der)
+    certificate = x509.load_der_x509_certificate(der)
+    # cryptography parses names and extensions on first use: a malformed one must be refused here as an
+    # unreadable certificate, not raise ValueError later while a check builds its message.
+    try:
+        certificate.subject, certificate.issuer, certificate.extensions  # noqa: B018
+    except Exception as exc:  # noqa: BLE001 - hostile bytes: cryptography raises ValueError, KeyError, …
+        raise ValueError(f"{type(exc).__name__}: {exc}") from None
+    return certificate
 
 
 def _certificates(signature: etree._Element) -> tuple[Certificate, ...]:

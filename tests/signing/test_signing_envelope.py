@@ -7,6 +7,7 @@ import copy
 import datetime as dt
 
 import pytest
+from cryptography.hazmat.primitives.serialization import Encoding
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import etree
@@ -471,6 +472,20 @@ def test_garbled_certificate_is_malformed(signed_document: bytes, rsa_identity: 
     _signature(root).find(".//ds:X509Certificate", NSMAP).text = "bm90IGEgY2VydGlmaWNhdGU="
     with pytest.raises(SignatureMalformed):
         verify_envelope(_bytes(root), pinned=[rsa_identity.certificate])
+
+
+def test_certificate_with_an_unreadable_subject_is_malformed(signed_document: bytes,
+                                                             rsa_identity: IssuedIdentity) -> None:
+    # It loads (cryptography reads names on first use), but its subject is not valid UTF-8: found by the
+    # byte-mutation fuzz, where it raised ValueError while the trust check built its refusal.
+    der = rsa_identity.certificate.public_bytes(Encoding.DER)
+    at = der.rfind("Văn phòng Chính phủ".encode())
+    garbled = der[:at] + b"\xff" + der[at + 1:]
+    root = _tree(signed_document)
+    _signature(root).find(".//ds:X509Certificate", NSMAP).text = base64.b64encode(garbled).decode()
+    with pytest.raises(SignatureMalformed) as caught:
+        verify_envelope(_bytes(root), pinned=[rsa_identity.certificate])
+    assert caught.value.reason == "bad_certificate"
 
 
 def test_key_info_without_certificate_is_untrusted(signed_document: bytes, rsa_identity: IssuedIdentity) -> None:
